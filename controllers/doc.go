@@ -1,0 +1,9 @@
+// Package controllers holds the Homeward operator's reconcilers, which turn each Partnership into
+// an isolated tenant. The RBAC markers below are the operator's whole access to the cluster;
+// controller-gen renders them into config/rbac/role.yaml.
+//
+// +kubebuilder:rbac:groups=platform.homeward.dev,resources=partnerships,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=platform.homeward.dev,resources=partnerships/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=platform.homeward.dev,resources=partnerships/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+package controllers

@@ -1,0 +1,235 @@
+// Package controlplane runs a real Kubernetes control plane without a kubelet: etcd and
+// kube-apiserver (through controller-runtime's envtest) and, optionally, kube-controller-manager
+// with only the namespace controller and the garbage collector. Without those two, namespaces
+// never finish deleting and owner references are never followed, so tests of deletion would lie.
+// `make dev` and every operator test use it.
+package controlplane
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/homeward-dev/homeward/internal/binaries"
+	"github.com/homeward-dev/homeward/internal/loopback"
+	"github.com/homeward-dev/homeward/internal/process"
+)
+
+// Options configure a control plane.
+type Options struct {
+	// Dir receives the kubeconfig, wrappers and logs. Required.
+	Dir string
+	// BinDir holds kube-apiserver, etcd and kube-controller-manager; default binaries.Dir().
+	BinDir string
+	// CRDDirectoryPaths are installed before Start returns (and before the controller-manager
+	// starts, so the garbage collector knows the custom types from the beginning).
+	CRDDirectoryPaths []string
+	// ControllerManager starts kube-controller-manager beside the apiserver.
+	ControllerManager bool
+}
+
+// ControlPlane is a running control plane.
+type ControlPlane struct {
+	// Config authenticates as a cluster admin (system:masters).
+	Config *rest.Config
+	// KubeconfigPath is an admin kubeconfig for kubectl.
+	KubeconfigPath string
+
+	dir string
+	env *envtest.Environment
+	kcm *process.Process
+}
+
+// AdminUser is the name of the cluster-admin user in the kubeconfig.
+const AdminUser = "homeward-admin"
+
+// Start brings up etcd and kube-apiserver, installs CRDs and, if asked, the controller-manager.
+func Start(ctx context.Context, opts Options) (*ControlPlane, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("control plane: Dir is required")
+	}
+	if opts.BinDir == "" {
+		d, err := binaries.Dir()
+		if err != nil {
+			return nil, err
+		}
+		opts.BinDir = d
+	}
+	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("control plane dir: %w", err)
+	}
+	wrappers, err := orphanProofWrappers(opts.Dir, opts.BinDir, "etcd", "kube-apiserver")
+	if err != nil {
+		return nil, err
+	}
+	env := &envtest.Environment{
+		BinaryAssetsDirectory:    wrappers,
+		CRDDirectoryPaths:        opts.CRDDirectoryPaths,
+		ErrorIfCRDPathMissing:    true,
+		ControlPlaneStartTimeout: 60 * time.Second,
+		ControlPlaneStopTimeout:  30 * time.Second,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, fmt.Errorf("start etcd and kube-apiserver: %w", err)
+	}
+	cp := &ControlPlane{dir: opts.Dir, env: env}
+	if err := cp.writeAdminKubeconfig(); err != nil {
+		return nil, errors.Join(err, cp.Stop())
+	}
+	cp.Config = cfg
+	if opts.ControllerManager {
+		if err := cp.startControllerManager(ctx, opts.BinDir); err != nil {
+			return nil, errors.Join(err, cp.Stop())
+		}
+	}
+	return cp, nil
+}
+
+// orphanProofWrappers writes a tiny script per binary that execs it under `setpriv --pdeathsig`,
+// because envtest starts etcd and the apiserver in their own process group without a parent-death
+// signal: a test binary killed by its timeout would otherwise leave them running.
+func orphanProofWrappers(dir, binDir string, names ...string) (string, error) {
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		return "", fmt.Errorf("setpriv (util-linux) is required: %w", err)
+	}
+	wrapDir := filepath.Join(dir, "bin")
+	if err := os.MkdirAll(wrapDir, 0o700); err != nil {
+		return "", fmt.Errorf("wrapper dir: %w", err)
+	}
+	for _, name := range names {
+		target := filepath.Join(binDir, name)
+		if _, err := os.Stat(target); err != nil {
+			return "", fmt.Errorf("%s is not built (run hack/tools.sh): %w", target, err)
+		}
+		script := fmt.Sprintf("#!/bin/sh\nexec %s --pdeathsig KILL -- %s \"$@\"\n", setpriv, target)
+		if err := os.WriteFile(filepath.Join(wrapDir, name), []byte(script), 0o700); err != nil {
+			return "", fmt.Errorf("write %s wrapper: %w", name, err)
+		}
+	}
+	return wrapDir, nil
+}
+
+func (cp *ControlPlane) writeAdminKubeconfig() error {
+	path, err := cp.writeUserKubeconfig(AdminUser, "kubeconfig")
+	if err != nil {
+		return err
+	}
+	cp.KubeconfigPath = path
+	return nil
+}
+
+func (cp *ControlPlane) writeUserKubeconfig(name, file string) (string, error) {
+	user, err := cp.env.AddUser(envtest.User{Name: name, Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return "", fmt.Errorf("add user %s: %w", name, err)
+	}
+	kubeconfig, err := user.KubeConfig()
+	if err != nil {
+		return "", fmt.Errorf("kubeconfig for %s: %w", name, err)
+	}
+	path := filepath.Join(cp.dir, file)
+	if err := os.WriteFile(path, kubeconfig, 0o600); err != nil {
+		return "", fmt.Errorf("write kubeconfig: %w", err)
+	}
+	return path, nil
+}
+
+func (cp *ControlPlane) startControllerManager(ctx context.Context, binDir string) error {
+	path := filepath.Join(binDir, "kube-controller-manager")
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("%s is not built (run hack/tools.sh): %w", path, err)
+	}
+	kubeconfig, err := cp.writeUserKubeconfig("kube-controller-manager", "kcm.kubeconfig")
+	if err != nil {
+		return err
+	}
+	const attempts = 3
+	for range attempts {
+		port, err := loopback.FreePort()
+		if err != nil {
+			return err
+		}
+		healthz := "https://127.0.0.1:" + strconv.Itoa(port) + "/healthz"
+		cp.kcm, err = process.StartReady(ctx, process.Launch{
+			Spec: process.Spec{
+				Name: "kube-controller-manager", Path: path, Dir: cp.dir,
+				Args: []string{
+					"--kubeconfig=" + kubeconfig,
+					// Never "*": some controllers touch the host outside any temp dir.
+					"--controllers=namespace-controller,garbage-collector-controller",
+					"--bind-address=127.0.0.1",
+					"--secure-port=" + strconv.Itoa(port),
+					"--cert-dir=" + filepath.Join(cp.dir, "kcm-certs"),
+					"--leader-elect=false",
+					"--use-service-account-credentials=false",
+				},
+			},
+			LogPath:      filepath.Join(cp.dir, "kube-controller-manager.log"),
+			Ready:        func(ctx context.Context) error { return getOK(ctx, healthz) },
+			Interval:     100 * time.Millisecond,
+			Timeout:      60 * time.Second,
+			PortTakenLog: "address already in use",
+		})
+		if !errors.Is(err, process.ErrPortTaken) {
+			return err
+		}
+	}
+	return errors.New("kube-controller-manager: no free port after 3 attempts")
+}
+
+// insecureLoopback checks the controller-manager's self-signed loopback endpoint.
+var insecureLoopback = &http.Client{
+	Timeout:   2 * time.Second,
+	Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, //nolint:gosec // loopback health check of a self-signed server
+}
+
+func getOK(ctx context.Context, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := insecureLoopback.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: HTTP %d", url, resp.StatusCode)
+	}
+	return nil
+}
+
+// ControllerManagerPid is the controller-manager's process id, 0 when it is not running.
+func (cp *ControlPlane) ControllerManagerPid() int {
+	if cp.kcm == nil {
+		return 0
+	}
+	return cp.kcm.Pid()
+}
+
+// Stop stops the controller-manager before the apiserver: the other way round the apiserver
+// waits about 20 s for the controller-manager's watches to drain.
+func (cp *ControlPlane) Stop() error {
+	var errs []error
+	if cp.kcm != nil {
+		errs = append(errs, cp.kcm.Stop(10*time.Second))
+		cp.kcm = nil
+	}
+	if cp.env != nil {
+		errs = append(errs, cp.env.Stop())
+		cp.env = nil
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,153 @@
+package controlplane_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	platformv1alpha1 "github.com/homeward-dev/homeward/api/v1alpha1"
+	"github.com/homeward-dev/homeward/internal/testenv"
+)
+
+// One control plane serves every case here: starting one costs about four seconds.
+func TestControlPlane(t *testing.T) {
+	cp := testenv.ControlPlane(t, testenv.ControlPlaneOptions{
+		CRDDirectoryPaths: []string{"config/crd/bases"},
+		ControllerManager: true,
+	})
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	if err := platformv1alpha1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(cp.Config, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("a deleted namespace actually disappears", func(t *testing.T) {
+		g := NewWithT(t)
+		ctx := context.Background()
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "hw-oldham"}}
+		g.Expect(c.Create(ctx, ns)).To(Succeed())
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "policy", Namespace: ns.Name}, Data: map[string]string{"maxStayDays": "42"}}
+		g.Expect(c.Create(ctx, cm)).To(Succeed())
+
+		g.Expect(c.Delete(ctx, ns)).To(Succeed())
+		// The namespace controller empties the namespace and removes the kubernetes finalizer;
+		// without it the namespace would stay Terminating for ever.
+		g.Eventually(func() error { return c.Get(ctx, client.ObjectKeyFromObject(ns), ns) }).
+			WithTimeout(60 * time.Second).WithPolling(250 * time.Millisecond).
+			Should(Satisfy(apierrors.IsNotFound))
+		g.Expect(apierrors.IsNotFound(c.Get(ctx, client.ObjectKeyFromObject(cm), cm))).To(BeTrue())
+	})
+
+	t.Run("the garbage collector follows an owner reference from a Partnership", func(t *testing.T) {
+		g := NewWithT(t)
+		ctx := context.Background()
+		owner := &platformv1alpha1.Partnership{
+			ObjectMeta: metav1.ObjectMeta{Name: "kirklees"},
+			Spec:       platformv1alpha1.PartnershipSpec{DisplayName: "Kirklees Home from Home"},
+		}
+		g.Expect(c.Create(ctx, owner)).To(Succeed())
+		dependent := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
+			Name: "kirklees-owned", Namespace: "default",
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: platformv1alpha1.GroupVersion.String(), Kind: "Partnership",
+				Name: owner.Name, UID: owner.UID, BlockOwnerDeletion: ptr.To(true),
+			}},
+		}}
+		g.Expect(c.Create(ctx, dependent)).To(Succeed())
+
+		g.Expect(c.Delete(ctx, owner)).To(Succeed())
+		g.Eventually(func() error { return c.Get(ctx, client.ObjectKeyFromObject(dependent), dependent) }).
+			WithTimeout(30 * time.Second).WithPolling(100 * time.Millisecond).
+			Should(Satisfy(apierrors.IsNotFound))
+	})
+
+	t.Run("the Partnership schema refuses bad input with a clear message", func(t *testing.T) {
+		for name, tc := range map[string]struct {
+			spec platformv1alpha1.PartnershipSpec
+			want string
+		}{
+			"empty display name":    {platformv1alpha1.PartnershipSpec{}, "spec.displayName: Invalid value"},
+			"padded display name":   {platformv1alpha1.PartnershipSpec{DisplayName: " Camden "}, "displayName must not start or end with spaces"},
+			"display name too long": {platformv1alpha1.PartnershipSpec{DisplayName: string(make([]byte, 101))}, "may not be more than 100"},
+		} {
+			t.Run(name, func(t *testing.T) {
+				g := NewWithT(t)
+				p := &platformv1alpha1.Partnership{ObjectMeta: metav1.ObjectMeta{Name: "invalid"}, Spec: tc.spec}
+				err := c.Create(context.Background(), p)
+				g.Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
+				g.Expect(err).To(MatchError(ContainSubstring(tc.want)))
+			})
+		}
+	})
+
+	t.Run("the admin kubeconfig works for kubectl", func(t *testing.T) {
+		kubectl, err := exec.LookPath("kubectl")
+		if err != nil {
+			t.Fatalf("kubectl is part of the machine image and make dev prints a kubectl command: %v", err)
+		}
+		g := NewWithT(t)
+		info, err := os.Stat(cp.KubeconfigPath)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(info.Mode().Perm()).To(Equal(os.FileMode(0o600)), "the kubeconfig holds admin credentials")
+		out, err := exec.Command(kubectl, "--kubeconfig", cp.KubeconfigPath, "get", "namespace", "default", "-o", "name").CombinedOutput()
+		g.Expect(err).NotTo(HaveOccurred(), string(out))
+		g.Expect(string(out)).To(Equal("namespace/default\n"))
+	})
+
+	t.Run("stopping leaves no process behind", func(t *testing.T) {
+		g := NewWithT(t)
+		g.Expect(cp.ControllerManagerPid()).NotTo(BeZero())
+		g.Expect(children()).To(HaveLen(3), "etcd, kube-apiserver and kube-controller-manager")
+		g.Expect(cp.Stop()).To(Succeed())
+		g.Expect(children()).To(BeEmpty())
+	})
+}
+
+// children lists the command names of this test process's live child processes.
+func children() []string {
+	entries, _ := os.ReadDir("/proc")
+	parent := strconv.Itoa(os.Getpid())
+	var names []string
+	for _, e := range entries {
+		status, err := os.ReadFile(filepath.Join("/proc", e.Name(), "status"))
+		if err != nil {
+			continue
+		}
+		var name, ppid, state string
+		for _, line := range strings.Split(string(status), "\n") {
+			k, v, _ := strings.Cut(line, ":")
+			switch k {
+			case "Name":
+				name = strings.TrimSpace(v)
+			case "PPid":
+				ppid = strings.TrimSpace(v)
+			case "State":
+				state = strings.TrimSpace(v)
+			}
+		}
+		if ppid == parent && !strings.HasPrefix(state, "Z") {
+			names = append(names, name)
+		}
+	}
+	return names
+}

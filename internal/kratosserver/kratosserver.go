@@ -1,0 +1,318 @@
+// Package kratosserver runs a real Ory Kratos server: one per tenant in the local runtime, one per
+// suite in tests. Roles and the partnership live in metadata_public, which users cannot edit; the
+// identity schema holds only the traits a user may change.
+package kratosserver
+
+import (
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/homeward-dev/homeward/internal/loopback"
+	"github.com/homeward-dev/homeward/internal/process"
+)
+
+// IdentitySchema is Homeward's identity schema: email (the login identifier and recovery address)
+// and name.
+//
+//go:embed identity.schema.json
+var IdentitySchema []byte
+
+// SchemaID names IdentitySchema in Kratos.
+const SchemaID = "homeward"
+
+// DSNMemory keeps identities in memory: fast, gone on restart. Tests use it.
+const DSNMemory = "memory"
+
+// Hasher chooses how Kratos hashes passwords.
+type Hasher string
+
+const (
+	// HasherProduction is Kratos' default, bcrypt cost 12 (~240 ms of CPU per hash).
+	HasherProduction Hasher = "production"
+	// HasherFastForTests is argon2id with one iteration over 1 MB: fast enough to create many
+	// identities in a test, far too weak for real passwords. Never use it outside tests.
+	HasherFastForTests Hasher = "fast-for-tests"
+)
+
+// Options configure a server.
+type Options struct {
+	// Path of the kratos binary.
+	Path string
+	// Dir holds configuration, the identity schema, the SQLite database if any, and the log.
+	Dir string
+	// DSN is DSNMemory (default) or e.g. "sqlite://<dir>/kratos.db?_fk=true"; SQL DSNs are
+	// migrated before the server starts.
+	DSN string
+	// Schema overrides IdentitySchema.
+	Schema []byte
+	// Hasher defaults to HasherProduction.
+	Hasher Hasher
+	// PublicPort and AdminPort at 127.0.0.1; 0 picks free ones, kept across restarts.
+	PublicPort, AdminPort int
+	// CookieSecret and CipherSecret (32 characters) are generated when empty.
+	CookieSecret, CipherSecret string
+	// SessionLifespan defaults to 8 hours, one shift.
+	SessionLifespan time.Duration
+	// StartTimeout bounds how long Start waits for readiness; default 60 s.
+	StartTimeout time.Duration
+}
+
+// Server is a running (or restartable) Kratos.
+type Server struct {
+	opts Options
+	proc process.Current
+}
+
+func (o *Options) validate() error {
+	var errs []error
+	if o.Path == "" {
+		errs = append(errs, errors.New("kratos path is required"))
+	}
+	if o.Dir == "" {
+		errs = append(errs, errors.New("data dir is required"))
+	}
+	if o.DSN == "" {
+		o.DSN = DSNMemory
+	}
+	if o.Schema == nil {
+		o.Schema = IdentitySchema
+	}
+	switch o.Hasher {
+	case "":
+		o.Hasher = HasherProduction
+	case HasherProduction, HasherFastForTests:
+	default:
+		errs = append(errs, fmt.Errorf("hasher %q: want %q or %q", o.Hasher, HasherProduction, HasherFastForTests))
+	}
+	if o.CipherSecret != "" && len(o.CipherSecret) != 32 {
+		errs = append(errs, fmt.Errorf("cipher secret must be exactly 32 characters, got %d", len(o.CipherSecret)))
+	}
+	if o.CookieSecret != "" && len(o.CookieSecret) < 16 {
+		errs = append(errs, errors.New("cookie secret must be at least 16 characters"))
+	}
+	if o.SessionLifespan == 0 {
+		o.SessionLifespan = 8 * time.Hour
+	}
+	if o.SessionLifespan < time.Minute {
+		errs = append(errs, fmt.Errorf("session lifespan %s is under a minute", o.SessionLifespan))
+	}
+	if o.StartTimeout == 0 {
+		o.StartTimeout = 60 * time.Second
+	}
+	return errors.Join(errs...)
+}
+
+// Start writes the configuration into opts.Dir, migrates an SQL database, and starts
+// `kratos serve`, returning once the admin readiness endpoint answers 200.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	if err := opts.validate(); err != nil {
+		return nil, fmt.Errorf("kratos options: %w", err)
+	}
+	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("kratos data dir: %w", err)
+	}
+	if opts.CookieSecret == "" {
+		opts.CookieSecret = randomHex(16)
+	}
+	if opts.CipherSecret == "" {
+		opts.CipherSecret = randomHex(16)
+	}
+	s := &Server{opts: opts}
+	if err := s.start(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// PublicURL is the base URL of the public (self-service, whoami) API.
+func (s *Server) PublicURL() string { return "http://127.0.0.1:" + strconv.Itoa(s.opts.PublicPort) }
+
+// AdminURL is the base URL of the admin API; only the platform may reach it.
+func (s *Server) AdminURL() string { return "http://127.0.0.1:" + strconv.Itoa(s.opts.AdminPort) }
+
+// LogPath is where kratos writes its log.
+func (s *Server) LogPath() string { return filepath.Join(s.opts.Dir, "kratos.log") }
+
+// Pid is the current process id, 0 when stopped.
+func (s *Server) Pid() int { return s.proc.Pid() }
+
+func (s *Server) configPath() string { return filepath.Join(s.opts.Dir, "kratos.yaml") }
+
+func (s *Server) start(ctx context.Context) error {
+	const attempts = 3
+	var err error
+	for range attempts {
+		if err = s.startOnce(ctx); err == nil || !errors.Is(err, process.ErrPortTaken) {
+			return err
+		}
+		s.opts.PublicPort, s.opts.AdminPort = 0, 0
+	}
+	return err
+}
+
+func (s *Server) startOnce(ctx context.Context) error {
+	for _, port := range []*int{&s.opts.PublicPort, &s.opts.AdminPort} {
+		if *port != 0 {
+			continue
+		}
+		p, err := loopback.FreePort()
+		if err != nil {
+			return err
+		}
+		*port = p
+	}
+	if err := s.writeConfig(); err != nil {
+		return err
+	}
+	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+	proc, err := process.StartReady(ctx, process.Launch{
+		Spec: process.Spec{
+			Name: "kratos", Path: s.opts.Path, Dir: s.opts.Dir,
+			Args: []string{"serve", "--config", s.configPath()},
+			Env:  []string{"SQA_OPT_OUT=true"}, // no usage telemetry: the network is closed and tenants' data stays home
+		},
+		LogPath:      s.LogPath(),
+		Ready:        s.Ready,
+		Interval:     50 * time.Millisecond,
+		Timeout:      s.opts.StartTimeout,
+		PortTakenLog: "address already in use",
+	})
+	if err != nil {
+		return err
+	}
+	s.proc.Set(proc)
+	return nil
+}
+
+// Ready checks the admin readiness endpoint, which answers 200 only once the database is usable.
+func (s *Server) Ready(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.AdminURL()+"/admin/health/ready", nil)
+	if err != nil {
+		return fmt.Errorf("kratos readiness request: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("kratos readiness: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("kratos readiness: HTTP %d", resp.StatusCode)
+	}
+	return nil
+}
+
+func (s *Server) migrate(ctx context.Context) error {
+	if s.opts.DSN == DSNMemory {
+		return nil // the memory DSN migrates itself on start
+	}
+	cmd := exec.CommandContext(ctx, s.opts.Path, "migrate", "sql", "--read-from-env", "--yes", "--config", s.configPath())
+	cmd.Env = append(os.Environ(), "DSN="+s.opts.DSN, "SQA_OPT_OUT=true")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("kratos migrate: %w: %s", err, lastLines(string(out), 10))
+	}
+	return nil
+}
+
+func (s *Server) writeConfig() error {
+	schemaPath := filepath.Join(s.opts.Dir, "identity.schema.json")
+	if err := os.WriteFile(schemaPath, s.opts.Schema, 0o600); err != nil {
+		return fmt.Errorf("write identity schema: %w", err)
+	}
+	public, admin := s.PublicURL()+"/", s.AdminURL()+"/"
+	config := map[string]any{
+		"dsn": s.opts.DSN,
+		"serve": map[string]any{
+			"public": map[string]any{"base_url": public, "host": "127.0.0.1", "port": s.opts.PublicPort},
+			"admin":  map[string]any{"base_url": admin, "host": "127.0.0.1", "port": s.opts.AdminPort},
+		},
+		"identity": map[string]any{
+			"default_schema_id": SchemaID,
+			"schemas":           []any{map[string]any{"id": SchemaID, "url": "file://" + schemaPath}},
+		},
+		"selfservice": map[string]any{
+			"default_browser_return_url": public,
+			"methods": map[string]any{
+				"password": map[string]any{"enabled": true},
+				"code":     map[string]any{"enabled": true},
+			},
+			"flows": map[string]any{
+				// Partnership admins invite staff; nobody signs themselves up.
+				"registration": map[string]any{"enabled": false},
+				"recovery":     map[string]any{"enabled": true, "use": "code"},
+				"login":        map[string]any{"lifespan": "10m"},
+			},
+		},
+		"session": map[string]any{"lifespan": s.opts.SessionLifespan.String()},
+		"secrets": map[string]any{
+			"cookie": []string{s.opts.CookieSecret},
+			"cipher": []string{s.opts.CipherSecret},
+		},
+		"ciphers": map[string]any{"algorithm": "xchacha20-poly1305"},
+		"hashers": s.hashers(),
+		// Mail is sent by the tenant's courier, not by the server process; the URI is required
+		// by the configuration schema.
+		"courier": map[string]any{"smtp": map[string]any{"connection_uri": "smtp://127.0.0.1:25/?disable_starttls=true"}},
+		"log":     map[string]any{"level": "warning", "format": "json", "leak_sensitive_values": false},
+	}
+	b, err := yaml.Marshal(config)
+	if err != nil {
+		return fmt.Errorf("encode kratos config: %w", err)
+	}
+	if err := os.WriteFile(s.configPath(), b, 0o600); err != nil {
+		return fmt.Errorf("write kratos config: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) hashers() map[string]any {
+	if s.opts.Hasher == HasherFastForTests {
+		return map[string]any{
+			"algorithm": "argon2",
+			"argon2":    map[string]any{"memory": "1MB", "iterations": 1, "parallelism": 1},
+		}
+	}
+	return map[string]any{"algorithm": "bcrypt", "bcrypt": map[string]any{"cost": 12}}
+}
+
+// Kill SIGKILLs kratos, as a crash would. Restart brings it back on the same ports and data.
+func (s *Server) Kill() error { return s.proc.Kill() }
+
+// Restart starts kratos again after Kill or Stop.
+func (s *Server) Restart(ctx context.Context) error {
+	if s.Pid() != 0 {
+		return errors.New("kratos is still running")
+	}
+	return s.start(ctx)
+}
+
+// Stop shuts kratos down gracefully.
+func (s *Server) Stop() error { return s.proc.Stop(10 * time.Second) }
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
+	return hex.EncodeToString(b)
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

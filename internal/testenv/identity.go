@@ -1,0 +1,101 @@
+package testenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	kratos "github.com/ory/kratos-client-go"
+
+	"github.com/homeward-dev/homeward/internal/kratosserver"
+)
+
+// Identity is a running Kratos with clients for both of its APIs and helpers tests need often.
+type Identity struct {
+	*kratosserver.Server
+	Admin  *kratos.APIClient
+	Public *kratos.APIClient
+}
+
+func newIdentity(srv *kratosserver.Server) *Identity {
+	return &Identity{Server: srv, Admin: apiClient(srv.AdminURL()), Public: apiClient(srv.PublicURL())}
+}
+
+func apiClient(url string) *kratos.APIClient {
+	cfg := kratos.NewConfiguration()
+	cfg.Servers = kratos.ServerConfigurations{{URL: url}}
+	return kratos.NewAPIClient(cfg)
+}
+
+// Person is an identity to create: traits, password and the roles the platform grants.
+type Person struct {
+	Email    string
+	Name     string
+	Password string
+	// MetadataPublic carries what users may not edit: {"partnership": "...", "roles": [...]}.
+	MetadataPublic map[string]any
+}
+
+// CreateIdentity creates a person with a password through the admin API and returns the identity id.
+func (i *Identity) CreateIdentity(ctx context.Context, p Person) (string, error) {
+	body := kratos.NewCreateIdentityBody(kratosserver.SchemaID, map[string]any{"email": p.Email, "name": p.Name})
+	body.MetadataPublic = p.MetadataPublic
+	password := kratos.NewIdentityWithCredentialsPasswordConfig()
+	password.SetPassword(p.Password)
+	creds := kratos.NewIdentityWithCredentialsPassword()
+	creds.SetConfig(*password)
+	body.Credentials = kratos.NewIdentityWithCredentials()
+	body.Credentials.SetPassword(*creds)
+	created, resp, err := i.Admin.IdentityAPI.CreateIdentity(ctx).CreateIdentityBody(*body).Execute()
+	if err != nil {
+		return "", fmt.Errorf("create identity %s: %w", p.Email, describe(resp, err))
+	}
+	return created.Id, nil
+}
+
+// Login runs the native (API) login flow with a password and returns the session token.
+func (i *Identity) Login(ctx context.Context, email, password string) (string, error) {
+	flow, resp, err := i.Public.FrontendAPI.CreateNativeLoginFlow(ctx).Execute()
+	if err != nil {
+		return "", fmt.Errorf("create login flow: %w", describe(resp, err))
+	}
+	method := kratos.NewUpdateLoginFlowWithPasswordMethod(email, "password", password)
+	login, resp, err := i.Public.FrontendAPI.UpdateLoginFlow(ctx).
+		Flow(flow.Id).
+		UpdateLoginFlowBody(kratos.UpdateLoginFlowWithPasswordMethodAsUpdateLoginFlowBody(method)).
+		Execute()
+	if err != nil {
+		return "", fmt.Errorf("log in %s: %w", email, describe(resp, err))
+	}
+	token := login.GetSessionToken()
+	if token == "" {
+		return "", errors.New("login succeeded without a session token")
+	}
+	return token, nil
+}
+
+// CreateAndLogin creates the person and returns their identity id and a session token.
+func (i *Identity) CreateAndLogin(ctx context.Context, p Person) (id, token string, err error) {
+	if id, err = i.CreateIdentity(ctx, p); err != nil {
+		return "", "", err
+	}
+	token, err = i.Login(ctx, p.Email, p.Password)
+	return id, token, err
+}
+
+// describe adds the response body to a client error: the generated client's errors alone say
+// only the status line.
+func describe(resp *http.Response, err error) error {
+	if resp == nil || resp.Body == nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var apiErr *kratos.GenericOpenAPIError
+	if errors.As(err, &apiErr) && len(apiErr.Body()) > 0 {
+		return fmt.Errorf("%w: %s", err, apiErr.Body())
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return fmt.Errorf("%w: %s", err, b)
+}

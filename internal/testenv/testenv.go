@@ -1,0 +1,145 @@
+// Package testenv gives every Homeward test suite the real components it runs against — a
+// control plane, redis-server, kratos — each with one call and stopped by t.Cleanup, even when
+// the test fails. Processes also die with the test binary (see package process), so a timed-out
+// run leaves nothing behind.
+package testenv
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/homeward-dev/homeward/internal/binaries"
+	"github.com/homeward-dev/homeward/internal/controlplane"
+	"github.com/homeward-dev/homeward/internal/kratosserver"
+	"github.com/homeward-dev/homeward/internal/redisserver"
+)
+
+// startTimeout bounds how long any one component may take to come up in a test.
+const startTimeout = 2 * time.Minute
+
+var quietControllerRuntime sync.Once
+
+// ControlPlaneOptions choose what runs beside the apiserver.
+type ControlPlaneOptions struct {
+	// CRDDirectoryPaths are relative to the repository root, e.g. "config/crd/bases".
+	CRDDirectoryPaths []string
+	// ControllerManager starts kube-controller-manager (namespace deletion, garbage collection).
+	ControllerManager bool
+}
+
+// ControlPlane starts etcd + kube-apiserver (+ kube-controller-manager) for the test.
+func ControlPlane(t testing.TB, opts ControlPlaneOptions) *controlplane.ControlPlane {
+	t.Helper()
+	// envtest logs through controller-runtime's global logger, which complains on stderr when
+	// nobody set one; suites that want the operator's logs set their own first.
+	quietControllerRuntime.Do(func() { ctrllog.SetLogger(logr.Discard()) })
+	root := RepoRoot(t)
+	crds := make([]string, len(opts.CRDDirectoryPaths))
+	for i, p := range opts.CRDDirectoryPaths {
+		crds[i] = filepath.Join(root, p)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	cp, err := controlplane.Start(ctx, controlplane.Options{
+		Dir:               t.TempDir(),
+		CRDDirectoryPaths: crds,
+		ControllerManager: opts.ControllerManager,
+	})
+	if err != nil {
+		t.Fatalf("start control plane: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := cp.Stop(); err != nil {
+			t.Errorf("stop control plane: %v", err)
+		}
+	})
+	return cp
+}
+
+// Redis starts redis-server in a fresh folder; opts.Path and opts.Dir are filled in when empty.
+func Redis(t testing.TB, opts redisserver.Options) *redisserver.Server {
+	t.Helper()
+	if opts.Path == "" {
+		opts.Path = systemBinary(t, "redis-server")
+	}
+	if opts.Dir == "" {
+		opts.Dir = t.TempDir()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	srv, err := redisserver.Start(ctx, opts)
+	if err != nil {
+		t.Fatalf("start redis-server: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Stop(); err != nil {
+			t.Errorf("stop redis-server: %v", err)
+		}
+	})
+	return srv
+}
+
+// Kratos starts a Kratos server in a fresh folder with the fast test hasher unless opts say
+// otherwise; opts.Path and opts.Dir are filled in when empty.
+func Kratos(t testing.TB, opts kratosserver.Options) *Identity {
+	t.Helper()
+	if opts.Path == "" {
+		opts.Path = builtBinary(t, "kratos")
+	}
+	if opts.Dir == "" {
+		opts.Dir = t.TempDir()
+	}
+	if opts.Hasher == "" {
+		opts.Hasher = kratosserver.HasherFastForTests
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	srv, err := kratosserver.Start(ctx, opts)
+	if err != nil {
+		t.Fatalf("start kratos: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Stop(); err != nil {
+			t.Errorf("stop kratos: %v", err)
+		}
+	})
+	return newIdentity(srv)
+}
+
+// RepoRoot is the root of the checkout the test runs in.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	root, err := binaries.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func builtBinary(t testing.TB, name string) string {
+	t.Helper()
+	p, err := binaries.Path(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func systemBinary(t testing.TB, name string) string {
+	t.Helper()
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		p := filepath.Join(dir, name)
+		if info, err := os.Stat(p); err == nil && !info.IsDir() {
+			return p
+		}
+	}
+	t.Fatalf("%s is not installed: run hack/install-deps.sh", name)
+	return ""
+}
