@@ -65,19 +65,26 @@ func TestManifestsApplyToARealAPIServer(t *testing.T) {
 
 	t.Run("helm chart renders objects the apiserver accepts", func(t *testing.T) {
 		g := NewWithT(t)
-		helm, err := binaries.Path("helm")
+		helmPath, err := binaries.Path("helm")
 		g.Expect(err).NotTo(HaveOccurred())
-		rendered, err := exec.Command(helm, "template", "homeward", filepath.Join(root, "charts", "homeward"),
-			"--namespace", "homeward-chart", "--include-crds", "--set", "otlpEndpoint=otel-collector.observability:4317").Output()
-		g.Expect(err).NotTo(HaveOccurred())
+		helm := func(args ...string) (stdout []byte, stderr string, err error) {
+			var errb bytes.Buffer
+			cmd := exec.Command(helmPath, append([]string{"template", "homeward", filepath.Join(root, "charts", "homeward"), "--kube-version", "1.37.2"}, args...)...)
+			cmd.Stderr = &errb
+			stdout, err = cmd.Output()
+			return stdout, errb.String(), err
+		}
+		rendered, stderr, err := helm("--namespace", "homeward-chart", "--include-crds", "--set", "otlpEndpoint=otel-collector.observability:4317")
+		g.Expect(err).NotTo(HaveOccurred(), stderr)
 		g.Expect(string(rendered)).To(ContainSubstring("--otlp-endpoint=otel-collector.observability:4317"))
 		kubectl(t, nil, "create", "namespace", "homeward-chart")
 		out := kubectl(t, rendered, "apply", "--server-side", "--field-manager=homeward-test", "--force-conflicts", "-f", "-")
 		g.Expect(out).To(ContainSubstring("deployment.apps/homeward-homeward serverside-applied"))
 		g.Expect(out).To(ContainSubstring("clusterrole.rbac.authorization.k8s.io/homeward-homeward serverside-applied"))
 
-		_, err = exec.Command(helm, "template", "homeward", filepath.Join(root, "charts", "homeward"), "--set", "otlpEndpoint=not a host").Output()
+		_, stderr, err = helm("--set", "otlpEndpoint=not a host")
 		g.Expect(err).To(HaveOccurred(), "values.schema.json refuses a malformed OTLP endpoint")
+		g.Expect(stderr).To(ContainSubstring("otlpEndpoint"))
 	})
 
 }

@@ -9,6 +9,7 @@ set -euo pipefail
 declare -A PACKAGES=(
   [redis-server]=redis-server
   [setpriv]=util-linux
+  [flock]=util-linux
 )
 
 missing=()

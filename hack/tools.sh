@@ -128,6 +128,10 @@ ensure() { # NAME
   [[ -n $version ]] || { log "unknown tool $name (known: ${!VERSION[*]})"; return 2; }
   installed "$name" && return 0
   local cached="$cache/$name-$version"
+  # Another checkout on this machine may be building the same tool: wait for it rather than race.
+  local lock
+  exec {lock}>"$cache/$name.lock"
+  flock "$lock"
   if [[ ! -x $cached ]]; then
     log "building $name $version from the Go module proxy (log: $logs/$name.log)"
     local start=$SECONDS
@@ -139,6 +143,7 @@ ensure() { # NAME
     mv "$cached.tmp" "$cached"
     log "built $name $version in $((SECONDS - start)) s"
   fi
+  exec {lock}>&-
   place "$name" "$cached"
   log "bin/$name is $version"
 }

@@ -65,7 +65,3 @@ type PartnershipList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []Partnership `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&Partnership{}, &PartnershipList{})
-}

@@ -28,15 +28,17 @@ func main() {
 	stateDir := flag.String("state-dir", "", "folder for the control plane's kubeconfig and logs (default <repo>/.dev)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(log, *stateDir, os.Stdout); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, log, *stateDir, os.Stdout); err != nil {
 		log.Error("homeward-dev failed", "error", err)
+		stop()
 		os.Exit(1)
 	}
 }
 
-func run(log *slog.Logger, stateDir string, out io.Writer) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+// run brings the platform up, reports it on out, and tears it down when ctx ends.
+func run(ctx context.Context, log *slog.Logger, stateDir string, out io.Writer) error {
 	root, err := binaries.RepoRoot()
 	if err != nil {
 		return err
@@ -73,7 +75,7 @@ func run(log *slog.Logger, stateDir string, out io.Writer) error {
 	fmt.Fprintf(w, "  kubeconfig\t%s\n", kubeconfig)
 	fmt.Fprintf(w, "  apiserver\t%s\n", cp.Config.Host)
 	fmt.Fprintf(w, "  try\tkubectl --kubeconfig %s get namespaces\n", kubeconfig)
-	fmt.Fprintf(w, "  \tkubectl --kubeconfig %s apply -f config/samples/\n", kubeconfig)
+	fmt.Fprintf(w, "  \tkubectl --kubeconfig %s apply -k config/samples\n", kubeconfig)
 	fmt.Fprintf(w, "  \tkubectl --kubeconfig %s get partnerships\n", kubeconfig)
 	fmt.Fprintf(w, "\nPress Ctrl-C to stop.\n")
 	if err := w.Flush(); err != nil {

@@ -155,8 +155,7 @@ func (cp *ControlPlane) startControllerManager(ctx context.Context, binDir strin
 	if err != nil {
 		return err
 	}
-	const attempts = 3
-	for range attempts {
+	return process.RetryOnPortTaken(func() {}, func() error {
 		port, err := loopback.FreePort()
 		if err != nil {
 			return err
@@ -182,11 +181,8 @@ func (cp *ControlPlane) startControllerManager(ctx context.Context, binDir strin
 			Timeout:      60 * time.Second,
 			PortTakenLog: "address already in use",
 		})
-		if !errors.Is(err, process.ErrPortTaken) {
-			return err
-		}
-	}
-	return errors.New("kube-controller-manager: no free port after 3 attempts")
+		return err
+	})
 }
 
 // insecureLoopback checks the controller-manager's self-signed loopback endpoint.

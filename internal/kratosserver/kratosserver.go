@@ -152,15 +152,10 @@ func (s *Server) Pid() int { return s.proc.Pid() }
 func (s *Server) configPath() string { return filepath.Join(s.opts.Dir, "kratos.yaml") }
 
 func (s *Server) start(ctx context.Context) error {
-	const attempts = 3
-	var err error
-	for range attempts {
-		if err = s.startOnce(ctx); err == nil || !errors.Is(err, process.ErrPortTaken) {
-			return err
-		}
-		s.opts.PublicPort, s.opts.AdminPort = 0, 0
-	}
-	return err
+	return process.RetryOnPortTaken(
+		func() { s.opts.PublicPort, s.opts.AdminPort = 0, 0 },
+		func() error { return s.startOnce(ctx) },
+	)
 }
 
 func (s *Server) startOnce(ctx context.Context) error {

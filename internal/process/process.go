@@ -74,18 +74,28 @@ func (p *Process) Exited() (bool, error) {
 	}
 }
 
-// Kill sends SIGKILL and waits for the exit: the crash a supervisor must survive.
+// Kill sends SIGKILL to the process and anything it started, and waits for the exit: the crash a
+// supervisor must survive.
 func (p *Process) Kill() error {
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
+	if err := p.signalGroup(syscall.SIGKILL); err != nil {
 		return fmt.Errorf("kill %s: %w", p.spec.Name, err)
 	}
 	<-p.done
 	return nil
 }
 
+// signalGroup signals the process group the child leads, so helpers it started go too.
+func (p *Process) signalGroup(sig syscall.Signal) error {
+	err := syscall.Kill(-p.cmd.Process.Pid, sig)
+	if errors.Is(err, syscall.ESRCH) {
+		return nil // already gone
+	}
+	return err
+}
+
 // Stop asks the process to exit with SIGTERM and kills it if it has not within grace.
 func (p *Process) Stop(grace time.Duration) error {
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+	if err := p.signalGroup(syscall.SIGTERM); err != nil {
 		return fmt.Errorf("stop %s: %w", p.spec.Name, err)
 	}
 	timer := time.NewTimer(grace)

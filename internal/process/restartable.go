@@ -98,3 +98,19 @@ func (c *Current) Stop(grace time.Duration) error {
 	}
 	return nil
 }
+
+// RetryOnPortTaken calls start up to three times while it fails with ErrPortTaken, calling reset
+// before each retry so the caller picks fresh ports.
+func RetryOnPortTaken(reset func(), start func() error) error {
+	const attempts = 3
+	var err error
+	for i := range attempts {
+		if i > 0 {
+			reset()
+		}
+		if err = start(); !errors.Is(err, ErrPortTaken) {
+			return err
+		}
+	}
+	return fmt.Errorf("no free port after %d attempts: %w", attempts, err)
+}

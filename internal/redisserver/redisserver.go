@@ -141,15 +141,7 @@ func (s *Server) Client(user, password string) *redis.Client {
 func (s *Server) AdminClient() *redis.Client { return s.Client(AdminUser, s.opts.AdminPassword) }
 
 func (s *Server) start(ctx context.Context) error {
-	const attempts = 3
-	var err error
-	for range attempts {
-		if err = s.startOnce(ctx); err == nil || !errors.Is(err, process.ErrPortTaken) {
-			return err
-		}
-		s.opts.Port = 0
-	}
-	return err
+	return process.RetryOnPortTaken(func() { s.opts.Port = 0 }, func() error { return s.startOnce(ctx) })
 }
 
 func (s *Server) startOnce(ctx context.Context) error {

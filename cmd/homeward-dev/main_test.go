@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+)
+
+// syncBuffer is written by run's goroutine and read by the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestDevPlatformServesKubectlAndStopsCleanly(t *testing.T) {
+	g := NewWithT(t)
+	state := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), state, &out) }()
+
+	g.Eventually(out.String).WithTimeout(2 * time.Minute).Should(ContainSubstring("Press Ctrl-C to stop."))
+	kubeconfig := filepath.Join(state, "kubeconfig")
+	g.Expect(out.String()).To(ContainSubstring("kubectl --kubeconfig " + kubeconfig + " get namespaces"))
+
+	get, err := exec.Command("kubectl", "--kubeconfig", kubeconfig, "get", "crd", "partnerships.platform.homeward.dev", "-o", "name").CombinedOutput()
+	g.Expect(err).NotTo(HaveOccurred(), string(get))
+	g.Expect(string(get)).To(Equal("customresourcedefinition.apiextensions.k8s.io/partnerships.platform.homeward.dev\n"))
+
+	cancel()
+	g.Eventually(done).WithTimeout(time.Minute).Should(Receive(BeNil()))
+	_, err = os.Stat(kubeconfig)
+	g.Expect(os.IsNotExist(err)).To(BeTrue(), "the kubeconfig of a stopped platform is removed")
+	g.Expect(exec.Command("pgrep", "-f", state).Run()).NotTo(Succeed(), "no process of the platform is left")
+}
