@@ -68,6 +68,11 @@ type Options struct {
 	SessionLifespan time.Duration
 	// StartTimeout bounds how long Start waits for readiness; default 60 s.
 	StartTimeout time.Duration
+	// Detached servers outlive this process and are adopted by the next Start on the same Dir
+	// (see process.Adopt): a restarted operator must not interrupt its tenants.
+	Detached bool
+	// ExtraEnv is added to the server's environment, e.g. DSN=… for an external database.
+	ExtraEnv []string
 }
 
 // Server is a running (or restartable) Kratos.
@@ -131,11 +136,41 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		opts.CipherSecret = randomHex(16)
 	}
 	s := &Server{opts: opts}
+	if opts.Detached && s.adopt(ctx) {
+		return s, nil
+	}
 	if err := s.start(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
+
+func (s *Server) recordPath() string { return filepath.Join(s.opts.Dir, "kratos.process.json") }
+
+// adopt takes over a kratos a previous supervisor left running on this folder, if it is ready.
+func (s *Server) adopt(ctx context.Context) bool {
+	rec, err := process.ReadRecord(s.recordPath())
+	if err != nil || rec.Pid == 0 {
+		return false
+	}
+	proc := process.Adopt("kratos", rec.Pid, s.opts.Dir)
+	if proc == nil {
+		return false
+	}
+	s.opts.PublicPort, s.opts.AdminPort = rec.Ports["public"], rec.Ports["admin"]
+	readyCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if s.Ready(readyCtx) != nil {
+		_ = proc.Kill()
+		s.opts.PublicPort, s.opts.AdminPort = 0, 0
+		return false
+	}
+	s.proc.Set(proc)
+	return true
+}
+
+// Done is closed when the current kratos exits; nil when none runs.
+func (s *Server) Done() <-chan struct{} { return s.proc.Done() }
 
 // PublicURL is the base URL of the public (self-service, whoami) API.
 func (s *Server) PublicURL() string { return "http://127.0.0.1:" + strconv.Itoa(s.opts.PublicPort) }
@@ -179,7 +214,9 @@ func (s *Server) startOnce(ctx context.Context) error {
 		Spec: process.Spec{
 			Name: "kratos", Path: s.opts.Path, Dir: s.opts.Dir,
 			Args: []string{"serve", "--config", s.configPath()},
-			Env:  []string{"SQA_OPT_OUT=true"}, // no usage telemetry: the network is closed and tenants' data stays home
+			// No usage telemetry: the network is closed and tenants' data stays home.
+			Env:      append([]string{"SQA_OPT_OUT=true"}, s.opts.ExtraEnv...),
+			Detached: s.opts.Detached,
 		},
 		LogPath:      s.LogPath(),
 		Ready:        s.Ready,
@@ -191,6 +228,9 @@ func (s *Server) startOnce(ctx context.Context) error {
 		return err
 	}
 	s.proc.Set(proc)
+	if s.opts.Detached {
+		return process.WriteRecord(s.recordPath(), process.Record{Pid: proc.Pid(), Ports: map[string]int{"public": s.opts.PublicPort, "admin": s.opts.AdminPort}})
+	}
 	return nil
 }
 
@@ -216,7 +256,7 @@ func (s *Server) migrate(ctx context.Context) error {
 		return nil // the memory DSN migrates itself on start
 	}
 	cmd := exec.CommandContext(ctx, s.opts.Path, "migrate", "sql", "--read-from-env", "--yes", "--config", s.configPath())
-	cmd.Env = append(os.Environ(), "DSN="+s.opts.DSN, "SQA_OPT_OUT=true")
+	cmd.Env = append(append(os.Environ(), "DSN="+s.opts.DSN, "SQA_OPT_OUT=true"), s.opts.ExtraEnv...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("kratos migrate: %w: %s", err, lastLines(string(out), 10))
 	}
@@ -228,19 +268,51 @@ func (s *Server) writeConfig() error {
 	if err := os.WriteFile(schemaPath, s.opts.Schema, 0o600); err != nil {
 		return fmt.Errorf("write identity schema: %w", err)
 	}
-	public, admin := s.PublicURL()+"/", s.AdminURL()+"/"
+	b, err := ConfigFile(Config{
+		DSN:       s.opts.DSN,
+		PublicURL: s.PublicURL() + "/", AdminURL: s.AdminURL() + "/",
+		Host: "127.0.0.1", PublicPort: s.opts.PublicPort, AdminPort: s.opts.AdminPort,
+		SchemaURL:       "file://" + schemaPath,
+		SessionLifespan: s.opts.SessionLifespan,
+		CookieSecret:    s.opts.CookieSecret, CipherSecret: s.opts.CipherSecret,
+		Hasher: s.opts.Hasher,
+	})
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(s.configPath(), b, 0o600); err != nil {
+		return fmt.Errorf("write kratos config: %w", err)
+	}
+	return nil
+}
+
+// Config is what kratos.yaml says, in every runtime.
+type Config struct {
+	// DSN may be empty when the DSN comes from the environment (an external database).
+	DSN                   string
+	PublicURL, AdminURL   string
+	Host                  string
+	PublicPort, AdminPort int
+	SchemaURL             string
+	SessionLifespan       time.Duration
+	CookieSecret          string
+	CipherSecret          string
+	Hasher                Hasher
+}
+
+// ConfigFile renders kratos.yaml.
+func ConfigFile(c Config) ([]byte, error) {
 	config := map[string]any{
-		"dsn": s.opts.DSN,
 		"serve": map[string]any{
-			"public": map[string]any{"base_url": public, "host": "127.0.0.1", "port": s.opts.PublicPort},
-			"admin":  map[string]any{"base_url": admin, "host": "127.0.0.1", "port": s.opts.AdminPort},
+			"public": map[string]any{"base_url": c.PublicURL, "host": c.Host, "port": c.PublicPort},
+			"admin":  map[string]any{"base_url": c.AdminURL, "host": c.Host, "port": c.AdminPort},
 		},
 		"identity": map[string]any{
 			"default_schema_id": SchemaID,
-			"schemas":           []any{map[string]any{"id": SchemaID, "url": "file://" + schemaPath}},
+			"schemas":           []any{map[string]any{"id": SchemaID, "url": c.SchemaURL}},
 		},
 		"selfservice": map[string]any{
-			"default_browser_return_url": public,
+			"default_browser_return_url": c.PublicURL,
 			"methods": map[string]any{
 				"password": map[string]any{"enabled": true},
 				"code":     map[string]any{"enabled": true},
@@ -252,30 +324,30 @@ func (s *Server) writeConfig() error {
 				"login":        map[string]any{"lifespan": "10m"},
 			},
 		},
-		"session": map[string]any{"lifespan": s.opts.SessionLifespan.String()},
+		"session": map[string]any{"lifespan": c.SessionLifespan.String()},
 		"secrets": map[string]any{
-			"cookie": []string{s.opts.CookieSecret},
-			"cipher": []string{s.opts.CipherSecret},
+			"cookie": []string{c.CookieSecret},
+			"cipher": []string{c.CipherSecret},
 		},
 		"ciphers": map[string]any{"algorithm": "xchacha20-poly1305"},
-		"hashers": s.hashers(),
+		"hashers": hashers(c.Hasher),
 		// Mail is sent by the tenant's courier, not by the server process; the URI is required
 		// by the configuration schema.
 		"courier": map[string]any{"smtp": map[string]any{"connection_uri": "smtp://127.0.0.1:25/?disable_starttls=true"}},
 		"log":     map[string]any{"level": "warning", "format": "json", "leak_sensitive_values": false},
 	}
+	if c.DSN != "" {
+		config["dsn"] = c.DSN
+	}
 	b, err := yaml.Marshal(config)
 	if err != nil {
-		return fmt.Errorf("encode kratos config: %w", err)
+		return nil, fmt.Errorf("encode kratos config: %w", err)
 	}
-	if err := os.WriteFile(s.configPath(), b, 0o600); err != nil {
-		return fmt.Errorf("write kratos config: %w", err)
-	}
-	return nil
+	return b, nil
 }
 
-func (s *Server) hashers() map[string]any {
-	if s.opts.Hasher == HasherFastForTests {
+func hashers(h Hasher) map[string]any {
+	if h == HasherFastForTests {
 		return map[string]any{
 			"algorithm": "argon2",
 			"argon2":    map[string]any{"memory": "1MB", "iterations": 1, "parallelism": 1},

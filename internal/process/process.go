@@ -24,12 +24,15 @@ type Spec struct {
 	Dir string
 	// Output receives stdout and stderr; nil discards them.
 	Output io.Writer
+	// Detached children outlive their parent, so a restarted supervisor can adopt them instead of
+	// interrupting the tenant they serve. Everything else dies with its parent.
+	Detached bool
 }
 
 // Process is a started child. Its methods are safe to call from several goroutines.
 type Process struct {
 	spec Spec
-	cmd  *exec.Cmd
+	pid  int
 	done chan struct{}
 	err  error
 }
@@ -44,13 +47,16 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 	cmd.Stdout = spec.Output
 	cmd.Stderr = spec.Output
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	if spec.Detached {
+		cmd.SysProcAttr.Pdeathsig = 0
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
-	p := &Process{spec: spec, cmd: cmd, done: make(chan struct{})}
+	p := &Process{spec: spec, pid: cmd.Process.Pid, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		close(p.done)
@@ -59,7 +65,7 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 }
 
 // Pid is the operating-system process id.
-func (p *Process) Pid() int { return p.cmd.Process.Pid }
+func (p *Process) Pid() int { return p.pid }
 
 // Done is closed once the process has exited.
 func (p *Process) Done() <-chan struct{} { return p.done }
@@ -86,7 +92,7 @@ func (p *Process) Kill() error {
 
 // signalGroup signals the process group the child leads, so helpers it started go too.
 func (p *Process) signalGroup(sig syscall.Signal) error {
-	err := syscall.Kill(-p.cmd.Process.Pid, sig)
+	err := syscall.Kill(-p.pid, sig)
 	if errors.Is(err, syscall.ESRCH) {
 		return nil // already gone
 	}

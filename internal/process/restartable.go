@@ -65,6 +65,16 @@ func (c *Current) Set(p *Process) {
 	c.proc = p
 }
 
+// Done is closed when the running instance exits; nil (blocks for ever) when none runs.
+func (c *Current) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.proc == nil {
+		return nil
+	}
+	return c.proc.Done()
+}
+
 // Pid is the running instance's process id, 0 when none runs.
 func (c *Current) Pid() int {
 	c.mu.Lock()

@@ -55,6 +55,9 @@ type Options struct {
 	Users         []User
 	// StartTimeout bounds how long Start waits for PING; default 15 s.
 	StartTimeout time.Duration
+	// Detached servers outlive this process and are adopted by the next Start on the same Dir
+	// (see process.Adopt): a restarted operator must not interrupt its tenants.
+	Detached bool
 }
 
 // Server is a running (or restartable) redis-server.
@@ -111,10 +114,40 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		opts.AdminPassword = randomSecret()
 	}
 	s := &Server{opts: opts}
+	if opts.Detached && s.adopt(ctx) {
+		return s, nil
+	}
 	if err := s.start(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+func (s *Server) recordPath() string { return filepath.Join(s.opts.Dir, "redis.process.json") }
+
+// adopt takes over a redis-server a previous supervisor left running on this folder, if it
+// answers with this folder's admin password.
+func (s *Server) adopt(ctx context.Context) bool {
+	rec, err := process.ReadRecord(s.recordPath())
+	if err != nil || rec.Pid == 0 {
+		return false
+	}
+	proc := process.Adopt("redis-server", rec.Pid, s.opts.Dir)
+	if proc == nil {
+		return false
+	}
+	s.opts.Port = rec.Ports["redis"]
+	client := s.AdminClient()
+	defer client.Close()
+	pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if client.Ping(pingCtx).Err() != nil {
+		_ = proc.Kill()
+		s.opts.Port = 0
+		return false
+	}
+	s.proc.Set(proc)
+	return true
 }
 
 // Addr is host:port for clients.
@@ -160,7 +193,8 @@ func (s *Server) startOnce(ctx context.Context) error {
 	proc, err := process.StartReady(ctx, process.Launch{
 		Spec: process.Spec{
 			Name: "redis-server", Path: s.opts.Path, Dir: s.opts.Dir,
-			Args: []string{filepath.Join(s.opts.Dir, "redis.conf")},
+			Args:     []string{filepath.Join(s.opts.Dir, "redis.conf")},
+			Detached: s.opts.Detached,
 		},
 		LogPath:      s.LogPath(),
 		Ready:        func(ctx context.Context) error { return client.Ping(ctx).Err() },
@@ -172,38 +206,67 @@ func (s *Server) startOnce(ctx context.Context) error {
 		return err
 	}
 	s.proc.Set(proc)
+	if s.opts.Detached {
+		return process.WriteRecord(s.recordPath(), process.Record{Pid: proc.Pid(), Ports: map[string]int{"redis": s.opts.Port}})
+	}
 	return nil
 }
 
+// Done is closed when the current redis-server exits; nil when none runs.
+func (s *Server) Done() <-chan struct{} { return s.proc.Done() }
+
 func (s *Server) writeConfig() error {
 	dir := s.opts.Dir
-	conf := strings.Join([]string{
-		"bind 127.0.0.1",
-		"port " + strconv.Itoa(s.opts.Port),
+	conf := ConfigFile(Config{
+		Bind: "127.0.0.1", Port: s.opts.Port, Dir: dir,
+		AppendFsync: s.opts.AppendFsync, ACLFile: filepath.Join(dir, "users.acl"),
+	})
+	if err := os.WriteFile(filepath.Join(dir, "redis.conf"), []byte(conf), 0o600); err != nil {
+		return fmt.Errorf("write redis.conf: %w", err)
+	}
+	acl := ACLFile(s.opts.AdminPassword, s.opts.Users)
+	if err := os.WriteFile(filepath.Join(dir, "users.acl"), []byte(acl), 0o600); err != nil {
+		return fmt.Errorf("write users.acl: %w", err)
+	}
+	return nil
+}
+
+// Config is what redis.conf says, in every runtime.
+type Config struct {
+	Bind        string
+	Port        int
+	Dir         string
+	AppendFsync string
+	ACLFile     string
+}
+
+// ConfigFile renders redis.conf.
+func ConfigFile(c Config) string {
+	return strings.Join([]string{
+		"bind " + c.Bind,
+		"port " + strconv.Itoa(c.Port),
 		"protected-mode yes",
 		"daemonize no",
-		fmt.Sprintf("dir %q", dir),
+		fmt.Sprintf("dir %q", c.Dir),
 		"appendonly yes",
-		"appendfsync " + s.opts.AppendFsync,
+		"appendfsync " + c.AppendFsync,
 		`appenddirname "appendonlydir"`,
 		// The append-only file is the only persistence: RDB snapshots would fork a full copy of
 		// the data set for nothing.
 		`save ""`,
-		fmt.Sprintf("aclfile %q", filepath.Join(dir, "users.acl")),
+		fmt.Sprintf("aclfile %q", c.ACLFile),
 		"",
 	}, "\n")
-	if err := os.WriteFile(filepath.Join(dir, "redis.conf"), []byte(conf), 0o600); err != nil {
-		return fmt.Errorf("write redis.conf: %w", err)
-	}
-	// Passwords are stored as SHA-256 digests so the ACL file on disk holds no secret.
-	acl := []string{fmt.Sprintf("user %s on #%s ~* &* +@all", AdminUser, digest(s.opts.AdminPassword))}
-	for _, u := range s.opts.Users {
+}
+
+// ACLFile renders the ACL file: AdminUser with every permission, then each user with its rules.
+// Passwords are stored as SHA-256 digests so the file holds no secret.
+func ACLFile(adminPassword string, users []User) string {
+	acl := []string{fmt.Sprintf("user %s on #%s ~* &* +@all", AdminUser, digest(adminPassword))}
+	for _, u := range users {
 		acl = append(acl, fmt.Sprintf("user %s on #%s %s", u.Name, digest(u.Password), strings.Join(u.Rules, " ")))
 	}
-	if err := os.WriteFile(filepath.Join(dir, "users.acl"), []byte(strings.Join(acl, "\n")+"\n"), 0o600); err != nil {
-		return fmt.Errorf("write users.acl: %w", err)
-	}
-	return nil
+	return strings.Join(acl, "\n") + "\n"
 }
 
 // Kill SIGKILLs redis-server, as a crash would. Restart brings it back on the same folder and port.

@@ -113,3 +113,31 @@ func TestInvalidOptionsAreRefusedWithEveryReason(t *testing.T) {
 		}
 	}
 }
+
+func TestDetachedServerIsAdoptedNotDuplicated(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	opts := redisserver.Options{Path: "/usr/bin/redis-server", Dir: t.TempDir(), AdminPassword: "operator-secret", Detached: true}
+	first, err := redisserver.Start(ctx, opts)
+	g.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(func() { _ = first.Kill() })
+	client := first.AdminClient()
+	t.Cleanup(func() { client.Close() })
+	g.Expect(client.Set(ctx, "t:{camden}:unit:1", "available", 0).Err()).To(Succeed())
+
+	// A supervisor restarting finds the server its predecessor left running.
+	second, err := redisserver.Start(ctx, opts)
+	g.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(func() { _ = second.Kill() })
+	g.Expect(second.Pid()).To(Equal(first.Pid()))
+	g.Expect(second.Addr()).To(Equal(first.Addr()))
+
+	g.Expect(second.Kill()).To(Succeed())
+	third, err := redisserver.Start(ctx, opts)
+	g.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(func() { _ = third.Kill() })
+	g.Expect(third.Pid()).NotTo(Equal(first.Pid()), "a dead server is started again, not adopted")
+	c3 := third.AdminClient()
+	t.Cleanup(func() { c3.Close() })
+	g.Expect(c3.Get(ctx, "t:{camden}:unit:1").Val()).To(Equal("available"))
+}
