@@ -166,8 +166,9 @@ func (cp *ControlPlane) startControllerManager(ctx context.Context, binDir strin
 				Name: "kube-controller-manager", Path: path, Dir: cp.dir,
 				Args: []string{
 					"--kubeconfig=" + kubeconfig,
-					// Never "*": some controllers touch the host outside any temp dir.
-					"--controllers=namespace-controller,garbage-collector-controller",
+					// Never "*": some controllers touch the host outside any temp dir. PVC protection is here
+					// because a namespace holding a claim cannot finish deleting without it.
+					"--controllers=namespace-controller,garbage-collector-controller,persistentvolumeclaim-protection-controller",
 					"--bind-address=127.0.0.1",
 					"--secure-port=" + strconv.Itoa(port),
 					"--cert-dir=" + filepath.Join(cp.dir, "kcm-certs"),

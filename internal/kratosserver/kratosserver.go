@@ -169,6 +169,9 @@ func (s *Server) adopt(ctx context.Context) bool {
 	return true
 }
 
+// Running reports whether the server process is alive.
+func (s *Server) Running() bool { return s.proc.Running() }
+
 // Done is closed when the current kratos exits; nil when none runs.
 func (s *Server) Done() <-chan struct{} { return s.proc.Done() }
 
@@ -294,10 +297,13 @@ type Config struct {
 	Host                  string
 	PublicPort, AdminPort int
 	SchemaURL             string
-	SessionLifespan       time.Duration
-	CookieSecret          string
-	CipherSecret          string
-	Hasher                Hasher
+	// PortalURL is where the tenant's portal serves the login, recovery and settings pages;
+	// links Kratos builds (invitations among them) point there.
+	PortalURL       string
+	SessionLifespan time.Duration
+	CookieSecret    string
+	CipherSecret    string
+	Hasher          Hasher
 }
 
 // ConfigFile renders kratos.yaml.
@@ -338,6 +344,18 @@ func ConfigFile(c Config) ([]byte, error) {
 	}
 	if c.DSN != "" {
 		config["dsn"] = c.DSN
+	}
+	if c.PortalURL != "" {
+		flows := config["selfservice"].(map[string]any)["flows"].(map[string]any)
+		for flow, page := range map[string]string{"login": "login", "recovery": "recovery", "settings": "settings", "verification": "verification", "error": "error"} {
+			f, ok := flows[flow].(map[string]any)
+			if !ok {
+				f = map[string]any{}
+				flows[flow] = f
+			}
+			f["ui_url"] = strings.TrimSuffix(c.PortalURL, "/") + "/" + page
+		}
+		config["selfservice"].(map[string]any)["default_browser_return_url"] = c.PortalURL
 	}
 	b, err := yaml.Marshal(config)
 	if err != nil {

@@ -65,6 +65,17 @@ func (c *Current) Set(p *Process) {
 	c.proc = p
 }
 
+// Running reports whether an instance is set and has not exited.
+func (c *Current) Running() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.proc == nil {
+		return false
+	}
+	exited, _ := c.proc.Exited()
+	return !exited
+}
+
 // Done is closed when the running instance exits; nil (blocks for ever) when none runs.
 func (c *Current) Done() <-chan struct{} {
 	c.mu.Lock()

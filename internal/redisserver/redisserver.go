@@ -212,6 +212,9 @@ func (s *Server) startOnce(ctx context.Context) error {
 	return nil
 }
 
+// Running reports whether the server process is alive.
+func (s *Server) Running() bool { return s.proc.Running() }
+
 // Done is closed when the current redis-server exits; nil when none runs.
 func (s *Server) Done() <-chan struct{} { return s.proc.Done() }
 

@@ -1,0 +1,111 @@
+// Command homeward is the one Homeward binary: `homeward operator` runs the operator; the tenant
+// services will join it as further subcommands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/go-logr/logr"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/homeward-dev/homeward/controllers"
+	"github.com/homeward-dev/homeward/internal/binaries"
+	"github.com/homeward-dev/homeward/internal/operator"
+)
+
+const usage = `usage: homeward <command> [flags]
+
+commands:
+  operator   run the operator that turns Partnerships into tenants
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch os.Args[1] {
+	case "operator":
+		err = runOperator(ctx, os.Args[2:], os.Stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(os.Stdout, usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "homeward: unknown command %q\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "homeward %s: %v\n", os.Args[1], err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+func runOperator(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("operator", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var opts operator.Options
+	var kubeconfig string
+	var stopTenants bool
+	fs.StringVar(&kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file (default: in-cluster)")
+	fs.StringVar(&opts.Runtime, "runtime", operator.RuntimeLocal, "where tenants run: kubernetes or local")
+	fs.StringVar(&opts.DataDir, "data-dir", "", "local runtime: folder for each tenant's Redis and Kratos data")
+	fs.StringVar(&opts.RedisPath, "redis-server", "/usr/bin/redis-server", "local runtime: redis-server binary")
+	fs.StringVar(&opts.KratosPath, "kratos", "", "local runtime: kratos binary (default: bin/kratos of the checkout)")
+	fs.BoolVar(&stopTenants, "stop-tenants-on-exit", false, "local runtime: stop tenants' processes when the operator exits (default: leave them for the next operator to adopt)")
+	fs.StringVar(&opts.Images.Homeward, "homeward-image", "ghcr.io/homeward-dev/homeward:v0.1.0", "kubernetes runtime: image of the homeward services")
+	fs.StringVar(&opts.Images.Redis, "redis-image", "docker.io/library/redis:7.0.15", "kubernetes runtime: Redis image")
+	fs.StringVar(&opts.Images.Kratos, "kratos-image", "docker.io/oryd/kratos:v1.3.1", "kubernetes runtime: Kratos image")
+	fs.StringVar(&opts.OTLPEndpoint, "otlp-endpoint", "", "OTLP/gRPC collector host:port for tenants' traces")
+	fs.StringVar(&opts.IngressClass, "ingress-class", "", "IngressClass of tenants' portal Ingresses (default: the cluster's)")
+	fs.StringVar(&opts.Access.IngressNamespace, "ingress-namespace", "ingress-nginx", "namespace of the ingress controller allowed to reach portals")
+	fs.StringVar(&opts.Access.OperatorNamespace, "operator-namespace", "homeward-system", "namespace the operator runs in")
+	fs.BoolVar(&opts.LeaderElection, "leader-elect", false, "elect a leader among operator replicas")
+	fs.StringVar(&opts.LeaderElectionNS, "leader-election-namespace", "", "namespace of the leader-election lease (default: the operator's)")
+	fs.StringVar(&opts.MetricsBindAddress, "metrics-bind-address", "0", "address of the Prometheus metrics endpoint; 0 disables it")
+	fs.StringVar(&opts.HealthProbeBindAddress, "health-probe-bind-address", "0", "address of /healthz and /readyz; 0 disables them")
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := zap.New(zap.UseFlagOptions(&zapOpts))
+	ctrl.SetLogger(log)
+	if opts.Runtime == operator.RuntimeLocal && opts.KratosPath == "" {
+		p, err := binaries.Path("kratos")
+		if err != nil {
+			return err
+		}
+		opts.KratosPath = p
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return fmt.Errorf("kubeconfig: %w", err)
+	}
+	return runOperatorWith(ctx, cfg, opts, stopTenants, log)
+}
+
+func runOperatorWith(ctx context.Context, cfg *rest.Config, opts operator.Options, stopTenants bool, log logr.Logger) error {
+	op, err := operator.New(cfg, opts, log)
+	if err != nil {
+		return err
+	}
+	log.Info("operator starting", "runtime", opts.Runtime, "fieldManager", controllers.FieldManager)
+	return op.Run(ctx, stopTenants)
+}

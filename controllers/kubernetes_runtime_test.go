@@ -1,0 +1,335 @@
+package controllers_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	v1 "github.com/homeward-dev/homeward/api/v1alpha1"
+	"github.com/homeward-dev/homeward/controllers"
+	"github.com/homeward-dev/homeward/internal/kratosserver"
+	"github.com/homeward-dev/homeward/internal/operator"
+	"github.com/homeward-dev/homeward/internal/redisserver"
+	"github.com/homeward-dev/homeward/internal/testenv"
+)
+
+var samples = []string{"oldham", "kirklees", "nottingham", "calderdale", "camden", "norfolk_suffolk", "kettering"}
+
+// tenantBackends stands in for the Redis and Kratos pods a kubelet would run: a real redis-server
+// per tenant namespace, started with the admin password the operator generated for it, and one
+// real Kratos whose admin API the operator invites admins through.
+type tenantBackends struct {
+	t      *testing.T
+	c      client.Client
+	kratos *testenv.Identity
+	mu     sync.Mutex
+	redis  map[string]*redisserver.Server
+}
+
+func (b *tenantBackends) reach(ns string) (string, string, string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if srv, ok := b.redis[ns]; ok {
+		return srv.Addr(), b.kratos.PublicURL(), b.kratos.AdminURL()
+	}
+	var keys corev1.Secret
+	if err := b.c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: controllers.KeysSecret}, &keys); err != nil {
+		return "127.0.0.1:1", b.kratos.PublicURL(), b.kratos.AdminURL()
+	}
+	srv, err := redisserver.Start(context.Background(), redisserver.Options{
+		Path: "/usr/bin/redis-server", Dir: b.t.TempDir(), AdminPassword: string(keys.Data["redis-admin"]),
+	})
+	if err != nil {
+		b.t.Errorf("start redis for %s: %v", ns, err)
+		return "127.0.0.1:1", b.kratos.PublicURL(), b.kratos.AdminURL()
+	}
+	b.t.Cleanup(func() { _ = srv.Stop() })
+	b.redis[ns] = srv
+	return srv.Addr(), b.kratos.PublicURL(), b.kratos.AdminURL()
+}
+
+func TestKubernetesRuntime(t *testing.T) {
+	cp := testenv.ControlPlane(t, testenv.ControlPlaneOptions{
+		CRDDirectoryPaths: []string{"config/crd/bases"},
+		ControllerManager: true,
+	})
+	c := newClient(t, cp.Config)
+	backends := &tenantBackends{t: t, c: c, kratos: testenv.Kratos(t, kratosserver.Options{}), redis: map[string]*redisserver.Server{}}
+	opts := operator.Options{
+		Runtime: operator.RuntimeKubernetes,
+		Images:  controllers.Images{Homeward: "ghcr.io/homeward-dev/homeward:test", Redis: "redis:7.0.15", Kratos: "oryd/kratos:v1.3.1"},
+		Reach:   backends.reach,
+	}
+	_, stop := runOperator(t, cp.Config, opts)
+	ctx := context.Background()
+
+	t.Run("every sample becomes a ready tenant once its workloads are available", func(t *testing.T) {
+		g := NewWithT(t)
+		for _, name := range samples {
+			g.Expect(c.Create(ctx, loadSample(t, name))).To(Succeed())
+		}
+		for _, name := range samples {
+			p := loadSample(t, name)
+			ns := controllers.NamespaceName(p.Name)
+			g.Eventually(condition(c, p.Name, v1.ConditionAccessReady)).WithTimeout(eventually).Should(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
+			g.Expect(condition(c, p.Name, v1.ConditionReady)(g)).To(hasStatus(metav1.ConditionFalse, v1.ReasonProgressing))
+			g.Eventually(func(g Gomega) {
+				markWorkloadsReady(g, c, ns)
+				g.Expect(condition(c, p.Name, v1.ConditionReady)(g)).To(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
+			}).WithTimeout(eventually).WithPolling(time.Second).Should(Succeed())
+		}
+	})
+
+	t.Run("a tenant has every object, labelled and owned as designed", func(t *testing.T) {
+		g := NewWithT(t)
+		var p v1.Partnership
+		g.Expect(c.Get(ctx, client.ObjectKey{Name: "kirklees"}, &p)).To(Succeed())
+		ns := "hw-kirklees"
+		g.Expect(p.Status.Namespace).To(Equal(ns))
+		g.Expect(p.Finalizers).To(ContainElement(controllers.Finalizer))
+		g.Expect(p.Status.Endpoints.Portal).To(Equal("https://kirklees.homeward.example/"))
+		g.Expect(p.Status.Admins).To(ConsistOf(And(
+			HaveField("Email", "hfh.coordinator@kirklees.example"),
+			HaveField("Invitation", v1.InvitationSent),
+			HaveField("IdentityID", Not(BeEmpty())),
+			HaveField("InvitationSecret", Not(BeEmpty())),
+		)))
+
+		var namespace corev1.Namespace
+		g.Expect(c.Get(ctx, client.ObjectKey{Name: ns}, &namespace)).To(Succeed())
+		g.Expect(namespace.Labels).To(HaveKeyWithValue("pod-security.kubernetes.io/enforce", "restricted"))
+		g.Expect(namespace.Labels).To(HaveKeyWithValue(controllers.LabelPartnership, "kirklees"))
+		g.Expect(namespace.OwnerReferences).To(BeEmpty(), "the namespace survives a Retain deletion")
+
+		owned := func(obj client.Object, name string) {
+			g.Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, obj)).To(Succeed(), "%T %s", obj, name)
+			g.Expect(obj.GetOwnerReferences()).To(ConsistOf(And(HaveField("Name", "kirklees"), HaveField("UID", p.UID), HaveField("Controller", ptr.To(true)))))
+			g.Expect(obj.GetLabels()).To(HaveKeyWithValue(controllers.LabelPartnership, "kirklees"))
+		}
+		for _, comp := range controllers.AllComponents {
+			sa := &corev1.ServiceAccount{}
+			owned(sa, comp)
+			g.Expect(sa.AutomountServiceAccountToken).To(Equal(ptr.To(false)))
+		}
+		owned(&rbacv1.Role{}, "partnership-support")
+		owned(&rbacv1.RoleBinding{}, "partnership-support")
+		quota := &corev1.ResourceQuota{}
+		owned(quota, "tenant-quota")
+		g.Expect(quota.Spec.Hard).To(HaveKeyWithValue(corev1.ResourceServicesNodePorts, resource.MustParse("0")))
+		owned(&corev1.LimitRange{}, "tenant-limits")
+		var policies networkingv1.NetworkPolicyList
+		g.Expect(c.List(ctx, &policies, client.InNamespace(ns))).To(Succeed())
+		g.Expect(policies.Items).To(HaveLen(9))
+		owned(&networkingv1.NetworkPolicy{}, "default-deny")
+		owned(&appsv1.StatefulSet{}, "redis")
+		owned(&networkingv1.Ingress{}, "portal")
+		for _, comp := range append([]string{"kratos"}, controllers.ServiceComponents...) {
+			d := &appsv1.Deployment{}
+			owned(d, comp)
+			pod := d.Spec.Template.Spec
+			g.Expect(pod.AutomountServiceAccountToken).To(Equal(ptr.To(false)))
+			g.Expect(pod.HostNetwork || pod.HostPID || pod.HostIPC).To(BeFalse())
+			g.Expect(*pod.SecurityContext.RunAsNonRoot).To(BeTrue())
+			for _, ctr := range append(pod.InitContainers, pod.Containers...) {
+				g.Expect(*ctr.SecurityContext.ReadOnlyRootFilesystem).To(BeTrue())
+				g.Expect(*ctr.SecurityContext.AllowPrivilegeEscalation).To(BeFalse())
+				g.Expect(ctr.SecurityContext.Capabilities.Drop).To(ContainElement(corev1.Capability("ALL")))
+				g.Expect(ctr.Resources.Limits).To(HaveKey(corev1.ResourceMemory))
+			}
+		}
+
+		keys := &corev1.Secret{}
+		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: controllers.KeysSecret}, keys)).To(Succeed())
+		g.Expect(keys.OwnerReferences).To(BeEmpty(), "keys survive a Retain deletion")
+		g.Expect(keys.Data["pii-key"]).To(HaveLen(44), "base64 of 32 bytes")
+		g.Expect(keys.Data["kratos-cipher"]).To(HaveLen(32))
+
+		var invitation corev1.Secret
+		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: p.Status.Admins[0].InvitationSecret}, &invitation)).To(Succeed())
+		g.Expect(string(invitation.Data["recovery-link"])).To(ContainSubstring("recovery?flow="))
+		g.Expect(invitation.Data["recovery-code"]).NotTo(BeEmpty())
+
+		identities, _, err := backends.kratos.Admin.IdentityAPI.ListIdentities(ctx).CredentialsIdentifier("hfh.coordinator@kirklees.example").Execute()
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(identities).To(HaveLen(1))
+		g.Expect(identities[0].MetadataPublic).To(Equal(map[string]any{"partnership": "kirklees", "roles": []any{"partnership-admin"}}))
+
+		rdb := backends.redis[ns].AdminClient()
+		defer rdb.Close()
+		users, err := rdb.Do(ctx, "ACL", "USERS").StringSlice()
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(users).To(ContainElements("referral", "housing", "reporting", "portal"))
+
+		var events eventsv1.EventList
+		g.Expect(c.List(ctx, &events)).To(Succeed())
+		g.Expect(events.Items).To(ContainElement(And(
+			HaveField("Regarding.Name", "kirklees"), HaveField("Reason", v1.ReasonReady),
+			HaveField("Note", ContainSubstring("Ready is True")))))
+	})
+
+	t.Run("a full resync of ready tenants writes nothing", func(t *testing.T) {
+		g := NewWithT(t)
+		stop()
+		counter, stopAgain := runOperator(t, cp.Config, opts)
+		defer stopAgain()
+		// A new operator reconciles every partnership once as its caches fill: a full resync.
+		before := reconciles(g)
+		var all v1.PartnershipList
+		g.Expect(c.List(ctx, &all)).To(Succeed())
+		g.Eventually(func() float64 { return reconciles(g) - before }).WithTimeout(eventually).
+			Should(BeNumerically(">=", len(all.Items)))
+		g.Consistently(counter.paths).WithTimeout(2 * time.Second).Should(BeEmpty())
+	})
+
+	_, stop = runOperator(t, cp.Config, opts)
+
+	t.Run("drift is corrected", func(t *testing.T) {
+		g := NewWithT(t)
+		ns := "hw-oldham"
+		g.Expect(c.Delete(ctx, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "default-deny"}})).To(Succeed())
+		g.Expect(c.Delete(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "partnership-support"}})).To(Succeed())
+		var quota corev1.ResourceQuota
+		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "tenant-quota"}, &quota)).To(Succeed())
+		quota.Spec.Hard[corev1.ResourcePods] = resource.MustParse("500")
+		g.Expect(c.Update(ctx, &quota)).To(Succeed())
+
+		g.Eventually(func(g Gomega) {
+			var np networkingv1.NetworkPolicy
+			g.Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "default-deny"}, &np)).To(Succeed())
+			g.Expect(np.Spec.PolicyTypes).To(ConsistOf(networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress))
+			var role rbacv1.Role
+			g.Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "partnership-support"}, &role)).To(Succeed())
+			var q corev1.ResourceQuota
+			g.Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "tenant-quota"}, &q)).To(Succeed())
+			g.Expect(q.Spec.Hard.Pods().String()).To(Equal("50"))
+		}).WithTimeout(eventually).Should(Succeed())
+	})
+
+	t.Run("the newer of two partnerships claiming a host is refused", func(t *testing.T) {
+		g := NewWithT(t)
+		rival := testenv.Partnership("oldham-rival")
+		rival.Spec.Host = "oldham.homeward.example"
+		g.Expect(c.Create(ctx, rival)).To(Succeed())
+		g.Eventually(condition(c, rival.Name, v1.ConditionReady)).WithTimeout(eventually).Should(And(
+			hasStatus(metav1.ConditionFalse, v1.ReasonHostConflict), HaveField("Message", ContainSubstring(`"oldham"`))))
+		g.Expect(apierrors.IsNotFound(c.Get(ctx, client.ObjectKey{Namespace: "hw-oldham-rival", Name: "portal"}, &networkingv1.Ingress{}))).To(BeTrue())
+		g.Expect(condition(c, "oldham", v1.ConditionReady)(g)).To(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
+		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: "hw-oldham", Name: "portal"}, &networkingv1.Ingress{})).To(Succeed())
+
+		// When the holder moves to another host, the rival gets it.
+		var oldham v1.Partnership
+		g.Expect(c.Get(ctx, client.ObjectKey{Name: "oldham"}, &oldham)).To(Succeed())
+		oldham.Spec.Host = "h2h.oldham.homeward.example"
+		g.Expect(c.Update(ctx, &oldham)).To(Succeed())
+		g.Eventually(func(g Gomega) {
+			markWorkloadsReady(g, c, "hw-oldham-rival")
+			g.Expect(condition(c, rival.Name, v1.ConditionReady)(g)).To(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
+		}).WithTimeout(eventually).WithPolling(time.Second).Should(Succeed())
+	})
+
+	t.Run("suspend scales to zero and resume brings the workloads back", func(t *testing.T) {
+		g := NewWithT(t)
+		setSuspend := func(v bool) {
+			var p v1.Partnership
+			g.Expect(c.Get(ctx, client.ObjectKey{Name: "camden"}, &p)).To(Succeed())
+			p.Spec.Suspend = v
+			g.Expect(c.Update(ctx, &p)).To(Succeed())
+		}
+		setSuspend(true)
+		g.Eventually(condition(c, "camden", v1.ConditionReady)).WithTimeout(eventually).Should(hasStatus(metav1.ConditionFalse, v1.ReasonSuspended))
+		var sts appsv1.StatefulSet
+		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: "hw-camden", Name: "redis"}, &sts)).To(Succeed())
+		g.Expect(*sts.Spec.Replicas).To(BeZero())
+		var deps appsv1.DeploymentList
+		g.Expect(c.List(ctx, &deps, client.InNamespace("hw-camden"))).To(Succeed())
+		for _, d := range deps.Items {
+			g.Expect(*d.Spec.Replicas).To(BeZero(), d.Name)
+		}
+		setSuspend(false)
+		g.Eventually(func(g Gomega) {
+			markWorkloadsReady(g, c, "hw-camden")
+			g.Expect(condition(c, "camden", v1.ConditionReady)(g)).To(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
+		}).WithTimeout(eventually).WithPolling(time.Second).Should(Succeed())
+	})
+
+	t.Run("Retain keeps the namespace and keys, and a re-created partnership adopts them", func(t *testing.T) {
+		g := NewWithT(t)
+		ns := "hw-calderdale"
+		before := keysOf(g, c, ns)
+		g.Expect(c.Delete(ctx, &v1.Partnership{ObjectMeta: metav1.ObjectMeta{Name: "calderdale"}})).To(Succeed())
+		g.Eventually(func() bool {
+			return apierrors.IsNotFound(c.Get(ctx, client.ObjectKey{Name: "calderdale"}, &v1.Partnership{}))
+		}).WithTimeout(eventually).Should(BeTrue())
+		g.Eventually(func() bool {
+			return apierrors.IsNotFound(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "redis"}, &appsv1.StatefulSet{}))
+		}).WithTimeout(eventually).Should(BeTrue(), "workloads go with their owner")
+		var namespace corev1.Namespace
+		g.Expect(c.Get(ctx, client.ObjectKey{Name: ns}, &namespace)).To(Succeed())
+		g.Expect(namespace.DeletionTimestamp).To(BeNil())
+
+		g.Expect(c.Create(ctx, loadSample(t, "calderdale"))).To(Succeed())
+		g.Eventually(func(g Gomega) {
+			markWorkloadsReady(g, c, ns)
+			g.Expect(condition(c, "calderdale", v1.ConditionReady)(g)).To(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
+		}).WithTimeout(eventually).WithPolling(time.Second).Should(Succeed())
+		g.Expect(keysOf(g, c, ns)).To(Equal(before), "the same keys, so the retained data can be read")
+	})
+
+	t.Run("Delete removes the namespace and everything in it", func(t *testing.T) {
+		g := NewWithT(t)
+		var p v1.Partnership
+		g.Expect(c.Get(ctx, client.ObjectKey{Name: "kettering"}, &p)).To(Succeed())
+		p.Spec.DeletionPolicy = v1.DeletionDelete
+		g.Expect(c.Update(ctx, &p)).To(Succeed())
+		g.Expect(c.Delete(ctx, &p)).To(Succeed())
+		g.Eventually(func() bool {
+			return apierrors.IsNotFound(c.Get(ctx, client.ObjectKey{Name: "hw-kettering"}, &corev1.Namespace{})) &&
+				apierrors.IsNotFound(c.Get(ctx, client.ObjectKey{Name: "kettering"}, &v1.Partnership{}))
+		}).WithTimeout(eventually).Should(BeTrue())
+	})
+
+	t.Run("a namespace that belongs to someone else is never taken over", func(t *testing.T) {
+		g := NewWithT(t)
+		g.Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "hw-squatter"}})).To(Succeed())
+		g.Expect(c.Create(ctx, testenv.Partnership("squatter"))).To(Succeed())
+		g.Eventually(condition(c, "squatter", v1.ConditionNamespaceReady)).WithTimeout(eventually).Should(And(
+			hasStatus(metav1.ConditionFalse, v1.ReasonFailed), HaveField("Message", ContainSubstring("does not belong to this partnership"))))
+		var ns corev1.Namespace
+		g.Expect(c.Get(ctx, client.ObjectKey{Name: "hw-squatter"}, &ns)).To(Succeed())
+		g.Expect(ns.Labels).NotTo(HaveKey(controllers.LabelPartnership))
+	})
+}
+
+// reconciles is how many reconciles of Partnerships have finished in this process.
+func reconciles(g Gomega) float64 {
+	families, err := metrics.Registry.Gather()
+	g.Expect(err).NotTo(HaveOccurred())
+	total := 0.0
+	for _, f := range families {
+		if f.GetName() != "controller_runtime_reconcile_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "controller" && l.GetValue() == "partnership" {
+					total += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return total
+}

@@ -1,0 +1,250 @@
+package controllers
+
+import (
+	"fmt"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
+	policyv1ac "k8s.io/client-go/applyconfigurations/policy/v1"
+
+	platformv1alpha1 "github.com/homeward-dev/homeward/api/v1alpha1"
+)
+
+// Images the kubernetes runtime runs.
+type Images struct {
+	Homeward string
+	Redis    string
+	Kratos   string
+}
+
+func restrictedContainer(name, image string, uid int64, cpu, memory string) *corev1ac.ContainerApplyConfiguration {
+	return corev1ac.Container().WithName(name).WithImage(image).
+		WithSecurityContext(corev1ac.SecurityContext().
+			WithRunAsNonRoot(true).WithRunAsUser(uid).
+			WithAllowPrivilegeEscalation(false).
+			WithReadOnlyRootFilesystem(true).
+			WithCapabilities(corev1ac.Capabilities().WithDrop("ALL")).
+			WithSeccompProfile(corev1ac.SeccompProfile().WithType(corev1.SeccompProfileTypeRuntimeDefault))).
+		WithResources(corev1ac.ResourceRequirements().
+			WithRequests(corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu), corev1.ResourceMemory: resource.MustParse(memory)}).
+			WithLimits(corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse(memory)}))
+}
+
+func restrictedPod(component string, uid int64) *corev1ac.PodSpecApplyConfiguration {
+	return corev1ac.PodSpec().
+		WithServiceAccountName(component).
+		WithAutomountServiceAccountToken(false).
+		WithEnableServiceLinks(false).
+		WithSecurityContext(corev1ac.PodSecurityContext().
+			WithRunAsNonRoot(true).WithRunAsUser(uid).WithRunAsGroup(uid).WithFSGroup(uid).
+			WithSeccompProfile(corev1ac.SeccompProfile().WithType(corev1.SeccompProfileTypeRuntimeDefault)))
+}
+
+func secretVolume(name, secret string) *corev1ac.VolumeApplyConfiguration {
+	return corev1ac.Volume().WithName(name).WithSecret(corev1ac.SecretVolumeSource().WithSecretName(secret).WithDefaultMode(0o440))
+}
+
+func tmpVolume() *corev1ac.VolumeApplyConfiguration {
+	return corev1ac.Volume().WithName("tmp").WithEmptyDir(corev1ac.EmptyDirVolumeSource().WithSizeLimit(resource.MustParse("64Mi")))
+}
+
+func mount(name, path string) *corev1ac.VolumeMountApplyConfiguration {
+	return corev1ac.VolumeMount().WithName(name).WithMountPath(path)
+}
+
+func clusterService(p *platformv1alpha1.Partnership, component string, ports ...*corev1ac.ServicePortApplyConfiguration) *corev1ac.ServiceApplyConfiguration {
+	return corev1ac.Service(component, NamespaceName(p.Name)).
+		WithLabels(tenantLabels(p, component)).
+		WithOwnerReferences(ownerRef(p)).
+		WithSpec(corev1ac.ServiceSpec().
+			WithType(corev1.ServiceTypeClusterIP).
+			WithSelector(selectorLabels(p, component)).
+			WithPorts(ports...))
+}
+
+func servicePort(name string, port int32) *corev1ac.ServicePortApplyConfiguration {
+	return corev1ac.ServicePort().WithName(name).WithProtocol(corev1.ProtocolTCP).WithPort(port).WithTargetPort(intstr.FromString(name))
+}
+
+const redisUID = 999
+
+func redisStatefulSet(p *platformv1alpha1.Partnership, image string) *appsv1ac.StatefulSetApplyConfiguration {
+	replicas := int32(1)
+	if p.Spec.Suspend {
+		replicas = 0
+	}
+	// Claim templates form an atomic list, so the apiserver's defaults (volume mode, pending
+	// phase) become part of what this operator owns: they are spelled out, and kind and namespace
+	// left out, so the stored template equals the applied one and a re-apply is never needed.
+	claim := (&corev1ac.PersistentVolumeClaimApplyConfiguration{}).
+		WithName("data").
+		WithLabels(tenantLabels(p, ComponentRedis)).
+		WithStatus(corev1ac.PersistentVolumeClaimStatus().WithPhase(corev1.ClaimPending)).
+		WithSpec(corev1ac.PersistentVolumeClaimSpec().
+			WithVolumeMode(corev1.PersistentVolumeFilesystem).
+			WithAccessModes(corev1.ReadWriteOnce).
+			WithResources(corev1ac.VolumeResourceRequirements().
+				WithRequests(corev1.ResourceList{corev1.ResourceStorage: quantityOr(p.Spec.Storage.Redis.Size, "5Gi")})))
+	if sc := p.Spec.Storage.Redis.StorageClassName; sc != nil {
+		claim.Spec.WithStorageClassName(*sc)
+	}
+	container := restrictedContainer("redis", image, redisUID, "100m", "256Mi").
+		WithCommand("redis-server", "/etc/redis/redis.conf").
+		WithPorts(corev1ac.ContainerPort().WithName("redis").WithContainerPort(PortRedis)).
+		WithVolumeMounts(mount("data", "/data"), mount("config", "/etc/redis"), mount("tmp", "/tmp")).
+		WithReadinessProbe(corev1ac.Probe().WithTCPSocket(corev1ac.TCPSocketAction().WithPort(intstr.FromString("redis"))).WithPeriodSeconds(5))
+	return appsv1ac.StatefulSet(ComponentRedis, NamespaceName(p.Name)).
+		WithLabels(tenantLabels(p, ComponentRedis)).
+		WithOwnerReferences(ownerRef(p)).
+		WithSpec(appsv1ac.StatefulSetSpec().
+			WithReplicas(replicas).
+			WithServiceName(ComponentRedis).
+			WithSelector(metav1ac.LabelSelector().WithMatchLabels(selectorLabels(p, ComponentRedis))).
+			// Volumes stay when the StatefulSet goes: the Retain policy and re-adoption rely on it.
+			WithPersistentVolumeClaimRetentionPolicy(appsv1ac.StatefulSetPersistentVolumeClaimRetentionPolicy().
+				WithWhenDeleted("Retain").WithWhenScaled("Retain")).
+			WithVolumeClaimTemplates(claim).
+			WithTemplate(corev1ac.PodTemplateSpec().
+				WithLabels(tenantLabels(p, ComponentRedis)).
+				WithSpec(restrictedPod(ComponentRedis, redisUID).
+					WithContainers(container).
+					WithVolumes(secretVolume("config", "redis-config"), tmpVolume()))))
+}
+
+const kratosUID = 10000
+
+// kratosDataClaim is SQLite's volume; like the keys it has no owner, so Retain keeps identities.
+func kratosDataClaim(p *platformv1alpha1.Partnership) *corev1ac.PersistentVolumeClaimApplyConfiguration {
+	spec := corev1ac.PersistentVolumeClaimSpec().
+		WithAccessModes(corev1.ReadWriteOnce).
+		WithResources(corev1ac.VolumeResourceRequirements().WithRequests(corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}))
+	if sc := p.Spec.Storage.Redis.StorageClassName; sc != nil {
+		spec.WithStorageClassName(*sc)
+	}
+	return corev1ac.PersistentVolumeClaim("kratos-data", NamespaceName(p.Name)).
+		WithLabels(tenantLabels(p, ComponentKratos)).
+		WithSpec(spec)
+}
+
+func kratosDSNEnv(p *platformv1alpha1.Partnership) *corev1ac.EnvVarApplyConfiguration {
+	if ref := p.Spec.Identity.ExternalDSNSecretRef; ref != nil {
+		return corev1ac.EnvVar().WithName("DSN").WithValueFrom(corev1ac.EnvVarSource().
+			WithSecretKeyRef(corev1ac.SecretKeySelector().WithName(ref.Name).WithKey(ref.Key)))
+	}
+	return corev1ac.EnvVar().WithName("DSN").WithValue("sqlite:///var/lib/kratos/kratos.db?_fk=true&mode=rwc")
+}
+
+func kratosDeployment(p *platformv1alpha1.Partnership, image string) *appsv1ac.DeploymentApplyConfiguration {
+	replicas := int32(1)
+	if p.Spec.Suspend {
+		replicas = 0
+	}
+	env := []*corev1ac.EnvVarApplyConfiguration{kratosDSNEnv(p), corev1ac.EnvVar().WithName("SQA_OPT_OUT").WithValue("true")}
+	mounts := []*corev1ac.VolumeMountApplyConfiguration{mount("config", "/etc/kratos"), mount("tmp", "/tmp")}
+	volumes := []*corev1ac.VolumeApplyConfiguration{secretVolume("config", "kratos-config"), tmpVolume()}
+	if p.Spec.Identity.ExternalDSNSecretRef == nil {
+		mounts = append(mounts, mount("data", "/var/lib/kratos"))
+		volumes = append(volumes, corev1ac.Volume().WithName("data").WithPersistentVolumeClaim(
+			corev1ac.PersistentVolumeClaimVolumeSource().WithClaimName("kratos-data")))
+	}
+	migrate := restrictedContainer("migrate", image, kratosUID, "50m", "128Mi").
+		WithArgs("migrate", "sql", "--read-from-env", "--yes", "--config", "/etc/kratos/kratos.yaml").
+		WithEnv(env...).WithVolumeMounts(mounts...)
+	serve := restrictedContainer("kratos", image, kratosUID, "50m", "128Mi").
+		WithArgs("serve", "--config", "/etc/kratos/kratos.yaml").
+		WithEnv(env...).WithVolumeMounts(mounts...).
+		WithPorts(
+			corev1ac.ContainerPort().WithName("public").WithContainerPort(PortKratosPublic),
+			corev1ac.ContainerPort().WithName("admin").WithContainerPort(PortKratosAdmin)).
+		WithReadinessProbe(corev1ac.Probe().WithHTTPGet(corev1ac.HTTPGetAction().WithPath("/admin/health/ready").WithPort(intstr.FromString("admin"))).WithPeriodSeconds(5))
+	return appsv1ac.Deployment(ComponentKratos, NamespaceName(p.Name)).
+		WithLabels(tenantLabels(p, ComponentKratos)).
+		WithOwnerReferences(ownerRef(p)).
+		WithSpec(appsv1ac.DeploymentSpec().
+			WithReplicas(replicas).
+			// SQLite allows one writer: never run two Kratos pods on the same volume.
+			WithStrategy(appsv1ac.DeploymentStrategy().WithType("Recreate")).
+			WithSelector(metav1ac.LabelSelector().WithMatchLabels(selectorLabels(p, ComponentKratos))).
+			WithTemplate(corev1ac.PodTemplateSpec().
+				WithLabels(tenantLabels(p, ComponentKratos)).
+				WithSpec(restrictedPod(ComponentKratos, kratosUID).
+					WithInitContainers(migrate).
+					WithContainers(serve).
+					WithVolumes(volumes...))))
+}
+
+const homewardUID = 65532
+
+// ServiceSubcommand is the `homeward` subcommand that runs a component.
+func ServiceSubcommand(component string) string {
+	if component == ComponentHousing {
+		return "housing"
+	}
+	return component
+}
+
+func serviceDeployment(p *platformv1alpha1.Partnership, component, image, otlp string) *appsv1ac.DeploymentApplyConfiguration {
+	ns := NamespaceName(p.Name)
+	env := []*corev1ac.EnvVarApplyConfiguration{
+		corev1ac.EnvVar().WithName("HOMEWARD_PARTNERSHIP").WithValue(p.Name),
+		corev1ac.EnvVar().WithName("HOMEWARD_LISTEN").WithValue(":" + strconv.Itoa(PortService)),
+		corev1ac.EnvVar().WithName("HOMEWARD_REDIS_ADDR").WithValue(fmt.Sprintf("%s.%s.svc:%d", ComponentRedis, ns, PortRedis)),
+		corev1ac.EnvVar().WithName("HOMEWARD_REDIS_USER").WithValue(component),
+		corev1ac.EnvVar().WithName("HOMEWARD_REDIS_PASSWORD_FILE").WithValue("/var/run/homeward/redis-password"),
+		corev1ac.EnvVar().WithName("HOMEWARD_PII_KEY_FILE").WithValue("/var/run/homeward/pii-key"),
+		corev1ac.EnvVar().WithName("HOMEWARD_KRATOS_PUBLIC_URL").WithValue(fmt.Sprintf("http://%s.%s.svc:%d", ComponentKratos, ns, PortKratosPublic)),
+	}
+	if otlp != "" {
+		env = append(env, corev1ac.EnvVar().WithName("OTEL_EXPORTER_OTLP_ENDPOINT").WithValue(otlp))
+	}
+	container := restrictedContainer(component, image, homewardUID, "50m", "128Mi").
+		WithArgs(ServiceSubcommand(component)).
+		WithEnv(env...).
+		WithPorts(corev1ac.ContainerPort().WithName("http").WithContainerPort(PortService)).
+		WithVolumeMounts(mount("credentials", "/var/run/homeward"), mount("tmp", "/tmp")).
+		WithReadinessProbe(corev1ac.Probe().WithHTTPGet(corev1ac.HTTPGetAction().WithPath("/readyz").WithPort(intstr.FromString("http"))).WithPeriodSeconds(5)).
+		WithLivenessProbe(corev1ac.Probe().WithHTTPGet(corev1ac.HTTPGetAction().WithPath("/healthz").WithPort(intstr.FromString("http"))).WithPeriodSeconds(10))
+	return appsv1ac.Deployment(component, ns).
+		WithLabels(tenantLabels(p, component)).
+		WithOwnerReferences(ownerRef(p)).
+		WithSpec(appsv1ac.DeploymentSpec().
+			WithReplicas(Replicas(p, component)).
+			WithSelector(metav1ac.LabelSelector().WithMatchLabels(selectorLabels(p, component))).
+			WithTemplate(corev1ac.PodTemplateSpec().
+				WithLabels(tenantLabels(p, component)).
+				WithSpec(restrictedPod(component, homewardUID).
+					WithContainers(container).
+					WithVolumes(secretVolume("credentials", "svc-"+component), tmpVolume()))))
+}
+
+func disruptionBudget(p *platformv1alpha1.Partnership, component string) *policyv1ac.PodDisruptionBudgetApplyConfiguration {
+	return policyv1ac.PodDisruptionBudget(component, NamespaceName(p.Name)).
+		WithLabels(tenantLabels(p, component)).
+		WithOwnerReferences(ownerRef(p)).
+		WithSpec(policyv1ac.PodDisruptionBudgetSpec().
+			WithMinAvailable(intstr.FromInt32(1)).
+			WithSelector(metav1ac.LabelSelector().WithMatchLabels(selectorLabels(p, component))))
+}
+
+func portalIngress(p *platformv1alpha1.Partnership, class string) *networkingv1ac.IngressApplyConfiguration {
+	spec := networkingv1ac.IngressSpec().WithRules(networkingv1ac.IngressRule().
+		WithHost(p.Spec.Host).
+		WithHTTP(networkingv1ac.HTTPIngressRuleValue().WithPaths(networkingv1ac.HTTPIngressPath().
+			WithPath("/").WithPathType(networkingv1.PathTypePrefix).
+			WithBackend(networkingv1ac.IngressBackend().WithService(networkingv1ac.IngressServiceBackend().
+				WithName(ComponentPortal).WithPort(networkingv1ac.ServiceBackendPort().WithName("http")))))))
+	if class != "" {
+		spec.WithIngressClassName(class)
+	}
+	return networkingv1ac.Ingress("portal", NamespaceName(p.Name)).
+		WithLabels(tenantLabels(p, ComponentPortal)).
+		WithOwnerReferences(ownerRef(p)).
+		WithSpec(spec)
+}

@@ -1,0 +1,421 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
+	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	v1 "github.com/homeward-dev/homeward/api/v1alpha1"
+)
+
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=secrets;serviceaccounts;services;resourcequotas;limitranges;persistentvolumeclaims,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies;ingresses,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update;patch;delete;bind;escalate
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// PartnershipReconciler turns each Partnership into an isolated tenant.
+type PartnershipReconciler struct {
+	Client client.Client
+	// APIReader reads past the cache, which holds only objects this operator labelled: it is how
+	// a namespace of the same name that someone else owns is noticed.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	Runtime   Runtime
+	Access    AccessOptions
+	// Changes receives a partnership whenever its local processes stop or start.
+	Changes chan event.GenericEvent
+}
+
+// scope is what one reconcile of one partnership gathers and decides.
+type scope struct {
+	p        *v1.Partnership
+	ns       string
+	keys     Keys
+	obs      observation
+	storage  string
+	kratos   string
+	status   v1.PartnershipStatus
+	requeue  time.Duration
+	services []v1.ServiceEndpoint
+}
+
+type phase func(context.Context, *scope) error
+
+// Reconcile implements reconcile.Reconciler.
+func (r *PartnershipReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var p v1.Partnership
+	if err := r.Client.Get(ctx, req.NamespacedName, &p); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !p.DeletionTimestamp.IsZero() {
+		return r.reconcileDelete(ctx, &p)
+	}
+	// The finalizer comes first: nothing may exist outside the namespace before it is there to
+	// clean it up.
+	if !controllerutil.ContainsFinalizer(&p, Finalizer) {
+		patch := client.MergeFrom(p.DeepCopy())
+		controllerutil.AddFinalizer(&p, Finalizer)
+		if err := r.Client.Patch(ctx, &p, patch); err != nil {
+			return ctrl.Result{}, fmt.Errorf("add finalizer: %w", err)
+		}
+	}
+
+	s := &scope{p: &p, ns: NamespaceName(p.Name)}
+	s.obs.Generation = p.Generation
+	s.obs.Suspended = p.Spec.Suspend
+	var errs []error
+	for _, run := range []phase{r.reconcileNamespace, r.reconcileAccess, r.reconcileStorage, r.reconcileIdentity, r.reconcileServices, r.reconcileIngress} {
+		if err := run(ctx, s); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := r.writeStatus(ctx, s); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		// Returning the error requeues with controller-runtime's exponential backoff.
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: s.requeue}, nil
+}
+
+func (r *PartnershipReconciler) reconcileNamespace(ctx context.Context, s *scope) error {
+	var existing corev1.Namespace
+	err := r.APIReader.Get(ctx, client.ObjectKey{Name: s.ns}, &existing)
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		s.obs.Namespace.Err = fmt.Errorf("read namespace %s: %w", s.ns, err)
+		return s.obs.Namespace.Err
+	case existing.Labels[LabelPartnership] != s.p.Name:
+		s.obs.Namespace.Err = fmt.Errorf("namespace %s exists and does not belong to this partnership", s.ns)
+		return nil // a person must resolve it; retrying will not
+	case !existing.DeletionTimestamp.IsZero():
+		s.obs.Namespace.State = waiting(v1.ReasonProgressing, "namespace "+s.ns+" is still being deleted")
+		s.requeue = 2 * time.Second
+		return nil
+	}
+	if _, err := applyIfChanged(ctx, r.Client, client.ObjectKey{Name: s.ns}, &corev1.Namespace{}, namespaceObject(s.p), corev1ac.ExtractNamespace); err != nil {
+		s.obs.Namespace.Err = err
+		return err
+	}
+	keys, _, err := ensureKeys(ctx, r.Client, s.p)
+	if err != nil {
+		s.obs.Namespace.Err = err
+		return err
+	}
+	s.keys = keys
+	s.obs.Namespace.State = ready("namespace " + s.ns + " and tenant keys in place")
+	return nil
+}
+
+func (s *scope) namespaceReady() bool { return s.obs.Namespace.Ready }
+
+func (r *PartnershipReconciler) reconcileAccess(ctx context.Context, s *scope) error {
+	if !s.namespaceReady() {
+		s.obs.Access.Skipped = true
+		return nil
+	}
+	p := s.p
+	var errs []error
+	for _, c := range AllComponents {
+		sa := serviceAccountObject(p, c)
+		_, err := applyIfChanged(ctx, r.Client, client.ObjectKey{Namespace: s.ns, Name: c}, &corev1.ServiceAccount{}, sa, corev1ac.ExtractServiceAccount)
+		errs = append(errs, err)
+	}
+	_, err := applyIfChanged(ctx, r.Client, client.ObjectKey{Namespace: s.ns, Name: "partnership-support"}, &rbacv1.Role{}, supportRole(p), rbacv1ac.ExtractRole)
+	errs = append(errs, err)
+	_, err = applyIfChanged(ctx, r.Client, client.ObjectKey{Namespace: s.ns, Name: "partnership-support"}, &rbacv1.RoleBinding{}, supportRoleBinding(p), rbacv1ac.ExtractRoleBinding)
+	errs = append(errs, err)
+	_, err = applyIfChanged(ctx, r.Client, client.ObjectKey{Namespace: s.ns, Name: "tenant-quota"}, &corev1.ResourceQuota{}, resourceQuota(p), corev1ac.ExtractResourceQuota)
+	errs = append(errs, err)
+	_, err = applyIfChanged(ctx, r.Client, client.ObjectKey{Namespace: s.ns, Name: "tenant-limits"}, &corev1.LimitRange{}, limitRange(p), corev1ac.ExtractLimitRange)
+	errs = append(errs, err)
+	for _, np := range networkPolicies(p, r.Access) {
+		_, err := applyIfChanged(ctx, r.Client, client.ObjectKey{Namespace: s.ns, Name: *np.Name}, &networkingv1.NetworkPolicy{}, np, networkingv1ac.ExtractNetworkPolicy)
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		s.obs.Access.Err = err
+		return err
+	}
+	s.obs.Access.State = ready("service accounts, RBAC, quota, limits and network policies in place")
+	return nil
+}
+
+func (r *PartnershipReconciler) tenant(s *scope) Tenant {
+	return Tenant{Partnership: s.p, Namespace: s.ns, Keys: s.keys}
+}
+
+func (r *PartnershipReconciler) reconcileStorage(ctx context.Context, s *scope) error {
+	if !s.obs.Access.Ready {
+		s.obs.Storage.Skipped = true
+		return nil
+	}
+	addr, state, err := r.Runtime.Storage(ctx, r.tenant(s))
+	if err != nil {
+		s.obs.Storage.Err = err
+		return err
+	}
+	s.storage = addr
+	if state.Ready {
+		if err := bootstrapStorage(ctx, addr, r.tenant(s)); err != nil {
+			s.obs.Storage.Err = fmt.Errorf("storage bootstrap: %w", err)
+			return s.obs.Storage.Err
+		}
+	}
+	s.obs.Storage.State = state
+	return nil
+}
+
+func (r *PartnershipReconciler) reconcileIdentity(ctx context.Context, s *scope) error {
+	if !s.obs.Access.Ready {
+		s.obs.Identity.Skipped = true
+		return nil
+	}
+	public, admin, state, err := r.Runtime.Identity(ctx, r.tenant(s))
+	if err != nil {
+		s.obs.Identity.Err = err
+		return err
+	}
+	s.kratos = public
+	s.status.Admins = s.p.Status.Admins
+	if state.Ready {
+		admins, err := bootstrapIdentity(ctx, r.Client, admin, r.tenant(s), s.p.Status.Admins)
+		s.status.Admins = admins
+		if err != nil {
+			s.obs.Identity.Err = fmt.Errorf("identity bootstrap: %w", err)
+			return s.obs.Identity.Err
+		}
+		state.Message = fmt.Sprintf("%s; %d admin(s) invited", state.Message, len(admins))
+		if r.Runtime.Name() == "local" {
+			s.services = append(s.services,
+				v1.ServiceEndpoint{Name: "kratos-public", URL: public},
+				v1.ServiceEndpoint{Name: "kratos-admin", URL: admin})
+		}
+	}
+	s.obs.Identity.State = state
+	return nil
+}
+
+func (r *PartnershipReconciler) reconcileServices(ctx context.Context, s *scope) error {
+	if !s.obs.Access.Ready {
+		s.obs.Services.Skipped = true
+		return nil
+	}
+	endpoints, state, err := r.Runtime.Services(ctx, r.tenant(s))
+	if err != nil {
+		s.obs.Services.Err = err
+		return err
+	}
+	if r.Runtime.Name() == "local" && s.storage != "" && s.obs.Storage.Ready {
+		s.services = append(s.services, v1.ServiceEndpoint{Name: "redis", URL: "redis://" + s.storage})
+	}
+	s.services = append(s.services, endpoints...)
+	s.obs.Services.State = state
+	return nil
+}
+
+func (r *PartnershipReconciler) reconcileIngress(ctx context.Context, s *scope) error {
+	if !s.obs.Access.Ready {
+		return nil
+	}
+	holder, err := r.hostHolder(ctx, s.p)
+	if err != nil {
+		return err
+	}
+	s.obs.HostConflict = holder
+	portal, err := r.Runtime.Ingress(ctx, r.tenant(s), holder == "")
+	if err != nil {
+		return err
+	}
+	s.status.Endpoints.Portal = portal
+	return nil
+}
+
+// hostHolder returns the partnership that claimed p's host before p did, if any: the oldest
+// claimant keeps a host, and ties go to the name that sorts first.
+func (r *PartnershipReconciler) hostHolder(ctx context.Context, p *v1.Partnership) (string, error) {
+	var all v1.PartnershipList
+	if err := r.Client.List(ctx, &all); err != nil {
+		return "", fmt.Errorf("list partnerships: %w", err)
+	}
+	for _, other := range all.Items {
+		if other.Name == p.Name || other.Spec.Host != p.Spec.Host || !other.DeletionTimestamp.IsZero() {
+			continue
+		}
+		older := other.CreationTimestamp.Before(&p.CreationTimestamp) ||
+			(other.CreationTimestamp.Equal(&p.CreationTimestamp) && other.Name < p.Name)
+		if older {
+			return other.Name, nil
+		}
+	}
+	return "", nil
+}
+
+// writeStatus computes the status from what the phases observed and writes it once, only when
+// it changed, with an event for every condition that changed.
+func (r *PartnershipReconciler) writeStatus(ctx context.Context, s *scope) error {
+	next := s.p.Status.DeepCopy()
+	next.ObservedGeneration = s.p.Generation
+	next.Namespace = s.ns
+	next.Conditions = computeConditions(s.p.Status.Conditions, s.obs)
+	next.Endpoints.Services = s.services
+	if s.obs.Access.Ready {
+		next.Endpoints.Portal = s.status.Endpoints.Portal
+	}
+	if s.status.Admins != nil {
+		next.Admins = s.status.Admins
+	}
+	if equality.Semantic.DeepEqual(&s.p.Status, next) {
+		return nil
+	}
+	changed := changedConditions(s.p.Status.Conditions, next.Conditions)
+	patch := client.MergeFrom(s.p.DeepCopy())
+	s.p.Status = *next
+	if err := r.Client.Status().Patch(ctx, s.p, patch); err != nil {
+		return fmt.Errorf("write status: %w", err)
+	}
+	for _, c := range changed {
+		kind := corev1.EventTypeNormal
+		if c.Status != metav1.ConditionTrue && c.Reason != v1.ReasonProgressing && c.Reason != v1.ReasonSuspended {
+			kind = corev1.EventTypeWarning
+		}
+		r.Recorder.Eventf(s.p, nil, kind, c.Reason, "Reconcile", "%s is %s: %s", c.Type, c.Status, c.Message)
+	}
+	return nil
+}
+
+// reconcileDelete removes what the deletion policy says goes, then lets the Partnership go.
+// Retain: the workloads go with their owner; the namespace, keys, volumes and invitations stay,
+// labelled, for a Partnership of the same name to adopt. Delete: the namespace goes too.
+func (r *PartnershipReconciler) reconcileDelete(ctx context.Context, p *v1.Partnership) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(p, Finalizer) {
+		return ctrl.Result{}, nil
+	}
+	if _, err := r.Runtime.Teardown(ctx, p); err != nil {
+		return ctrl.Result{}, fmt.Errorf("tear down %s: %w", r.Runtime.Name(), err)
+	}
+	if p.Spec.DeletionPolicy == v1.DeletionDelete {
+		var ns corev1.Namespace
+		err := r.APIReader.Get(ctx, client.ObjectKey{Name: NamespaceName(p.Name)}, &ns)
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return ctrl.Result{}, fmt.Errorf("read namespace: %w", err)
+		case ns.Labels[LabelPartnership] != p.Name:
+			// Not ours: never delete it.
+		default:
+			if ns.DeletionTimestamp.IsZero() {
+				if err := r.Client.Delete(ctx, &ns); err != nil && !apierrors.IsNotFound(err) {
+					return ctrl.Result{}, fmt.Errorf("delete namespace: %w", err)
+				}
+				r.Recorder.Eventf(p, nil, corev1.EventTypeNormal, v1.ReasonDeleting, "Delete", "deleting namespace %s and all its data", ns.Name)
+			}
+			// The namespace watch brings us back when it is gone; the requeue is a safety net.
+			return ctrl.Result{RequeueAfter: 5 * time.Second}, nil
+		}
+	}
+	patch := client.MergeFrom(p.DeepCopy())
+	controllerutil.RemoveFinalizer(p, Finalizer)
+	if err := r.Client.Patch(ctx, p, patch); err != nil {
+		return ctrl.Result{}, fmt.Errorf("remove finalizer: %w", err)
+	}
+	log.FromContext(ctx).Info("partnership deleted", "deletionPolicy", p.Spec.DeletionPolicy)
+	return ctrl.Result{}, nil
+}
+
+// byPartnershipLabel maps any labelled tenant object to its Partnership.
+func byPartnershipLabel(_ context.Context, o client.Object) []reconcile.Request {
+	name := o.GetLabels()[LabelPartnership]
+	if name == "" {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
+}
+
+// sameHost maps a Partnership to the others claiming its host, so the next claimant is
+// reconsidered when the holder changes host or goes.
+func (r *PartnershipReconciler) sameHost(ctx context.Context, o client.Object) []reconcile.Request {
+	p, ok := o.(*v1.Partnership)
+	if !ok {
+		return nil
+	}
+	var all v1.PartnershipList
+	if err := r.Client.List(ctx, &all); err != nil {
+		return nil
+	}
+	var reqs []reconcile.Request
+	for _, other := range all.Items {
+		if other.Name != p.Name && strings.EqualFold(other.Spec.Host, p.Spec.Host) {
+			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: other.Name}})
+		}
+	}
+	return reqs
+}
+
+// specOrDeletionChanged ignores the Partnership's own status writes.
+var specOrDeletionChanged = predicate.Or(
+	predicate.GenerationChangedPredicate{},
+	predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		return !slices.Equal(e.ObjectOld.GetFinalizers(), e.ObjectNew.GetFinalizers()) ||
+			e.ObjectOld.GetDeletionTimestamp().IsZero() != e.ObjectNew.GetDeletionTimestamp().IsZero()
+	}},
+)
+
+// SetupWithManager registers the controller and every watch.
+func (r *PartnershipReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	b := ctrl.NewControllerManagedBy(mgr).
+		Named("partnership").
+		For(&v1.Partnership{}, builder.WithPredicates(specOrDeletionChanged)).
+		Owns(&corev1.ServiceAccount{}).
+		Owns(&rbacv1.Role{}).
+		Owns(&rbacv1.RoleBinding{}).
+		Owns(&corev1.ResourceQuota{}).
+		Owns(&corev1.LimitRange{}).
+		Owns(&networkingv1.NetworkPolicy{}).
+		Owns(&corev1.Service{}).
+		Owns(&appsv1.Deployment{}).
+		Owns(&appsv1.StatefulSet{}).
+		Owns(&policyv1.PodDisruptionBudget{}).
+		Owns(&networkingv1.Ingress{}).
+		// Retained objects (namespace, keys, volumes) have no owner: they are found by label.
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(byPartnershipLabel)).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(byPartnershipLabel)).
+		Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(byPartnershipLabel)).
+		Watches(&v1.Partnership{}, handler.EnqueueRequestsFromMapFunc(r.sameHost))
+	if r.Changes != nil {
+		b = b.WatchesRawSource(source.Channel(r.Changes, &handler.EnqueueRequestForObject{}))
+	}
+	return b.Complete(r)
+}

@@ -1,0 +1,123 @@
+package controllers
+
+import (
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	v1 "github.com/homeward-dev/homeward/api/v1alpha1"
+)
+
+// outcome is what one phase found: a state, or an error that stopped it.
+type outcome struct {
+	State
+	Err error
+	// Skipped phases did not run because one they depend on failed.
+	Skipped bool
+}
+
+// observation is everything a reconcile learned, from which status is computed without I/O.
+type observation struct {
+	Generation   int64
+	Suspended    bool
+	HostConflict string // the partnership that holds the host, if another does
+	Namespace    outcome
+	Access       outcome
+	Storage      outcome
+	Identity     outcome
+	Services     outcome
+}
+
+// areaConditions pairs each condition type with the phase outcome it reports, in display order.
+func (o observation) areaConditions() []struct {
+	Type    string
+	Outcome outcome
+} {
+	return []struct {
+		Type    string
+		Outcome outcome
+	}{
+		{v1.ConditionNamespaceReady, o.Namespace},
+		{v1.ConditionAccessReady, o.Access},
+		{v1.ConditionStorageReady, o.Storage},
+		{v1.ConditionIdentityReady, o.Identity},
+		{v1.ConditionServicesReady, o.Services},
+	}
+}
+
+// areaCondition turns one outcome into its condition.
+func areaCondition(conditionType string, generation int64, o outcome) metav1.Condition {
+	c := metav1.Condition{Type: conditionType, ObservedGeneration: generation}
+	switch {
+	case o.Err != nil:
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, v1.ReasonFailed, truncate(o.Err.Error(), 1000)
+	case o.Skipped:
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, v1.ReasonProgressing, "waiting for an earlier step"
+	case o.Ready:
+		c.Status, c.Reason, c.Message = metav1.ConditionTrue, v1.ReasonReady, o.Message
+	default:
+		reason := o.Reason
+		if reason == "" {
+			reason = v1.ReasonProgressing
+		}
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, reason, o.Message
+	}
+	return c
+}
+
+// readyCondition summarises the area conditions: True only when all are; otherwise the host
+// conflict, suspension or the first area that is not ready says why.
+func readyCondition(o observation, areas []metav1.Condition) metav1.Condition {
+	c := metav1.Condition{Type: v1.ConditionReady, ObservedGeneration: o.Generation}
+	var notReady []string
+	firstReason := ""
+	for _, a := range areas {
+		if a.Status != metav1.ConditionTrue {
+			notReady = append(notReady, fmt.Sprintf("%s: %s", a.Type, a.Message))
+			if firstReason == "" {
+				firstReason = a.Reason
+			}
+		}
+	}
+	switch {
+	case o.HostConflict != "":
+		c.Status, c.Reason = metav1.ConditionFalse, v1.ReasonHostConflict
+		c.Message = fmt.Sprintf("host is already claimed by partnership %q, which was created first; the portal is not published", o.HostConflict)
+	case o.Suspended:
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, v1.ReasonSuspended, "suspended: workloads are scaled to zero, data is kept"
+	case len(notReady) > 0:
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, firstReason, truncate(strings.Join(notReady, "; "), 1000)
+	default:
+		c.Status, c.Reason, c.Message = metav1.ConditionTrue, v1.ReasonReady, "the tenant is running"
+	}
+	return c
+}
+
+// computeConditions returns the conditions after this reconcile, keeping each one's last
+// transition time when its status did not change.
+func computeConditions(previous []metav1.Condition, o observation) []metav1.Condition {
+	areas := make([]metav1.Condition, 0, 5)
+	for _, a := range o.areaConditions() {
+		areas = append(areas, areaCondition(a.Type, o.Generation, a.Outcome))
+	}
+	next := make([]metav1.Condition, 0, len(previous)+6)
+	next = append(next, previous...)
+	for _, c := range append([]metav1.Condition{readyCondition(o, areas)}, areas...) {
+		meta.SetStatusCondition(&next, c)
+	}
+	return next
+}
+
+// changedConditions lists the conditions whose status or reason differ from before: each gets an event.
+func changedConditions(previous, next []metav1.Condition) []metav1.Condition {
+	var changed []metav1.Condition
+	for _, c := range next {
+		old := meta.FindStatusCondition(previous, c.Type)
+		if old == nil || old.Status != c.Status || old.Reason != c.Reason {
+			changed = append(changed, c)
+		}
+	}
+	return changed
+}

@@ -1,0 +1,266 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+
+	platformv1alpha1 "github.com/homeward-dev/homeward/api/v1alpha1"
+	"github.com/homeward-dev/homeward/internal/kratosserver"
+	"github.com/homeward-dev/homeward/internal/process"
+	"github.com/homeward-dev/homeward/internal/redisserver"
+)
+
+// LocalRuntime runs each tenant's Redis and Kratos as local processes on loopback ports, with
+// state under DataDir/<partnership>/. Processes are detached: an operator that restarts adopts
+// them rather than interrupting its tenants. A process that dies is restarted with exponential
+// backoff, and each change is reported through Changed so the tenant's conditions follow.
+type LocalRuntime struct {
+	DataDir    string
+	RedisPath  string
+	KratosPath string
+	// Hasher for the tenants' Kratos; tests set the fast one.
+	Hasher kratosserver.Hasher
+	// Changed is called with a partnership's name whenever one of its processes stops or starts.
+	Changed func(partnership string)
+	Log     logr.Logger
+
+	mu      sync.Mutex
+	tenants map[string]*localTenant
+}
+
+type localTenant struct {
+	redis  *supervised
+	kratos *supervised
+}
+
+// server is what redisserver.Server and kratosserver.Server have in common.
+type server interface {
+	Running() bool
+	Done() <-chan struct{}
+	Kill() error
+	Restart(ctx context.Context) error
+	Stop() error
+}
+
+// supervised restarts a server whenever it exits, until stopped.
+type supervised struct {
+	srv  server
+	stop chan struct{}
+	done chan struct{}
+}
+
+// Name implements Runtime.
+func (l *LocalRuntime) Name() string { return "local" }
+
+func (l *LocalRuntime) tenant(name string) *localTenant {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.tenants == nil {
+		l.tenants = map[string]*localTenant{}
+	}
+	t, ok := l.tenants[name]
+	if !ok {
+		t = &localTenant{}
+		l.tenants[name] = t
+	}
+	return t
+}
+
+// TenantDir is where a partnership's local state lives.
+func (l *LocalRuntime) TenantDir(partnership string) string {
+	return filepath.Join(l.DataDir, partnership)
+}
+
+func (l *LocalRuntime) supervise(partnership, component string, srv server) *supervised {
+	s := &supervised{srv: srv, stop: make(chan struct{}), done: make(chan struct{})}
+	log := l.Log.WithValues("partnership", partnership, "component", component)
+	go func() {
+		defer close(s.done)
+		for {
+			select {
+			case <-s.stop:
+				return
+			case <-srv.Done():
+			}
+			log.Info("process exited; restarting")
+			l.changed(partnership)
+			backoff := 100 * time.Millisecond
+			for {
+				select {
+				case <-s.stop:
+					return
+				case <-time.After(backoff):
+				}
+				_ = srv.Kill() // clears the exited instance so Restart may start a new one
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				err := srv.Restart(ctx)
+				cancel()
+				if err == nil {
+					log.Info("process restarted")
+					l.changed(partnership)
+					break
+				}
+				log.Error(err, "restart failed", "retryIn", backoff)
+				backoff = min(backoff*2, 30*time.Second)
+			}
+		}
+	}()
+	return s
+}
+
+func (l *LocalRuntime) changed(partnership string) {
+	if l.Changed != nil {
+		l.Changed(partnership)
+	}
+}
+
+// halt stops supervising and stops the server, keeping its data.
+func (s *supervised) halt() error {
+	if s == nil {
+		return nil
+	}
+	close(s.stop)
+	<-s.done
+	return s.srv.Stop()
+}
+
+// Storage implements Runtime.
+func (l *LocalRuntime) Storage(ctx context.Context, t Tenant) (string, State, error) {
+	p := t.Partnership
+	lt := l.tenant(p.Name)
+	if p.Spec.Suspend {
+		err := lt.redis.halt()
+		lt.redis = nil
+		return "", waiting(platformv1alpha1.ReasonSuspended, "redis-server is stopped; its data is kept"), err
+	}
+	if lt.redis == nil {
+		srv, err := redisserver.Start(ctx, redisserver.Options{
+			Path: l.RedisPath, Dir: filepath.Join(l.TenantDir(p.Name), "redis"),
+			AppendFsync: string(p.Spec.Storage.Redis.AppendFsync), AdminPassword: t.Keys.RedisAdmin,
+			Users: RedisUsers(p.Name, t.Keys), Detached: true,
+		})
+		if err != nil {
+			return "", State{}, fmt.Errorf("start redis-server: %w", err)
+		}
+		lt.redis = l.supervise(p.Name, ComponentRedis, srv)
+	}
+	srv := lt.redis.srv.(*redisserver.Server)
+	if !srv.Running() {
+		return srv.Addr(), waiting(platformv1alpha1.ReasonProgressing, "redis-server exited; restarting it"), nil
+	}
+	return srv.Addr(), ready("redis-server running, pid " + strconv.Itoa(srv.Pid())), nil
+}
+
+// Identity implements Runtime.
+func (l *LocalRuntime) Identity(ctx context.Context, t Tenant) (string, string, State, error) {
+	p := t.Partnership
+	lt := l.tenant(p.Name)
+	if p.Spec.Suspend {
+		err := lt.kratos.halt()
+		lt.kratos = nil
+		return "", "", waiting(platformv1alpha1.ReasonSuspended, "kratos is stopped; identities are kept"), err
+	}
+	if lt.kratos == nil {
+		dir := filepath.Join(l.TenantDir(p.Name), "kratos")
+		srv, err := kratosserver.Start(ctx, kratosserver.Options{
+			Path: l.KratosPath, Dir: dir,
+			DSN:          "sqlite://" + filepath.Join(dir, "kratos.db") + "?_fk=true&mode=rwc",
+			Hasher:       l.Hasher,
+			CookieSecret: t.Keys.KratosCookie, CipherSecret: t.Keys.KratosCipher,
+			SessionLifespan: sessionLifespan(p),
+			Detached:        true,
+		})
+		if err != nil {
+			return "", "", State{}, fmt.Errorf("start kratos: %w", err)
+		}
+		lt.kratos = l.supervise(p.Name, ComponentKratos, srv)
+	}
+	srv := lt.kratos.srv.(*kratosserver.Server)
+	if !srv.Running() {
+		return srv.PublicURL(), srv.AdminURL(), waiting(platformv1alpha1.ReasonProgressing, "kratos exited; restarting it"), nil
+	}
+	return srv.PublicURL(), srv.AdminURL(), ready("kratos running, pid " + strconv.Itoa(srv.Pid())), nil
+}
+
+// Services implements Runtime. The Homeward service subcommands do not exist yet, so a tenant
+// that asks for any service replica is told so instead of being reported ready.
+func (l *LocalRuntime) Services(_ context.Context, t Tenant) ([]platformv1alpha1.ServiceEndpoint, State, error) {
+	p := t.Partnership
+	if p.Spec.Suspend {
+		return nil, waiting(platformv1alpha1.ReasonSuspended, "services are stopped"), nil
+	}
+	var wanted []string
+	for _, c := range ServiceComponents {
+		if Replicas(p, c) > 0 {
+			wanted = append(wanted, c)
+		}
+	}
+	if len(wanted) == 0 {
+		return nil, ready("no service replicas requested"), nil
+	}
+	return nil, waiting(platformv1alpha1.ReasonNoServiceBins,
+		fmt.Sprintf("the homeward binary does not provide the %v services yet", wanted)), nil
+}
+
+// Ingress implements Runtime: locally there is no ingress, and no portal process yet.
+func (l *LocalRuntime) Ingress(context.Context, Tenant, bool) (string, error) { return "", nil }
+
+// Teardown implements Runtime: stops the tenant's processes and, under the Delete policy,
+// removes its data folder.
+func (l *LocalRuntime) Teardown(_ context.Context, p *platformv1alpha1.Partnership) (bool, error) {
+	l.mu.Lock()
+	lt := l.tenants[p.Name]
+	delete(l.tenants, p.Name)
+	l.mu.Unlock()
+	var errs []error
+	if lt != nil {
+		errs = append(errs, lt.redis.halt(), lt.kratos.halt())
+	} else {
+		errs = append(errs, l.stopOrphans(p.Name))
+	}
+	if p.Spec.DeletionPolicy == platformv1alpha1.DeletionDelete {
+		errs = append(errs, os.RemoveAll(l.TenantDir(p.Name)))
+	}
+	return true, errors.Join(errs...)
+}
+
+// stopOrphans stops processes a previous operator left for a tenant this one never supervised
+// (it was deleted while no operator ran).
+func (l *LocalRuntime) stopOrphans(partnership string) error {
+	var errs []error
+	for _, c := range []struct{ dir, record string }{
+		{filepath.Join(l.TenantDir(partnership), "redis"), "redis.process.json"},
+		{filepath.Join(l.TenantDir(partnership), "kratos"), "kratos.process.json"},
+	} {
+		rec, err := process.ReadRecord(filepath.Join(c.dir, c.record))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if proc := process.Adopt(c.record, rec.Pid, c.dir); proc != nil {
+			errs = append(errs, proc.Stop(10*time.Second))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// StopAll stops every tenant's processes and keeps their data: the end of `make dev`.
+func (l *LocalRuntime) StopAll() error {
+	l.mu.Lock()
+	tenants := l.tenants
+	l.tenants = nil
+	l.mu.Unlock()
+	var errs []error
+	for _, lt := range tenants {
+		errs = append(errs, lt.redis.halt(), lt.kratos.halt())
+	}
+	return errors.Join(errs...)
+}

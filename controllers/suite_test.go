@@ -1,0 +1,158 @@
+package controllers_test
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr/testr"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"os"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	v1 "github.com/homeward-dev/homeward/api/v1alpha1"
+	"github.com/homeward-dev/homeward/controllers"
+	"github.com/homeward-dev/homeward/internal/operator"
+	"github.com/homeward-dev/homeward/internal/testenv"
+)
+
+const eventually = 60 * time.Second
+
+// writeCounter counts the requests a client sends that could change the cluster.
+type writeCounter struct {
+	next   http.RoundTripper
+	writes atomic.Int64
+	mu     sync.Mutex
+	seen   []string
+}
+
+func (w *writeCounter) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		w.writes.Add(1)
+		w.mu.Lock()
+		w.seen = append(w.seen, req.Method+" "+req.URL.Path)
+		w.mu.Unlock()
+	}
+	return w.next.RoundTrip(req)
+}
+
+func (w *writeCounter) paths() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.seen...)
+}
+
+// runOperator starts an operator against the control plane and returns a counter of its writes
+// and a function that stops it.
+func runOperator(t *testing.T, cfg *rest.Config, opts operator.Options) (*writeCounter, func()) {
+	t.Helper()
+	counter := &writeCounter{}
+	cfg = rest.CopyConfig(cfg)
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+		counter.next = rt
+		return counter
+	}
+	if opts.Access.IngressNamespace == "" {
+		opts.Access = controllers.AccessOptions{IngressNamespace: "ingress-nginx", OperatorNamespace: "homeward-system"}
+	}
+	opts.MetricsBindAddress = "0"
+	opts.SkipNameValidation = true
+	opts.HealthProbeBindAddress = "0"
+	op, err := operator.New(cfg, opts, testr.NewWithOptions(t, testr.Options{Verbosity: 0}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- op.Run(ctx, false) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("operator: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return counter, stop
+}
+
+func newClient(t *testing.T, cfg *rest.Config) client.Client {
+	t.Helper()
+	scheme, err := controllers.NewScheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func loadSample(t *testing.T, name string) *v1.Partnership {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "config", "samples", "platform_v1alpha1_partnership_"+name+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p v1.Partnership
+	if err := yaml.UnmarshalStrict(b, &p); err != nil {
+		t.Fatal(err)
+	}
+	return &p
+}
+
+func condition(c client.Client, name, conditionType string) func(Gomega) metav1.Condition {
+	return func(g Gomega) metav1.Condition {
+		var p v1.Partnership
+		g.Expect(c.Get(context.Background(), client.ObjectKey{Name: name}, &p)).To(Succeed())
+		cond := meta.FindStatusCondition(p.Status.Conditions, conditionType)
+		g.Expect(cond).NotTo(BeNil(), "condition %s of %s", conditionType, name)
+		g.Expect(cond.ObservedGeneration).To(Equal(p.Generation))
+		return *cond
+	}
+}
+
+func hasStatus(status metav1.ConditionStatus, reason string) OmegaMatcher {
+	return And(HaveField("Status", status), HaveField("Reason", reason))
+}
+
+// markWorkloadsReady plays the kubelet the control plane does not have: it reports every
+// Deployment and StatefulSet in the namespace as fully available.
+func markWorkloadsReady(g Gomega, c client.Client, ns string) {
+	ctx := context.Background()
+	var deps appsv1.DeploymentList
+	g.Expect(c.List(ctx, &deps, client.InNamespace(ns))).To(Succeed())
+	for i := range deps.Items {
+		d := &deps.Items[i]
+		r := *d.Spec.Replicas
+		d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: r, UpdatedReplicas: r, ReadyReplicas: r, AvailableReplicas: r}
+		g.Expect(c.Status().Update(ctx, d)).To(Succeed())
+	}
+	var sets appsv1.StatefulSetList
+	g.Expect(c.List(ctx, &sets, client.InNamespace(ns))).To(Succeed())
+	for i := range sets.Items {
+		s := &sets.Items[i]
+		r := *s.Spec.Replicas
+		s.Status = appsv1.StatefulSetStatus{ObservedGeneration: s.Generation, Replicas: r, ReadyReplicas: r, CurrentReplicas: r, UpdatedReplicas: r, AvailableReplicas: r}
+		g.Expect(c.Status().Update(ctx, s)).To(Succeed())
+	}
+}
+
+func keysOf(g Gomega, c client.Client, ns string) map[string][]byte {
+	var s corev1.Secret
+	g.Expect(c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: controllers.KeysSecret}, &s)).To(Succeed())
+	return s.Data
+}

@@ -1,0 +1,96 @@
+package controllers
+
+import (
+	"time"
+
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+
+	platformv1alpha1 "github.com/homeward-dev/homeward/api/v1alpha1"
+)
+
+// Labels on everything the operator creates, so any object can be traced to its tenant.
+const (
+	LabelPartnership = "homeward.dev/partnership"
+	LabelComponent   = "app.kubernetes.io/component"
+	LabelName        = "app.kubernetes.io/name"
+	LabelManagedBy   = "app.kubernetes.io/managed-by"
+	managedByValue   = "homeward-operator"
+)
+
+// Finalizer keeps a Partnership until what lives outside its namespace (local processes, data
+// folders) is cleaned up according to its deletion policy.
+const Finalizer = "platform.homeward.dev/tenant"
+
+// Components of a tenant.
+const (
+	ComponentRedis     = "redis"
+	ComponentKratos    = "kratos"
+	ComponentReferral  = "referral"
+	ComponentHousing   = "housing"
+	ComponentReporting = "reporting"
+	ComponentPortal    = "portal"
+)
+
+// ServiceComponents are the Homeward services, in the order they are reported.
+var ServiceComponents = []string{ComponentReferral, ComponentHousing, ComponentReporting, ComponentPortal}
+
+// AllComponents are every process a tenant runs.
+var AllComponents = append([]string{ComponentRedis, ComponentKratos}, ServiceComponents...)
+
+// NamespaceName is the tenant namespace of a partnership.
+func NamespaceName(partnership string) string { return "hw-" + partnership }
+
+// Replicas is how many replicas of a service component the spec asks for; suspend means none.
+func Replicas(p *platformv1alpha1.Partnership, component string) int32 {
+	if p.Spec.Suspend {
+		return 0
+	}
+	s := p.Spec.Services
+	var r *int32
+	switch component {
+	case ComponentReferral:
+		r = s.Referral
+	case ComponentHousing:
+		r = s.HousingOptions
+	case ComponentReporting:
+		r = s.Reporting
+	case ComponentPortal:
+		r = s.Portal
+	default:
+		return 1
+	}
+	if r == nil {
+		return 1
+	}
+	return *r
+}
+
+func tenantLabels(p *platformv1alpha1.Partnership, component string) map[string]string {
+	l := map[string]string{
+		LabelPartnership: p.Name,
+		LabelManagedBy:   managedByValue,
+		LabelName:        "homeward",
+	}
+	if component != "" {
+		l[LabelComponent] = component
+	}
+	return l
+}
+
+func selectorLabels(p *platformv1alpha1.Partnership, component string) map[string]string {
+	return map[string]string{LabelPartnership: p.Name, LabelComponent: component}
+}
+
+// ownerRef makes an object go with its Partnership. Objects that must survive a Retain deletion
+// (the namespace, generated keys, volumes) deliberately carry none.
+func ownerRef(p *platformv1alpha1.Partnership) *metav1ac.OwnerReferenceApplyConfiguration {
+	return metav1ac.OwnerReference().
+		WithAPIVersion(platformv1alpha1.GroupVersion.String()).
+		WithKind("Partnership").
+		WithName(p.Name).
+		WithUID(p.UID).
+		WithController(true).
+		WithBlockOwnerDeletion(true)
+}
+
+const defaultSessionLifespan = 8 * time.Hour
