@@ -122,13 +122,21 @@ func (l *LocalRuntime) changed(partnership string) {
 	}
 }
 
+// release stops supervising and leaves the server running.
+func (s *supervised) release() {
+	if s == nil {
+		return
+	}
+	close(s.stop)
+	<-s.done
+}
+
 // halt stops supervising and stops the server, keeping its data.
 func (s *supervised) halt() error {
 	if s == nil {
 		return nil
 	}
-	close(s.stop)
-	<-s.done
+	s.release()
 	return s.srv.Stop()
 }
 
@@ -250,6 +258,19 @@ func (l *LocalRuntime) stopOrphans(partnership string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Release stops supervising every tenant and leaves their processes running, for the next
+// operator to adopt: two supervisors of one process would both restart it.
+func (l *LocalRuntime) Release() {
+	l.mu.Lock()
+	tenants := l.tenants
+	l.tenants = nil
+	l.mu.Unlock()
+	for _, lt := range tenants {
+		lt.redis.release()
+		lt.kratos.release()
+	}
 }
 
 // StopAll stops every tenant's processes and keeps their data: the end of `make dev`.

@@ -162,8 +162,12 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Operator, error) {
 // restarted operator adopts them) unless stopTenants is set, as at the end of `make dev`.
 func (o *Operator) Run(ctx context.Context, stopTenants bool) error {
 	err := o.Manager.Start(ctx)
-	if stopTenants && o.local != nil {
-		err = errors.Join(err, o.local.StopAll())
+	if o.local != nil {
+		if stopTenants {
+			err = errors.Join(err, o.local.StopAll())
+		} else {
+			o.local.Release()
+		}
 	}
 	return err
 }

@@ -1,0 +1,177 @@
+package controllers_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	kratos "github.com/ory/kratos-client-go"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/homeward-dev/homeward/api/v1alpha1"
+	"github.com/homeward-dev/homeward/internal/binaries"
+	"github.com/homeward-dev/homeward/internal/kratosserver"
+	"github.com/homeward-dev/homeward/internal/operator"
+	"github.com/homeward-dev/homeward/internal/process"
+	"github.com/homeward-dev/homeward/internal/testenv"
+)
+
+func recordedPid(g Gomega, dataDir, partnership, component string) int {
+	rec, err := process.ReadRecord(filepath.Join(dataDir, partnership, component, component+".process.json"))
+	g.Expect(err).NotTo(HaveOccurred())
+	return rec.Pid
+}
+
+func pidAlive(pid int) bool {
+	return pid > 0 && syscall.Kill(pid, 0) == nil
+}
+
+func endpoint(g Gomega, c client.Client, name, service string) string {
+	var p v1.Partnership
+	g.Expect(c.Get(context.Background(), client.ObjectKey{Name: name}, &p)).To(Succeed())
+	for _, e := range p.Status.Endpoints.Services {
+		if e.Name == service {
+			return e.URL
+		}
+	}
+	g.Expect(service).To(BeEmpty(), "no %s endpoint in status", service)
+	return ""
+}
+
+func identitiesFor(g Gomega, adminURL, email string) []kratos.Identity {
+	cfg := kratos.NewConfiguration()
+	cfg.Servers = kratos.ServerConfigurations{{URL: adminURL}}
+	ids, _, err := kratos.NewAPIClient(cfg).IdentityAPI.ListIdentities(context.Background()).CredentialsIdentifier(email).Execute()
+	g.Expect(err).NotTo(HaveOccurred())
+	return ids
+}
+
+func TestLocalRuntime(t *testing.T) {
+	cp := testenv.ControlPlane(t, testenv.ControlPlaneOptions{CRDDirectoryPaths: []string{"config/crd/bases"}, ControllerManager: true})
+	c := newClient(t, cp.Config)
+	kratosPath, err := binaries.Path("kratos")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dataDir := t.TempDir()
+	opts := operator.Options{
+		Runtime: operator.RuntimeLocal, DataDir: dataDir,
+		RedisPath: "/usr/bin/redis-server", KratosPath: kratosPath, KratosHasher: kratosserver.HasherFastForTests,
+	}
+	// Tenant processes outlive operators by design; the test stops whatever is left.
+	t.Cleanup(func() {
+		for _, name := range []string{"kirklees", "camden"} {
+			for _, comp := range []string{"redis", "kratos"} {
+				rec, _ := process.ReadRecord(filepath.Join(dataDir, name, comp, comp+".process.json"))
+				if pidAlive(rec.Pid) {
+					_ = syscall.Kill(-rec.Pid, syscall.SIGKILL)
+				}
+			}
+		}
+	})
+	suite := t // operators outlive the subtest that starts them
+	_, stop := runOperator(suite, cp.Config, opts)
+	ctx := context.Background()
+	const admin = "hfh.coordinator@kirklees.example"
+
+	t.Run("a tenant gets a running Redis and Kratos, and its admin is invited once", func(t *testing.T) {
+		g := NewWithT(t)
+		g.Expect(c.Create(ctx, loadSample(t, "kirklees"))).To(Succeed())
+		g.Eventually(condition(c, "kirklees", v1.ConditionStorageReady)).WithTimeout(eventually).Should(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
+		g.Eventually(condition(c, "kirklees", v1.ConditionIdentityReady)).WithTimeout(eventually).Should(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
+		g.Expect(condition(c, "kirklees", v1.ConditionServicesReady)(g)).To(And(
+			hasStatus(metav1.ConditionFalse, v1.ReasonNoServiceBins), HaveField("Message", ContainSubstring("referral"))))
+		g.Expect(condition(c, "kirklees", v1.ConditionReady)(g)).To(hasStatus(metav1.ConditionFalse, v1.ReasonNoServiceBins))
+
+		g.Expect(endpoint(g, c, "kirklees", "redis")).To(HavePrefix("redis://127.0.0.1:"))
+		g.Expect(identitiesFor(g, endpoint(g, c, "kirklees", "kratos-admin"), admin)).To(HaveLen(1))
+		g.Expect(filepath.Join(dataDir, "kirklees", "redis", "appendonlydir")).To(BeADirectory())
+		g.Expect(filepath.Join(dataDir, "kirklees", "kratos", "kratos.db")).To(BeAnExistingFile())
+	})
+
+	t.Run("re-reconciling and restarting the operator adopt, never duplicate", func(t *testing.T) {
+		g := NewWithT(t)
+		redisPid := recordedPid(g, dataDir, "kirklees", "redis")
+		kratosPid := recordedPid(g, dataDir, "kirklees", "kratos")
+		var p v1.Partnership
+		g.Expect(c.Get(ctx, client.ObjectKey{Name: "kirklees"}, &p)).To(Succeed())
+		p.Spec.Region = "West Yorkshire"
+		g.Expect(c.Update(ctx, &p)).To(Succeed())
+		g.Eventually(condition(c, "kirklees", v1.ConditionIdentityReady)).WithTimeout(eventually).Should(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
+
+		stop()
+		g.Expect(pidAlive(redisPid) && pidAlive(kratosPid)).To(BeTrue(), "tenants keep running while no operator does")
+		_, stop = runOperator(suite, cp.Config, opts)
+		g.Expect(c.Get(ctx, client.ObjectKey{Name: "kirklees"}, &p)).To(Succeed())
+		p.Spec.Region = "Kirklees"
+		g.Expect(c.Update(ctx, &p)).To(Succeed())
+		g.Eventually(condition(c, "kirklees", v1.ConditionIdentityReady)).WithTimeout(eventually).Should(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
+		g.Expect(recordedPid(g, dataDir, "kirklees", "redis")).To(Equal(redisPid))
+		g.Expect(recordedPid(g, dataDir, "kirklees", "kratos")).To(Equal(kratosPid))
+		g.Expect(identitiesFor(g, endpoint(g, c, "kirklees", "kratos-admin"), admin)).To(HaveLen(1))
+	})
+
+	for _, component := range []struct{ name, condition string }{
+		{"redis", v1.ConditionStorageReady},
+		{"kratos", v1.ConditionIdentityReady},
+	} {
+		t.Run("a killed "+component.name+" is reported and restarted", func(t *testing.T) {
+			g := NewWithT(t)
+			pid := recordedPid(g, dataDir, "kirklees", component.name)
+			g.Expect(syscall.Kill(pid, syscall.SIGKILL)).To(Succeed())
+			g.Eventually(condition(c, "kirklees", component.condition)).WithTimeout(eventually).WithPolling(20 * time.Millisecond).
+				Should(HaveField("Status", metav1.ConditionFalse))
+			g.Eventually(condition(c, "kirklees", component.condition)).WithTimeout(eventually).
+				Should(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
+			g.Expect(recordedPid(g, dataDir, "kirklees", component.name)).NotTo(Equal(pid))
+			g.Expect(identitiesFor(g, endpoint(g, c, "kirklees", "kratos-admin"), admin)).To(HaveLen(1), "identities survive the restart")
+		})
+	}
+
+	t.Run("a tenant with no services is Ready; suspend stops it and resume starts it", func(t *testing.T) {
+		g := NewWithT(t)
+		p := loadSample(t, "camden")
+		zero := ptr.To[int32](0)
+		p.Spec.Services = v1.ServiceReplicas{Referral: zero, HousingOptions: zero, Reporting: zero, Portal: zero}
+		g.Expect(c.Create(ctx, p)).To(Succeed())
+		g.Eventually(condition(c, "camden", v1.ConditionReady)).WithTimeout(eventually).Should(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
+		redisPid := recordedPid(g, dataDir, "camden", "redis")
+
+		g.Expect(c.Get(ctx, client.ObjectKey{Name: "camden"}, p)).To(Succeed())
+		p.Spec.Suspend = true
+		g.Expect(c.Update(ctx, p)).To(Succeed())
+		g.Eventually(condition(c, "camden", v1.ConditionReady)).WithTimeout(eventually).Should(hasStatus(metav1.ConditionFalse, v1.ReasonSuspended))
+		g.Eventually(func() bool { return pidAlive(redisPid) }).WithTimeout(eventually).Should(BeFalse())
+
+		g.Expect(c.Get(ctx, client.ObjectKey{Name: "camden"}, p)).To(Succeed())
+		p.Spec.Suspend = false
+		g.Expect(c.Update(ctx, p)).To(Succeed())
+		g.Eventually(condition(c, "camden", v1.ConditionReady)).WithTimeout(eventually).Should(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
+	})
+
+	t.Run("Retain keeps the data folder; Delete removes it and stops the processes", func(t *testing.T) {
+		g := NewWithT(t)
+		redisPid := recordedPid(g, dataDir, "camden", "redis")
+		g.Expect(c.Delete(ctx, &v1.Partnership{ObjectMeta: metav1.ObjectMeta{Name: "camden"}})).To(Succeed())
+		g.Eventually(func() bool { return pidAlive(redisPid) }).WithTimeout(eventually).Should(BeFalse())
+		g.Expect(filepath.Join(dataDir, "camden", "redis", "appendonlydir")).To(BeADirectory())
+
+		var p v1.Partnership
+		g.Expect(c.Get(ctx, client.ObjectKey{Name: "kirklees"}, &p)).To(Succeed())
+		p.Spec.DeletionPolicy = v1.DeletionDelete
+		g.Expect(c.Update(ctx, &p)).To(Succeed())
+		kratosPid := recordedPid(g, dataDir, "kirklees", "kratos")
+		g.Expect(c.Delete(ctx, &p)).To(Succeed())
+		g.Eventually(func() bool {
+			_, err := os.Stat(filepath.Join(dataDir, "kirklees"))
+			return os.IsNotExist(err)
+		}).WithTimeout(eventually).Should(BeTrue())
+		g.Expect(pidAlive(kratosPid)).To(BeFalse())
+	})
+}
