@@ -24,6 +24,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -54,6 +55,9 @@ type PartnershipReconciler struct {
 	Access    AccessOptions
 	// Changes receives a partnership whenever its local processes stop or start.
 	Changes chan event.GenericEvent
+	// Workers reconcile different partnerships in parallel; one partnership is never
+	// reconciled twice at once.
+	Workers int
 }
 
 // scope is what one reconcile of one partnership gathers and decides.
@@ -397,6 +401,7 @@ var specOrDeletionChanged = predicate.Or(
 func (r *PartnershipReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("partnership").
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Workers, 1)}).
 		For(&v1.Partnership{}, builder.WithPredicates(specOrDeletionChanged)).
 		Owns(&corev1.ServiceAccount{}).
 		Owns(&rbacv1.Role{}).

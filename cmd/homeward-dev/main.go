@@ -1,6 +1,6 @@
 // Command homeward-dev runs Homeward's local platform for development: a real control plane
-// (etcd, kube-apiserver, kube-controller-manager) with the Partnership CRD installed, until
-// Ctrl-C. `make dev` builds and runs it.
+// (etcd, kube-apiserver, kube-controller-manager) with the Partnership CRD, the operator with the
+// local runtime, and the sample partnerships, until Ctrl-C. `make dev` builds and runs it.
 package main
 
 import (
@@ -13,24 +13,49 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/yaml"
 
+	v1 "github.com/homeward-dev/homeward/api/v1alpha1"
+	"github.com/homeward-dev/homeward/controllers"
 	"github.com/homeward-dev/homeward/internal/binaries"
 	"github.com/homeward-dev/homeward/internal/controlplane"
+	"github.com/homeward-dev/homeward/internal/kratosserver"
+	"github.com/homeward-dev/homeward/internal/operator"
 )
 
+// options of one run of the local platform.
+type options struct {
+	// StateDir holds the control plane, the kubeconfig and the tenants' data.
+	StateDir string
+	// Samples are the Partnership manifests applied at start.
+	Samples []string
+	// FastHasher gives tenants' Kratos the test hasher (tests only).
+	FastHasher bool
+}
+
 func main() {
-	stateDir := flag.String("state-dir", "", "folder for the control plane's kubeconfig and logs (default <repo>/.dev)")
+	stateDir := flag.String("state-dir", "", "folder for the control plane, kubeconfig and tenant data (default <repo>/.dev)")
+	samples := flag.String("samples", "", "comma-separated Partnership manifests to apply (default: config/samples/*.yaml)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, log, *stateDir, os.Stdout); err != nil {
+	opts := options{StateDir: *stateDir}
+	if *samples != "" {
+		opts.Samples = strings.Split(*samples, ",")
+	}
+	if err := run(ctx, log, opts, os.Stdout); err != nil {
 		log.Error("homeward-dev failed", "error", err)
 		stop()
 		os.Exit(1)
@@ -38,21 +63,31 @@ func main() {
 }
 
 // run brings the platform up, reports it on out, and tears it down when ctx ends.
-func run(ctx context.Context, log *slog.Logger, stateDir string, out io.Writer) error {
+func run(ctx context.Context, log *slog.Logger, opts options, out io.Writer) error {
 	root, err := binaries.RepoRoot()
 	if err != nil {
 		return err
 	}
-	if stateDir == "" {
-		stateDir = filepath.Join(root, ".dev")
+	if opts.StateDir == "" {
+		opts.StateDir = filepath.Join(root, ".dev")
+	}
+	if opts.Samples == nil {
+		if opts.Samples, err = filepath.Glob(filepath.Join(root, "config", "samples", "platform_*.yaml")); err != nil {
+			return fmt.Errorf("find samples: %w", err)
+		}
+	}
+	kratosPath, err := binaries.Path("kratos")
+	if err != nil {
+		return err
 	}
 	// A previous run's control plane held its own certificates; start clean so no stale
-	// kubeconfig points at a dead server.
-	cpDir := filepath.Join(stateDir, "controlplane")
+	// kubeconfig points at a dead server. Tenant data is kept, as a cluster's volumes would be.
+	cpDir := filepath.Join(opts.StateDir, "controlplane")
 	if err := os.RemoveAll(cpDir); err != nil {
 		return fmt.Errorf("clear %s: %w", cpDir, err)
 	}
-	ctrllog.SetLogger(logr.FromSlogHandler(log.Handler()))
+	logger := logr.FromSlogHandler(log.Handler())
+	ctrllog.SetLogger(logger)
 
 	started := time.Now()
 	log.Info("starting etcd, kube-apiserver and kube-controller-manager", "dir", cpDir)
@@ -64,34 +99,144 @@ func run(ctx context.Context, log *slog.Logger, stateDir string, out io.Writer) 
 	if err != nil {
 		return err
 	}
-	kubeconfig := filepath.Join(stateDir, "kubeconfig")
+	kubeconfig := filepath.Join(opts.StateDir, "kubeconfig")
+	stopAll := func(runErr error) error {
+		runErr = errors.Join(runErr, cp.Stop())
+		if err := os.Remove(kubeconfig); err != nil && !errors.Is(err, os.ErrNotExist) {
+			runErr = errors.Join(runErr, err)
+		}
+		return runErr
+	}
 	if err := copyFile(cp.KubeconfigPath, kubeconfig); err != nil {
-		return errors.Join(err, cp.Stop())
+		return stopAll(err)
 	}
 	log.Info("control plane ready", "after", time.Since(started).Round(time.Millisecond))
+
+	hasher := kratosserver.HasherProduction
+	if opts.FastHasher {
+		hasher = kratosserver.HasherFastForTests
+	}
+	op, err := operator.New(cp.Config, operator.Options{
+		Runtime: operator.RuntimeLocal, DataDir: filepath.Join(opts.StateDir, "tenants"),
+		RedisPath: "/usr/bin/redis-server", KratosPath: kratosPath, KratosHasher: hasher,
+		Access:             controllers.AccessOptions{IngressNamespace: "ingress-nginx", OperatorNamespace: "homeward-system"},
+		MetricsBindAddress: "0", HealthProbeBindAddress: "0",
+	}, logger.WithName("operator"))
+	if err != nil {
+		return stopAll(err)
+	}
+	opCtx, stopOperator := context.WithCancel(context.Background())
+	opDone := make(chan error, 1)
+	go func() { opDone <- op.Run(opCtx, true) }()
+	shutdown := func(runErr error) error {
+		log.Info("stopping the operator and every tenant's processes")
+		stopOperator()
+		runErr = errors.Join(runErr, <-opDone)
+		log.Info("stopping the control plane")
+		return stopAll(runErr)
+	}
+
+	c, err := newClient(cp.Config)
+	if err != nil {
+		return shutdown(err)
+	}
+	if err := applySamples(ctx, c, opts.Samples); err != nil {
+		return shutdown(err)
+	}
 
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "\nHomeward local platform is up.\n\n")
 	fmt.Fprintf(w, "  kubeconfig\t%s\n", kubeconfig)
 	fmt.Fprintf(w, "  apiserver\t%s\n", cp.Config.Host)
-	fmt.Fprintf(w, "  try\tkubectl --kubeconfig %s get namespaces\n", kubeconfig)
-	fmt.Fprintf(w, "  \tkubectl --kubeconfig %s apply -k config/samples\n", kubeconfig)
-	fmt.Fprintf(w, "  \tkubectl --kubeconfig %s get partnerships\n", kubeconfig)
-	fmt.Fprintf(w, "\nPress Ctrl-C to stop.\n")
+	fmt.Fprintf(w, "  tenant data\t%s\n", filepath.Join(opts.StateDir, "tenants"))
+	fmt.Fprintf(w, "  try\tkubectl --kubeconfig %s get partnerships\n", kubeconfig)
+	fmt.Fprintf(w, "  \tkubectl --kubeconfig %s get namespaces\n", kubeconfig)
+	fmt.Fprintf(w, "  \tkubectl --kubeconfig %s apply -f <your-partnership.yaml>\n", kubeconfig)
+	fmt.Fprintf(w, "\nAdmin invitations: kubectl --kubeconfig %s -n hw-<name> get secret -l %s=<name> -o yaml (invitation-*)\n", kubeconfig, controllers.LabelPartnership)
+	fmt.Fprintf(w, "Press Ctrl-C to stop.\n\n")
 	if err := w.Flush(); err != nil {
-		return errors.Join(err, cp.Stop())
+		return shutdown(err)
 	}
+	watchTenants(ctx, c, out)
+	return shutdown(nil)
+}
 
-	<-ctx.Done()
-	log.Info("stopping the control plane")
-	if err := cp.Stop(); err != nil {
-		return fmt.Errorf("stop control plane: %w", err)
+func newClient(cfg *rest.Config) (client.Client, error) {
+	scheme, err := controllers.NewScheme()
+	if err != nil {
+		return nil, err
 	}
-	if err := os.Remove(kubeconfig); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("remove kubeconfig: %w", err)
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
 	}
-	log.Info("stopped")
+	return c, nil
+}
+
+func applySamples(ctx context.Context, c client.Client, files []string) error {
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("read sample: %w", err)
+		}
+		var p v1.Partnership
+		if err := yaml.UnmarshalStrict(b, &p); err != nil {
+			return fmt.Errorf("sample %s: %w", f, err)
+		}
+		if err := c.Create(ctx, &p); err != nil {
+			return fmt.Errorf("apply sample %s: %w", filepath.Base(f), err)
+		}
+	}
 	return nil
+}
+
+// watchTenants prints the partnerships whenever their conditions or endpoints change, until ctx ends.
+func watchTenants(ctx context.Context, c client.Client, out io.Writer) {
+	ticker := time.NewTicker(time.Second)
+	defer ticker.Stop()
+	last := ""
+	for {
+		if table := tenantTable(ctx, c); table != "" && table != last {
+			fmt.Fprintf(out, "%s  %s\n", time.Now().Format("15:04:05"), strings.ReplaceAll(table, "\n", "\n  "))
+			last = table
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+func tenantTable(ctx context.Context, c client.Client) string {
+	var list v1.PartnershipList
+	if err := c.List(ctx, &list); err != nil {
+		return ""
+	}
+	slices.SortFunc(list.Items, func(a, b v1.Partnership) int { return strings.Compare(a.Name, b.Name) })
+	var sb strings.Builder
+	w := tabwriter.NewWriter(&sb, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "PARTNERSHIP\tREADY\tREASON\tSTORAGE\tIDENTITY\tSERVICES\tENDPOINTS")
+	for _, p := range list.Items {
+		status := func(t string) string {
+			if cond := meta.FindStatusCondition(p.Status.Conditions, t); cond != nil {
+				return string(cond.Status)
+			}
+			return "-"
+		}
+		reason := "-"
+		if cond := meta.FindStatusCondition(p.Status.Conditions, v1.ConditionReady); cond != nil {
+			reason = cond.Reason
+		}
+		var endpoints []string
+		for _, e := range p.Status.Endpoints.Services {
+			endpoints = append(endpoints, e.Name+"="+e.URL)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, status(v1.ConditionReady), reason,
+			status(v1.ConditionStorageReady), status(v1.ConditionIdentityReady), status(v1.ConditionServicesReady), strings.Join(endpoints, " "))
+	}
+	_ = w.Flush()
+	return strings.TrimRight(sb.String(), "\n")
 }
 
 func copyFile(from, to string) error {

@@ -9,10 +9,14 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
+
+	"github.com/homeward-dev/homeward/internal/process"
+	"github.com/homeward-dev/homeward/internal/testenv"
 )
 
 // syncBuffer is written by run's goroutine and read by the test.
@@ -40,11 +44,16 @@ func TestDevPlatformServesKubectlAndStopsCleanly(t *testing.T) {
 	defer cancel()
 	var out syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), state, &out) }()
+	kirklees := filepath.Join(testenv.RepoRoot(t), "config", "samples", "platform_v1alpha1_partnership_kirklees.yaml")
+	go func() {
+		done <- run(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), options{StateDir: state, Samples: []string{kirklees}, FastHasher: true}, &out)
+	}()
 
 	g.Eventually(out.String).WithTimeout(2 * time.Minute).Should(ContainSubstring("Press Ctrl-C to stop."))
 	kubeconfig := filepath.Join(state, "kubeconfig")
 	g.Expect(out.String()).To(ContainSubstring("kubectl --kubeconfig " + kubeconfig + " get namespaces"))
+	// The sample tenant comes up: its Redis and Kratos run, and the table says so.
+	g.Eventually(out.String).WithTimeout(2 * time.Minute).Should(MatchRegexp(`kirklees\s+False\s+ServiceBinaryMissing\s+True\s+True\s+False\s+kratos-public=http://127\.0\.0\.1:\d+`))
 
 	get, err := exec.Command("kubectl", "--kubeconfig", kubeconfig, "get", "crd", "partnerships.platform.homeward.dev", "-o", "name").CombinedOutput()
 	g.Expect(err).NotTo(HaveOccurred(), string(get))
@@ -55,4 +64,11 @@ func TestDevPlatformServesKubectlAndStopsCleanly(t *testing.T) {
 	_, err = os.Stat(kubeconfig)
 	g.Expect(os.IsNotExist(err)).To(BeTrue(), "the kubeconfig of a stopped platform is removed")
 	g.Expect(exec.Command("pgrep", "-f", state).Run()).NotTo(Succeed(), "no process of the platform is left")
+	for _, component := range []string{"redis", "kratos"} {
+		rec, err := process.ReadRecord(filepath.Join(state, "tenants", "kirklees", component, component+".process.json"))
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(rec.Pid).NotTo(BeZero())
+		g.Expect(syscall.Kill(rec.Pid, 0)).To(MatchError(syscall.ESRCH), "the tenant's %s was stopped", component)
+	}
+	g.Expect(filepath.Join(state, "tenants", "kirklees", "redis", "appendonlydir")).To(BeADirectory(), "tenant data is kept")
 }

@@ -76,6 +76,7 @@ func runOperator(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&opts.IngressClass, "ingress-class", "", "IngressClass of tenants' portal Ingresses (default: the cluster's)")
 	fs.StringVar(&opts.Access.IngressNamespace, "ingress-namespace", "ingress-nginx", "namespace of the ingress controller allowed to reach portals")
 	fs.StringVar(&opts.Access.OperatorNamespace, "operator-namespace", "homeward-system", "namespace the operator runs in")
+	fs.IntVar(&opts.Workers, "workers", 4, "partnerships reconciled in parallel")
 	fs.BoolVar(&opts.LeaderElection, "leader-elect", false, "elect a leader among operator replicas")
 	fs.StringVar(&opts.LeaderElectionNS, "leader-election-namespace", "", "namespace of the leader-election lease (default: the operator's)")
 	fs.StringVar(&opts.MetricsBindAddress, "metrics-bind-address", "0", "address of the Prometheus metrics endpoint; 0 disables it")

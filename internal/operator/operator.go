@@ -47,6 +47,9 @@ type Options struct {
 
 	Access controllers.AccessOptions
 
+	// Workers is how many partnerships are reconciled in parallel (default 4).
+	Workers int
+
 	// SkipNameValidation lets one process start the operator more than once (tests restart it).
 	SkipNameValidation bool
 
@@ -91,6 +94,9 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Operator, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
+	if opts.Workers == 0 {
+		opts.Workers = 4
+	}
 	scheme, err := controllers.NewScheme()
 	if err != nil {
 		return nil, err
@@ -128,6 +134,7 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Operator, error) {
 		APIReader: mgr.GetAPIReader(),
 		Recorder:  mgr.GetEventRecorder("homeward-operator"),
 		Access:    opts.Access,
+		Workers:   opts.Workers,
 	}
 	switch opts.Runtime {
 	case RuntimeLocal:
