@@ -33,7 +33,7 @@ var samples = []string{"oldham", "kirklees", "nottingham", "calderdale", "camden
 // per tenant namespace, started with the admin password the operator generated for it, and one
 // real Kratos whose admin API the operator invites admins through.
 type tenantBackends struct {
-	t      *testing.T
+	t      testing.TB
 	c      client.Client
 	kratos *testenv.Identity
 	mu     sync.Mutex

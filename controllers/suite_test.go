@@ -13,6 +13,7 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
@@ -54,7 +55,7 @@ func (w *writeCounter) paths() []string {
 
 // runOperator starts an operator against the control plane and returns a counter of its writes
 // and a function that stops it.
-func runOperator(t *testing.T, cfg *rest.Config, opts operator.Options) (*writeCounter, func()) {
+func runOperator(t testing.TB, cfg *rest.Config, opts operator.Options) (*writeCounter, func()) {
 	t.Helper()
 	counter := &writeCounter{}
 	cfg = rest.CopyConfig(cfg)
@@ -68,7 +69,7 @@ func runOperator(t *testing.T, cfg *rest.Config, opts operator.Options) (*writeC
 	opts.MetricsBindAddress = "0"
 	opts.SkipNameValidation = true
 	opts.HealthProbeBindAddress = "0"
-	op, err := operator.New(cfg, opts, testr.NewWithOptions(t, testr.Options{Verbosity: 0}))
+	op, err := operator.New(cfg, opts, testr.NewWithInterface(t, testr.Options{Verbosity: 0}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +89,7 @@ func runOperator(t *testing.T, cfg *rest.Config, opts operator.Options) (*writeC
 	return counter, stop
 }
 
-func newClient(t *testing.T, cfg *rest.Config) client.Client {
+func newClient(t testing.TB, cfg *rest.Config) client.Client {
 	t.Helper()
 	scheme, err := controllers.NewScheme()
 	if err != nil {
@@ -130,7 +131,7 @@ func hasStatus(status metav1.ConditionStatus, reason string) OmegaMatcher {
 }
 
 // markWorkloadsReady plays the kubelet the control plane does not have: it reports every
-// Deployment and StatefulSet in the namespace as fully available.
+// Deployment and StatefulSet in the namespace as fully available, writing only what differs.
 func markWorkloadsReady(g Gomega, c client.Client, ns string) {
 	ctx := context.Background()
 	var deps appsv1.DeploymentList
@@ -138,16 +139,22 @@ func markWorkloadsReady(g Gomega, c client.Client, ns string) {
 	for i := range deps.Items {
 		d := &deps.Items[i]
 		r := *d.Spec.Replicas
-		d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: r, UpdatedReplicas: r, ReadyReplicas: r, AvailableReplicas: r}
-		g.Expect(c.Status().Update(ctx, d)).To(Succeed())
+		want := appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: r, UpdatedReplicas: r, ReadyReplicas: r, AvailableReplicas: r}
+		if !equality.Semantic.DeepEqual(d.Status, want) {
+			d.Status = want
+			g.Expect(c.Status().Update(ctx, d)).To(Succeed())
+		}
 	}
 	var sets appsv1.StatefulSetList
 	g.Expect(c.List(ctx, &sets, client.InNamespace(ns))).To(Succeed())
 	for i := range sets.Items {
 		s := &sets.Items[i]
 		r := *s.Spec.Replicas
-		s.Status = appsv1.StatefulSetStatus{ObservedGeneration: s.Generation, Replicas: r, ReadyReplicas: r, CurrentReplicas: r, UpdatedReplicas: r, AvailableReplicas: r}
-		g.Expect(c.Status().Update(ctx, s)).To(Succeed())
+		want := appsv1.StatefulSetStatus{ObservedGeneration: s.Generation, Replicas: r, ReadyReplicas: r, CurrentReplicas: r, UpdatedReplicas: r, AvailableReplicas: r}
+		if s.Status.ObservedGeneration != want.ObservedGeneration || s.Status.ReadyReplicas != r || s.Status.Replicas != r {
+			s.Status = want
+			g.Expect(c.Status().Update(ctx, s)).To(Succeed())
+		}
 	}
 }
 

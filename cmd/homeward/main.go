@@ -57,18 +57,26 @@ func main() {
 	}
 }
 
-func runOperator(ctx context.Context, args []string, stderr io.Writer) error {
+// operatorConfig is what the operator's flags say.
+type operatorConfig struct {
+	opts        operator.Options
+	kubeconfig  string
+	stopTenants bool
+	zap         zap.Options
+}
+
+// parseOperatorFlags reads and validates the operator's flags.
+func parseOperatorFlags(args []string, stderr io.Writer) (*operatorConfig, error) {
 	fs := flag.NewFlagSet("operator", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var opts operator.Options
-	var kubeconfig string
-	var stopTenants bool
-	fs.StringVar(&kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file (default: in-cluster)")
+	cfg := &operatorConfig{}
+	opts := &cfg.opts
+	fs.StringVar(&cfg.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file (default: in-cluster)")
 	fs.StringVar(&opts.Runtime, "runtime", operator.RuntimeLocal, "where tenants run: kubernetes or local")
 	fs.StringVar(&opts.DataDir, "data-dir", "", "local runtime: folder for each tenant's Redis and Kratos data")
 	fs.StringVar(&opts.RedisPath, "redis-server", "/usr/bin/redis-server", "local runtime: redis-server binary")
 	fs.StringVar(&opts.KratosPath, "kratos", "", "local runtime: kratos binary (default: bin/kratos of the checkout)")
-	fs.BoolVar(&stopTenants, "stop-tenants-on-exit", false, "local runtime: stop tenants' processes when the operator exits (default: leave them for the next operator to adopt)")
+	fs.BoolVar(&cfg.stopTenants, "stop-tenants-on-exit", false, "local runtime: stop tenants' processes when the operator exits (default: leave them for the next operator to adopt)")
 	fs.StringVar(&opts.Images.Homeward, "homeward-image", "ghcr.io/homeward-dev/homeward:v0.1.0", "kubernetes runtime: image of the homeward services")
 	fs.StringVar(&opts.Images.Redis, "redis-image", "docker.io/library/redis:7.0.15", "kubernetes runtime: Redis image")
 	fs.StringVar(&opts.Images.Kratos, "kratos-image", "docker.io/oryd/kratos:v1.3.1", "kubernetes runtime: Kratos image")
@@ -81,25 +89,44 @@ func runOperator(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&opts.LeaderElectionNS, "leader-election-namespace", "", "namespace of the leader-election lease (default: the operator's)")
 	fs.StringVar(&opts.MetricsBindAddress, "metrics-bind-address", "0", "address of the Prometheus metrics endpoint; 0 disables it")
 	fs.StringVar(&opts.HealthProbeBindAddress, "health-probe-bind-address", "0", "address of /healthz and /readyz; 0 disables them")
-	zapOpts := zap.Options{}
-	zapOpts.BindFlags(fs)
+	cfg.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, err
 	}
-	log := zap.New(zap.UseFlagOptions(&zapOpts))
-	ctrl.SetLogger(log)
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %v", fs.Args())
+	}
 	if opts.Runtime == operator.RuntimeLocal && opts.KratosPath == "" {
 		p, err := binaries.Path("kratos")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		opts.KratosPath = p
 	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if opts.Workers < 1 {
+		return nil, fmt.Errorf("--workers %d: want at least 1", opts.Workers)
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func runOperator(ctx context.Context, args []string, stderr io.Writer) error {
+	cfg, err := parseOperatorFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	log := zap.New(zap.UseFlagOptions(&cfg.zap))
+	ctrl.SetLogger(log)
+	restCfg, err := clientcmd.BuildConfigFromFlags("", cfg.kubeconfig)
 	if err != nil {
 		return fmt.Errorf("kubeconfig: %w", err)
 	}
-	return runOperatorWith(ctx, cfg, opts, stopTenants, log)
+	// client-go's default of 5 requests a second would throttle a hundred tenants to a crawl; the
+	// apiserver's priority and fairness protects it instead, as controller-runtime's own default.
+	restCfg.QPS = -1
+	return runOperatorWith(ctx, restCfg, cfg.opts, cfg.stopTenants, log)
 }
 
 func runOperatorWith(ctx context.Context, cfg *rest.Config, opts operator.Options, stopTenants bool, log logr.Logger) error {

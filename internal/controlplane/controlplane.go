@@ -79,6 +79,8 @@ func Start(ctx context.Context, opts Options) (*ControlPlane, error) {
 		ControlPlaneStartTimeout: 60 * time.Second,
 		ControlPlaneStopTimeout:  30 * time.Second,
 	}
+	// envtest's default service range is a /24: 254 ClusterIPs, fewer than 50 tenants need.
+	env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.96.0.0/16")
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, fmt.Errorf("start etcd and kube-apiserver: %w", err)

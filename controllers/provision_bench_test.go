@@ -1,0 +1,162 @@
+package controllers_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/homeward-dev/homeward/api/v1alpha1"
+	"github.com/homeward-dev/homeward/controllers"
+	"github.com/homeward-dev/homeward/internal/kratosserver"
+	"github.com/homeward-dev/homeward/internal/operator"
+	"github.com/homeward-dev/homeward/internal/redisserver"
+	"github.com/homeward-dev/homeward/internal/testenv"
+)
+
+// BenchmarkProvision100Partnerships provisions 100 tenants with the kubernetes runtime (workload
+// status written by the benchmark, as a kubelet would) and reports, beside it, a baseline: the
+// same number of objects created with a plain client in the same run. It also reports the writes
+// of a full resync of the 100 ready tenants and the process's resident memory.
+//
+//	go test -run '^$' -bench Provision100 -benchtime 1x ./controllers/
+func BenchmarkProvision100Partnerships(b *testing.B) {
+	const tenants = 100
+	for range b.N {
+		b.StopTimer()
+		cp := testenv.ControlPlane(b, testenv.ControlPlaneOptions{CRDDirectoryPaths: []string{"config/crd/bases"}})
+		c := newClient(b, cp.Config)
+		ctx := context.Background()
+		idp := testenv.Kratos(b, kratosserver.Options{})
+		backends := &tenantBackends{t: b, c: c, kratos: idp, redis: map[string]*redisserver.Server{}}
+		opts := operator.Options{
+			Runtime: operator.RuntimeKubernetes,
+			Images:  controllers.Images{Homeward: "homeward:bench", Redis: "redis:7.0.15", Kratos: "oryd/kratos:v1.3.1"},
+			Reach:   backends.reach,
+			Workers: benchWorkers(),
+		}
+
+		// Baseline: the objects one tenant ends up with, created by a plain client.
+		baselineObjects := 0
+		baselineStart := time.Now()
+		for i := range tenants {
+			ns := fmt.Sprintf("baseline-%03d", i)
+			if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+				b.Fatal(err)
+			}
+			baselineObjects++
+			for j := range objectsPerTenant - 1 {
+				cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "o" + strconv.Itoa(j)}, Data: map[string]string{"k": "v"}}
+				if err := c.Create(ctx, cm); err != nil {
+					b.Fatal(err)
+				}
+				baselineObjects++
+			}
+		}
+		baseline := time.Since(baselineStart)
+
+		counter, stop := runOperator(b, cp.Config, opts)
+		b.StartTimer()
+		start := time.Now()
+		for i := range tenants {
+			p := testenv.Partnership(fmt.Sprintf("bench-%03d", i))
+			if err := c.Create(ctx, p); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for {
+			ready := 0
+			var list v1.PartnershipList
+			if err := c.List(ctx, &list); err != nil {
+				b.Fatal(err)
+			}
+			for _, p := range list.Items {
+				if meta.IsStatusConditionTrue(p.Status.Conditions, v1.ConditionReady) {
+					ready++
+					continue
+				}
+				markWorkloadsReady(NewWithT(b), c, controllers.NamespaceName(p.Name))
+			}
+			if ready == tenants {
+				break
+			}
+			if time.Since(start) > 5*time.Minute {
+				for _, p := range list.Items {
+					if c := meta.FindStatusCondition(p.Status.Conditions, v1.ConditionReady); c == nil || c.Status != metav1.ConditionTrue {
+						b.Logf("%s: %+v", p.Name, p.Status.Conditions)
+					}
+				}
+				b.Fatalf("only %d of %d ready after 5 minutes", ready, tenants)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		elapsed := time.Since(start)
+		b.StopTimer()
+		provisionWrites := counter.writes.Load()
+		stop()
+
+		// A new operator resyncs every tenant once; none of it may write.
+		counter, stop = runOperator(b, cp.Config, opts)
+		before := reconciles(NewWithT(b))
+		for reconciles(NewWithT(b))-before < tenants {
+			time.Sleep(100 * time.Millisecond)
+		}
+		time.Sleep(2 * time.Second)
+		resyncWrites := counter.writes.Load()
+		rss := residentMB()
+		stop()
+
+		var objects int
+		for _, l := range []client.ObjectList{&corev1.SecretList{}, &corev1.ServiceAccountList{}, &corev1.ServiceList{}, &appsv1.DeploymentList{}} {
+			if err := c.List(ctx, l, client.MatchingLabels{controllers.LabelManagedBy: "homeward-operator"}); err != nil {
+				b.Fatal(err)
+			}
+			objects += meta.LenList(l)
+		}
+		b.ReportMetric(elapsed.Seconds(), "s-to-all-ready")
+		b.ReportMetric(baseline.Seconds(), "s-baseline-creates")
+		b.ReportMetric(float64(baselineObjects)/baseline.Seconds(), "baseline-creates/s")
+		b.ReportMetric(elapsed.Seconds()/baseline.Seconds(), "x-baseline")
+		b.ReportMetric(float64(provisionWrites), "operator-writes")
+		b.ReportMetric(float64(resyncWrites), "resync-writes")
+		b.ReportMetric(rss, "MB-rss-process")
+	}
+}
+
+// objectsPerTenant is how many objects the operator creates in one tenant namespace with the
+// kubernetes runtime: namespace, 7 secrets, 6 service accounts, role and binding, quota, limits,
+// 9 network policies, 5 services... counted from a provisioned tenant (see docs/performance.md).
+const objectsPerTenant = 40
+
+func residentMB() float64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			kb, _ := strconv.Atoi(strings.Fields(line)[1])
+			return float64(kb) / 1024
+		}
+	}
+	return 0
+}
+
+// benchWorkers is the operator's parallelism in the benchmark: HOMEWARD_BENCH_WORKERS, default 4
+// (the operator's default).
+func benchWorkers() int {
+	if n, err := strconv.Atoi(os.Getenv("HOMEWARD_BENCH_WORKERS")); err == nil && n > 0 {
+		return n
+	}
+	return 4
+}
