@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -181,6 +182,52 @@ func TestKubernetesRuntime(t *testing.T) {
 			HaveField("Note", ContainSubstring("Ready is True")))))
 	})
 
+	t.Run("the partnership gauge counts tenants by condition", func(t *testing.T) {
+		g := NewWithT(t)
+		families, err := metrics.Registry.Gather()
+		g.Expect(err).NotTo(HaveOccurred())
+		var readyTrue float64 = -1
+		for _, f := range families {
+			if f.GetName() != "homeward_partnerships" {
+				continue
+			}
+			for _, m := range f.GetMetric() {
+				labels := map[string]string{}
+				for _, l := range m.GetLabel() {
+					labels[l.GetName()] = l.GetValue()
+				}
+				if labels["condition"] == v1.ConditionReady && labels["status"] == "True" {
+					readyTrue = m.GetGauge().GetValue()
+				}
+			}
+		}
+		g.Expect(readyTrue).To(Equal(float64(len(samples))))
+	})
+
+	t.Run("more than one replica gets a disruption budget, and loses it again", func(t *testing.T) {
+		g := NewWithT(t)
+		setReferral := func(n int32) {
+			updatePartnership(g, c, "nottingham", func(p *v1.Partnership) { p.Spec.Services.Referral = ptr.To(n) })
+		}
+		key := client.ObjectKey{Namespace: "hw-nottingham", Name: "referral"}
+		setReferral(3)
+		g.Eventually(func(g Gomega) {
+			var pdb policyv1.PodDisruptionBudget
+			g.Expect(c.Get(ctx, key, &pdb)).To(Succeed())
+			g.Expect(pdb.Spec.MinAvailable.IntValue()).To(Equal(1))
+			var d appsv1.Deployment
+			g.Expect(c.Get(ctx, key, &d)).To(Succeed())
+			g.Expect(*d.Spec.Replicas).To(Equal(int32(3)))
+		}).WithTimeout(eventually).Should(Succeed())
+		setReferral(1)
+		g.Eventually(func() bool { return apierrors.IsNotFound(c.Get(ctx, key, &policyv1.PodDisruptionBudget{})) }).
+			WithTimeout(eventually).Should(BeTrue())
+		g.Eventually(func(g Gomega) {
+			markWorkloadsReady(g, c, "hw-nottingham")
+			g.Expect(condition(c, "nottingham", v1.ConditionReady)(g)).To(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
+		}).WithTimeout(eventually).WithPolling(time.Second).Should(Succeed())
+	})
+
 	t.Run("a full resync of ready tenants writes nothing", func(t *testing.T) {
 		g := NewWithT(t)
 		stop()
@@ -231,10 +278,7 @@ func TestKubernetesRuntime(t *testing.T) {
 		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: "hw-oldham", Name: "portal"}, &networkingv1.Ingress{})).To(Succeed())
 
 		// When the holder moves to another host, the rival gets it.
-		var oldham v1.Partnership
-		g.Expect(c.Get(ctx, client.ObjectKey{Name: "oldham"}, &oldham)).To(Succeed())
-		oldham.Spec.Host = "h2h.oldham.homeward.example"
-		g.Expect(c.Update(ctx, &oldham)).To(Succeed())
+		updatePartnership(g, c, "oldham", func(p *v1.Partnership) { p.Spec.Host = "h2h.oldham.homeward.example" })
 		g.Eventually(func(g Gomega) {
 			markWorkloadsReady(g, c, "hw-oldham-rival")
 			g.Expect(condition(c, rival.Name, v1.ConditionReady)(g)).To(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
@@ -244,10 +288,7 @@ func TestKubernetesRuntime(t *testing.T) {
 	t.Run("suspend scales to zero and resume brings the workloads back", func(t *testing.T) {
 		g := NewWithT(t)
 		setSuspend := func(v bool) {
-			var p v1.Partnership
-			g.Expect(c.Get(ctx, client.ObjectKey{Name: "camden"}, &p)).To(Succeed())
-			p.Spec.Suspend = v
-			g.Expect(c.Update(ctx, &p)).To(Succeed())
+			updatePartnership(g, c, "camden", func(p *v1.Partnership) { p.Spec.Suspend = v })
 		}
 		setSuspend(true)
 		g.Eventually(condition(c, "camden", v1.ConditionReady)).WithTimeout(eventually).Should(hasStatus(metav1.ConditionFalse, v1.ReasonSuspended))
@@ -291,11 +332,8 @@ func TestKubernetesRuntime(t *testing.T) {
 
 	t.Run("Delete removes the namespace and everything in it", func(t *testing.T) {
 		g := NewWithT(t)
-		var p v1.Partnership
-		g.Expect(c.Get(ctx, client.ObjectKey{Name: "kettering"}, &p)).To(Succeed())
-		p.Spec.DeletionPolicy = v1.DeletionDelete
-		g.Expect(c.Update(ctx, &p)).To(Succeed())
-		g.Expect(c.Delete(ctx, &p)).To(Succeed())
+		updatePartnership(g, c, "kettering", func(p *v1.Partnership) { p.Spec.DeletionPolicy = v1.DeletionDelete })
+		g.Expect(c.Delete(ctx, &v1.Partnership{ObjectMeta: metav1.ObjectMeta{Name: "kettering"}})).To(Succeed())
 		g.Eventually(func() bool {
 			return apierrors.IsNotFound(c.Get(ctx, client.ObjectKey{Name: "hw-kettering"}, &corev1.Namespace{})) &&
 				apierrors.IsNotFound(c.Get(ctx, client.ObjectKey{Name: "kettering"}, &v1.Partnership{}))

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 	"os"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -162,4 +163,16 @@ func keysOf(g Gomega, c client.Client, ns string) map[string][]byte {
 	var s corev1.Secret
 	g.Expect(c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: controllers.KeysSecret}, &s)).To(Succeed())
 	return s.Data
+}
+
+// updatePartnership changes a Partnership, retrying when the operator wrote it in between.
+func updatePartnership(g Gomega, c client.Client, name string, change func(*v1.Partnership)) {
+	g.Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var p v1.Partnership
+		if err := c.Get(context.Background(), client.ObjectKey{Name: name}, &p); err != nil {
+			return err
+		}
+		change(&p)
+		return c.Update(context.Background(), &p)
+	})).To(Succeed())
 }
