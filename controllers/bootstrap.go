@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -63,10 +61,7 @@ const invitationLifespan = 72 * time.Hour
 // Kratos, exactly once however often it runs, and keeps an invitation (recovery) link for each new
 // one in a Secret in the tenant namespace. It returns the admins' status without the links.
 func bootstrapIdentity(ctx context.Context, c client.Client, adminURL string, t Tenant, previous []platformv1alpha1.AdminStatus) ([]platformv1alpha1.AdminStatus, error) {
-	cfg := kratos.NewConfiguration()
-	cfg.Servers = kratos.ServerConfigurations{{URL: adminURL}}
-	cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	api := kratos.NewAPIClient(cfg)
+	api := kratosserver.Client(adminURL)
 	var errs []error
 	statuses := make([]platformv1alpha1.AdminStatus, 0, len(t.Partnership.Spec.Admins))
 	for _, admin := range t.Partnership.Spec.Admins {
@@ -109,7 +104,7 @@ func inviteAdmin(ctx context.Context, c client.Client, api *kratos.APIClient, t 
 	// ever creates a second identity.
 	found, resp, err := api.IdentityAPI.ListIdentities(ctx).CredentialsIdentifier(strings.ToLower(admin.Email)).Execute()
 	if err != nil {
-		return fail(describeKratos(resp, err))
+		return fail(kratosserver.DescribeError(resp, err))
 	}
 	var id string
 	if len(found) > 0 {
@@ -119,7 +114,7 @@ func inviteAdmin(ctx context.Context, c client.Client, api *kratos.APIClient, t 
 		body.MetadataPublic = map[string]any{"partnership": t.Partnership.Name, "roles": []string{"partnership-admin"}}
 		created, resp, err := api.IdentityAPI.CreateIdentity(ctx).CreateIdentityBody(*body).Execute()
 		if err != nil {
-			return fail(describeKratos(resp, err))
+			return fail(kratosserver.DescribeError(resp, err))
 		}
 		id = created.Id
 	}
@@ -129,7 +124,7 @@ func inviteAdmin(ctx context.Context, c client.Client, api *kratos.APIClient, t 
 			IdentityId: id, ExpiresIn: kratos.PtrString(invitationLifespan.String()),
 		}).Execute()
 	if err != nil {
-		return fail(describeKratos(resp, err))
+		return fail(kratosserver.DescribeError(resp, err))
 	}
 	name := InvitationSecretName(admin.Email)
 	secret := corev1ac.Secret(name, t.Namespace).
@@ -149,19 +144,6 @@ func inviteAdmin(ctx context.Context, c client.Client, api *kratos.APIClient, t 
 		st.InvitationExpiresAt = &metav1.Time{Time: code.ExpiresAt.UTC().Truncate(time.Second)}
 	}
 	return st, nil
-}
-
-func describeKratos(resp *http.Response, err error) error {
-	if resp == nil || resp.Body == nil {
-		return err
-	}
-	defer resp.Body.Close()
-	var apiErr *kratos.GenericOpenAPIError
-	if errors.As(err, &apiErr) && len(apiErr.Body()) > 0 {
-		return fmt.Errorf("%w: %s", err, truncate(string(apiErr.Body()), 300))
-	}
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
-	return fmt.Errorf("%w: %s", err, b)
 }
 
 func truncate(s string, n int) string {

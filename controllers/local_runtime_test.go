@@ -45,9 +45,7 @@ func endpoint(g Gomega, c client.Client, name, service string) string {
 }
 
 func identitiesFor(g Gomega, adminURL, email string) []kratos.Identity {
-	cfg := kratos.NewConfiguration()
-	cfg.Servers = kratos.ServerConfigurations{{URL: adminURL}}
-	ids, _, err := kratos.NewAPIClient(cfg).IdentityAPI.ListIdentities(context.Background()).CredentialsIdentifier(email).Execute()
+	ids, _, err := kratosserver.Client(adminURL).IdentityAPI.ListIdentities(context.Background()).CredentialsIdentifier(email).Execute()
 	g.Expect(err).NotTo(HaveOccurred())
 	return ids
 }

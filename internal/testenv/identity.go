@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 
 	kratos "github.com/ory/kratos-client-go"
 
@@ -20,13 +18,7 @@ type Identity struct {
 }
 
 func newIdentity(srv *kratosserver.Server) *Identity {
-	return &Identity{Server: srv, Admin: apiClient(srv.AdminURL()), Public: apiClient(srv.PublicURL())}
-}
-
-func apiClient(url string) *kratos.APIClient {
-	cfg := kratos.NewConfiguration()
-	cfg.Servers = kratos.ServerConfigurations{{URL: url}}
-	return kratos.NewAPIClient(cfg)
+	return &Identity{Server: srv, Admin: kratosserver.Client(srv.AdminURL()), Public: kratosserver.Client(srv.PublicURL())}
 }
 
 // Person is an identity to create: traits, password and the roles the platform grants.
@@ -50,7 +42,7 @@ func (i *Identity) CreateIdentity(ctx context.Context, p Person) (string, error)
 	body.Credentials.SetPassword(*creds)
 	created, resp, err := i.Admin.IdentityAPI.CreateIdentity(ctx).CreateIdentityBody(*body).Execute()
 	if err != nil {
-		return "", fmt.Errorf("create identity %s: %w", p.Email, describe(resp, err))
+		return "", fmt.Errorf("create identity %s: %w", p.Email, kratosserver.DescribeError(resp, err))
 	}
 	return created.Id, nil
 }
@@ -59,7 +51,7 @@ func (i *Identity) CreateIdentity(ctx context.Context, p Person) (string, error)
 func (i *Identity) Login(ctx context.Context, email, password string) (string, error) {
 	flow, resp, err := i.Public.FrontendAPI.CreateNativeLoginFlow(ctx).Execute()
 	if err != nil {
-		return "", fmt.Errorf("create login flow: %w", describe(resp, err))
+		return "", fmt.Errorf("create login flow: %w", kratosserver.DescribeError(resp, err))
 	}
 	method := kratos.NewUpdateLoginFlowWithPasswordMethod(email, "password", password)
 	login, resp, err := i.Public.FrontendAPI.UpdateLoginFlow(ctx).
@@ -67,7 +59,7 @@ func (i *Identity) Login(ctx context.Context, email, password string) (string, e
 		UpdateLoginFlowBody(kratos.UpdateLoginFlowWithPasswordMethodAsUpdateLoginFlowBody(method)).
 		Execute()
 	if err != nil {
-		return "", fmt.Errorf("log in %s: %w", email, describe(resp, err))
+		return "", fmt.Errorf("log in %s: %w", email, kratosserver.DescribeError(resp, err))
 	}
 	token := login.GetSessionToken()
 	if token == "" {
@@ -83,19 +75,4 @@ func (i *Identity) CreateAndLogin(ctx context.Context, p Person) (id, token stri
 	}
 	token, err = i.Login(ctx, p.Email, p.Password)
 	return id, token, err
-}
-
-// describe adds the response body to a client error: the generated client's errors alone say
-// only the status line.
-func describe(resp *http.Response, err error) error {
-	if resp == nil || resp.Body == nil {
-		return err
-	}
-	defer resp.Body.Close()
-	var apiErr *kratos.GenericOpenAPIError
-	if errors.As(err, &apiErr) && len(apiErr.Body()) > 0 {
-		return fmt.Errorf("%w: %s", err, apiErr.Body())
-	}
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	return fmt.Errorf("%w: %s", err, b)
 }
