@@ -103,6 +103,16 @@ func BenchmarkProvision100Partnerships(b *testing.B) {
 		elapsed := time.Since(start)
 		b.StopTimer()
 		provisionWrites := counter.writes.Load()
+		byKind := map[string]int{}
+		for _, path := range counter.paths() {
+			parts := strings.Split(path, "/")
+			kind := parts[len(parts)-2]
+			if strings.HasSuffix(path, "/status") {
+				kind = parts[len(parts)-3] + "/status"
+			}
+			byKind[strings.Fields(path)[0]+" "+kind]++
+		}
+		fmt.Fprintf(os.Stderr, "operator writes while provisioning, by method and resource: %v\n", byKind)
 		stop()
 
 		// A new operator resyncs every tenant once; none of it may write.
