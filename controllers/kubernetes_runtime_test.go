@@ -354,8 +354,16 @@ func TestKubernetesRuntime(t *testing.T) {
 
 // reconciles is how many reconciles of Partnerships have finished in this process.
 func reconciles(g Gomega) float64 {
-	families, err := metrics.Registry.Gather()
+	n, err := partnershipReconciles()
 	g.Expect(err).NotTo(HaveOccurred())
+	return n
+}
+
+func partnershipReconciles() (float64, error) {
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		return 0, err
+	}
 	total := 0.0
 	for _, f := range families {
 		if f.GetName() != "controller_runtime_reconcile_total" {
@@ -369,5 +377,5 @@ func reconciles(g Gomega) float64 {
 			}
 		}
 	}
-	return total
+	return total, nil
 }
