@@ -39,28 +39,47 @@ type tenantBackends struct {
 	kratos *testenv.Identity
 	mu     sync.Mutex
 	redis  map[string]*redisserver.Server
+	starts map[string]*sync.Once
 }
 
 func (b *tenantBackends) reach(ns string) (string, string, string) {
+	b.mu.Lock()
+	if b.starts == nil {
+		b.starts = map[string]*sync.Once{}
+	}
+	once, ok := b.starts[ns]
+	if !ok {
+		once = &sync.Once{}
+		b.starts[ns] = once
+	}
+	b.mu.Unlock()
+	// Each tenant's Redis starts once, and tenants start theirs in parallel, as pods would.
+	once.Do(func() { b.startRedis(ns) })
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if srv, ok := b.redis[ns]; ok {
 		return srv.Addr(), b.kratos.PublicURL(), b.kratos.AdminURL()
 	}
+	b.starts[ns] = &sync.Once{} // not started yet (no keys): try again next time
+	return "127.0.0.1:1", b.kratos.PublicURL(), b.kratos.AdminURL()
+}
+
+func (b *tenantBackends) startRedis(ns string) {
 	var keys corev1.Secret
 	if err := b.c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: controllers.KeysSecret}, &keys); err != nil {
-		return "127.0.0.1:1", b.kratos.PublicURL(), b.kratos.AdminURL()
+		return
 	}
 	srv, err := redisserver.Start(context.Background(), redisserver.Options{
 		Path: "/usr/bin/redis-server", Dir: b.t.TempDir(), AdminPassword: string(keys.Data["redis-admin"]),
 	})
 	if err != nil {
 		b.t.Errorf("start redis for %s: %v", ns, err)
-		return "127.0.0.1:1", b.kratos.PublicURL(), b.kratos.AdminURL()
+		return
 	}
 	b.t.Cleanup(func() { _ = srv.Stop() })
+	b.mu.Lock()
 	b.redis[ns] = srv
-	return srv.Addr(), b.kratos.PublicURL(), b.kratos.AdminURL()
+	b.mu.Unlock()
 }
 
 func TestKubernetesRuntime(t *testing.T) {

@@ -15,7 +15,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
@@ -310,12 +309,9 @@ func (r *PartnershipReconciler) writeStatus(ctx context.Context, s *scope) error
 	if err := r.Client.Status().Patch(ctx, s.p, patch); err != nil {
 		return fmt.Errorf("write status: %w", err)
 	}
-	for _, c := range changed {
-		kind := corev1.EventTypeNormal
-		if c.Status != metav1.ConditionTrue && c.Reason != v1.ReasonProgressing && c.Reason != v1.ReasonSuspended {
-			kind = corev1.EventTypeWarning
-		}
-		r.Recorder.Eventf(s.p, nil, kind, c.Reason, "Reconcile", "%s is %s: %s", c.Type, c.Status, c.Message)
+	if len(changed) > 0 {
+		kind, reason, note := conditionsEvent(changed)
+		r.Recorder.Eventf(s.p, nil, kind, reason, "Reconcile", "%s", note)
 	}
 	return nil
 }

@@ -121,3 +121,21 @@ func changedConditions(previous, next []metav1.Condition) []metav1.Condition {
 	}
 	return changed
 }
+
+// conditionsEvent describes the conditions that changed in one status write as a single event:
+// every change is reported, at one API write per status write rather than one per condition. The
+// event carries Ready's reason when Ready changed, and is a warning when any area failed.
+func conditionsEvent(changed []metav1.Condition) (kind, reason, note string) {
+	kind = "Normal"
+	notes := make([]string, 0, len(changed))
+	for _, c := range changed {
+		if reason == "" || c.Type == v1.ConditionReady {
+			reason = c.Reason
+		}
+		if c.Status != metav1.ConditionTrue && c.Reason != v1.ReasonProgressing && c.Reason != v1.ReasonSuspended {
+			kind = "Warning"
+		}
+		notes = append(notes, fmt.Sprintf("%s is %s: %s", c.Type, c.Status, c.Message))
+	}
+	return kind, reason, truncate(strings.Join(notes, "; "), 1000)
+}

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,5 +95,24 @@ func TestLongErrorsAreTruncatedInConditions(t *testing.T) {
 	c := areaCondition(v1.ConditionStorageReady, 1, o.Storage)
 	if len(c.Message) > 1004 {
 		t.Fatalf("message of %d bytes", len(c.Message))
+	}
+}
+
+func TestOneEventReportsEveryChangedCondition(t *testing.T) {
+	previous := computeConditions(nil, allReady())
+	failing := allReady()
+	failing.Identity = outcome{Err: errors.New("kratos unreachable")}
+	kind, reason, note := conditionsEvent(changedConditions(previous, computeConditions(previous, failing)))
+	if kind != "Warning" || reason != v1.ReasonFailed {
+		t.Fatalf("event %s/%s; want Warning/Failed", kind, reason)
+	}
+	for _, want := range []string{"Ready is False", "IdentityReady is False: kratos unreachable"} {
+		if !strings.Contains(note, want) {
+			t.Errorf("note %q does not say %q", note, want)
+		}
+	}
+	kind, reason, _ = conditionsEvent(changedConditions(computeConditions(nil, failing), computeConditions(nil, allReady())))
+	if kind != "Normal" || reason != v1.ReasonReady {
+		t.Fatalf("recovery event %s/%s; want Normal/Ready", kind, reason)
 	}
 }

@@ -96,7 +96,7 @@ func BenchmarkProvision100Partnerships(b *testing.B) {
 				}
 				b.Fatalf("only %d of %d ready after 5 minutes", ready, tenants)
 			}
-			time.Sleep(500 * time.Millisecond)
+			time.Sleep(200 * time.Millisecond)
 		}
 		elapsed := time.Since(start)
 		b.StopTimer()
