@@ -10,6 +10,7 @@ import (
 
 	. "github.com/onsi/gomega"
 	kratos "github.com/ory/kratos-client-go"
+	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -120,6 +121,11 @@ func TestLocalRuntime(t *testing.T) {
 			g.Expect(syscall.Kill(pid, syscall.SIGKILL)).To(Succeed())
 			g.Eventually(condition(c, "kirklees", component.condition)).WithTimeout(eventually).WithPolling(20 * time.Millisecond).
 				Should(HaveField("Status", metav1.ConditionFalse))
+			var events eventsv1.EventList
+			g.Eventually(func(g Gomega) {
+				g.Expect(c.List(ctx, &events)).To(Succeed())
+				g.Expect(events.Items).To(ContainElement(HaveField("Note", ContainSubstring(component.condition+" is False"))))
+			}).WithTimeout(eventually).Should(Succeed(), "every crash shows in the events")
 			g.Eventually(condition(c, "kirklees", component.condition)).WithTimeout(eventually).
 				Should(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
 			g.Expect(recordedPid(g, dataDir, "kirklees", component.name)).NotTo(Equal(pid))

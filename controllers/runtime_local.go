@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -55,6 +56,19 @@ type supervised struct {
 	srv  server
 	stop chan struct{}
 	done chan struct{}
+	// crashed is set when the server exits and cleared once a reconcile has reported it, so every
+	// crash shows in the tenant's conditions even when the restart is faster than the reconcile.
+	crashed atomic.Bool
+}
+
+// reportCrash says whether the server crashed since the last report; when it did, another
+// reconcile is queued to report the recovery.
+func (l *LocalRuntime) reportCrash(partnership string, s *supervised) bool {
+	if !s.crashed.Swap(false) {
+		return false
+	}
+	l.changed(partnership)
+	return true
 }
 
 // Name implements Runtime.
@@ -91,6 +105,7 @@ func (l *LocalRuntime) supervise(partnership, component string, srv server) *sup
 			case <-srv.Done():
 			}
 			log.Info("process exited; restarting")
+			s.crashed.Store(true)
 			l.changed(partnership)
 			backoff := 100 * time.Millisecond
 			for {
@@ -161,8 +176,8 @@ func (l *LocalRuntime) Storage(ctx context.Context, t Tenant) (string, State, er
 		lt.redis = l.supervise(p.Name, ComponentRedis, srv)
 	}
 	srv := lt.redis.srv.(*redisserver.Server)
-	if !srv.Running() {
-		return srv.Addr(), waiting(platformv1alpha1.ReasonProgressing, "redis-server exited; restarting it"), nil
+	if l.reportCrash(p.Name, lt.redis) || !srv.Running() {
+		return srv.Addr(), waiting(platformv1alpha1.ReasonProgressing, "redis-server exited; it is restarted with backoff"), nil
 	}
 	return srv.Addr(), ready("redis-server running, pid " + strconv.Itoa(srv.Pid())), nil
 }
@@ -192,8 +207,8 @@ func (l *LocalRuntime) Identity(ctx context.Context, t Tenant) (string, string, 
 		lt.kratos = l.supervise(p.Name, ComponentKratos, srv)
 	}
 	srv := lt.kratos.srv.(*kratosserver.Server)
-	if !srv.Running() {
-		return srv.PublicURL(), srv.AdminURL(), waiting(platformv1alpha1.ReasonProgressing, "kratos exited; restarting it"), nil
+	if l.reportCrash(p.Name, lt.kratos) || !srv.Running() {
+		return srv.PublicURL(), srv.AdminURL(), waiting(platformv1alpha1.ReasonProgressing, "kratos exited; it is restarted with backoff"), nil
 	}
 	return srv.PublicURL(), srv.AdminURL(), ready("kratos running, pid " + strconv.Itoa(srv.Pid())), nil
 }
