@@ -107,10 +107,7 @@ func TestKubernetesRuntime(t *testing.T) {
 			ns := controllers.NamespaceName(p.Name)
 			g.Eventually(condition(c, p.Name, v1.ConditionAccessReady)).WithTimeout(eventually).Should(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
 			g.Expect(condition(c, p.Name, v1.ConditionReady)(g)).To(hasStatus(metav1.ConditionFalse, v1.ReasonProgressing))
-			g.Eventually(func(g Gomega) {
-				markWorkloadsReady(g, c, ns)
-				g.Expect(condition(c, p.Name, v1.ConditionReady)(g)).To(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
-			}).WithTimeout(eventually).WithPolling(time.Second).Should(Succeed())
+			becomesReady(g, c, p.Name, ns)
 		}
 	})
 
@@ -241,10 +238,7 @@ func TestKubernetesRuntime(t *testing.T) {
 		setReferral(1)
 		g.Eventually(func() bool { return apierrors.IsNotFound(c.Get(ctx, key, &policyv1.PodDisruptionBudget{})) }).
 			WithTimeout(eventually).Should(BeTrue())
-		g.Eventually(func(g Gomega) {
-			markWorkloadsReady(g, c, "hw-nottingham")
-			g.Expect(condition(c, "nottingham", v1.ConditionReady)(g)).To(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
-		}).WithTimeout(eventually).WithPolling(time.Second).Should(Succeed())
+		becomesReady(g, c, "nottingham", "hw-nottingham")
 	})
 
 	t.Run("a full resync of ready tenants writes nothing", func(t *testing.T) {
@@ -298,10 +292,7 @@ func TestKubernetesRuntime(t *testing.T) {
 
 		// When the holder moves to another host, the rival gets it.
 		updatePartnership(g, c, "oldham", func(p *v1.Partnership) { p.Spec.Host = "h2h.oldham.homeward.example" })
-		g.Eventually(func(g Gomega) {
-			markWorkloadsReady(g, c, "hw-oldham-rival")
-			g.Expect(condition(c, rival.Name, v1.ConditionReady)(g)).To(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
-		}).WithTimeout(eventually).WithPolling(time.Second).Should(Succeed())
+		becomesReady(g, c, rival.Name, "hw-oldham-rival")
 	})
 
 	t.Run("suspend scales to zero and resume brings the workloads back", func(t *testing.T) {
@@ -320,10 +311,7 @@ func TestKubernetesRuntime(t *testing.T) {
 			g.Expect(*d.Spec.Replicas).To(BeZero(), d.Name)
 		}
 		setSuspend(false)
-		g.Eventually(func(g Gomega) {
-			markWorkloadsReady(g, c, "hw-camden")
-			g.Expect(condition(c, "camden", v1.ConditionReady)(g)).To(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
-		}).WithTimeout(eventually).WithPolling(time.Second).Should(Succeed())
+		becomesReady(g, c, "camden", "hw-camden")
 	})
 
 	t.Run("Retain keeps the namespace and keys, and a re-created partnership adopts them", func(t *testing.T) {
@@ -342,10 +330,7 @@ func TestKubernetesRuntime(t *testing.T) {
 		g.Expect(namespace.DeletionTimestamp).To(BeNil())
 
 		g.Expect(c.Create(ctx, loadSample(t, "calderdale"))).To(Succeed())
-		g.Eventually(func(g Gomega) {
-			markWorkloadsReady(g, c, ns)
-			g.Expect(condition(c, "calderdale", v1.ConditionReady)(g)).To(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
-		}).WithTimeout(eventually).WithPolling(time.Second).Should(Succeed())
+		becomesReady(g, c, "calderdale", ns)
 		g.Expect(keysOf(g, c, ns)).To(Equal(before), "the same keys, so the retained data can be read")
 	})
 

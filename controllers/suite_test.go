@@ -176,3 +176,11 @@ func updatePartnership(g Gomega, c client.Client, name string, change func(*v1.P
 		return c.Update(context.Background(), &p)
 	})).To(Succeed())
 }
+
+// becomesReady plays the kubelet for a tenant's namespace until the Partnership is Ready.
+func becomesReady(g Gomega, c client.Client, name, ns string) {
+	g.Eventually(func(g Gomega) {
+		markWorkloadsReady(g, c, ns)
+		g.Expect(condition(c, name, v1.ConditionReady)(g)).To(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
+	}).WithTimeout(eventually).WithPolling(time.Second).Should(Succeed())
+}
