@@ -1,0 +1,59 @@
+// Package keyspace is the one place that knows Redis key names. Every key of a tenant starts with
+// the hash tag t:{<tenant>}:, which keeps a tenant's keys in one cluster slot (so its scripts are
+// atomic) and lets each service's ACL user reach only its own tenant.
+package keyspace
+
+import "strings"
+
+// Tenant names the keys of one tenant.
+type Tenant struct{ prefix string }
+
+// For returns the key names of a tenant.
+func For(tenant string) Tenant { return Tenant{prefix: "t:{" + tenant + "}:"} }
+
+// Prefix is what every key of the tenant starts with.
+func (t Tenant) Prefix() string { return t.prefix }
+
+func (t Tenant) key(parts ...string) string {
+	return t.prefix + strings.Join(parts, ":")
+}
+
+// Events is the tenant's domain-event stream, read by the reporting service.
+func (t Tenant) Events() string { return t.key("events") }
+
+// Audit is the append-only audit stream of one record.
+func (t Tenant) Audit(kind, id string) string { return t.key("audit", kind, id) }
+
+// Referral is the hash holding one referral.
+func (t Tenant) Referral(id string) string { return t.key("referral", id) }
+
+// ReferralIndex is a sorted set of referral ids for one filter value, e.g. ("status", "received").
+// Members all score 0 and sort by id, which is creation order.
+func (t Tenant) ReferralIndex(filter, value string) string {
+	return t.key("ix", "referral", filter, value)
+}
+
+// AllReferrals indexes every referral.
+func (t Tenant) AllReferrals() string { return t.key("ix", "referral", "all") }
+
+// ResponseDue scores referrals awaiting first contact by their response deadline (Unix ms).
+func (t Tenant) ResponseDue() string { return t.key("ix", "referral", "response-due") }
+
+// ActionsDue scores open actions ("<referral>/<action>") by due time (Unix ms).
+func (t Tenant) ActionsDue() string { return t.key("ix", "referral", "actions-due") }
+
+// ClosedReferrals scores closed, declined and withdrawn referrals by closing time (Unix ms), for
+// the retention sweeper.
+func (t Tenant) ClosedReferrals() string { return t.key("ix", "referral", "closed") }
+
+// NHSNumber is the set of referral ids for one keyed hash of an NHS number.
+func (t Tenant) NHSNumber(hash string) string { return t.key("ix", "nhs", hash) }
+
+// Idempotency remembers one Idempotency-Key of one caller.
+func (t Tenant) Idempotency(scope, key string) string { return t.key("idem", scope, key) }
+
+// ClosureDays is the set of days (YYYY-MM-DD) the tenant declared closed.
+func (t Tenant) ClosureDays() string { return t.key("calendar", "closures") }
+
+// SweeperLock is held by the replica running the retention sweep.
+func (t Tenant) SweeperLock() string { return t.key("lock", "retention") }
