@@ -14,6 +14,7 @@ import (
 
 	platformv1alpha1 "github.com/homeward-dev/homeward/api/v1alpha1"
 	"github.com/homeward-dev/homeward/internal/redisserver"
+	"github.com/homeward-dev/homeward/services/kit/keyspace"
 )
 
 // KeysSecret holds every secret a tenant's components are built from. It is generated once,
@@ -117,22 +118,12 @@ func parseKeys(data map[string][]byte) (Keys, error) {
 	return k, nil
 }
 
-// RedisUsers are the tenant's Redis ACL users, one per service. Every key a tenant writes is
-// under its hash tag t:{<name>}:, so each user is confined to its tenant's keys even on a shared
-// server. The reporting service reads records but writes only its aggregates and its consumer
-// group's position in the event stream.
+// RedisUsers are the tenant's Redis ACL users, one per service, with the rules keyspace sets.
 func RedisUsers(tenant string, k Keys) []redisserver.User {
-	prefix := "t:{" + tenant + "}:"
-	common := []string{"+@all", "-@dangerous", "-scan", "-randomkey"}
-	rules := map[string][]string{
-		ComponentReferral:  append([]string{"~" + prefix + "*", "&" + prefix + "*"}, common...),
-		ComponentHousing:   append([]string{"~" + prefix + "*", "&" + prefix + "*"}, common...),
-		ComponentReporting: append([]string{"%R~" + prefix + "*", "%RW~" + prefix + "agg:*", "%RW~" + prefix + "events*"}, common...),
-		ComponentPortal:    append([]string{"~" + prefix + "portal:*"}, common...),
-	}
+	keys := keyspace.For(tenant)
 	users := make([]redisserver.User, 0, len(ServiceComponents))
 	for _, c := range ServiceComponents {
-		users = append(users, redisserver.User{Name: c, Password: k.RedisUsers[c], Rules: rules[c]})
+		users = append(users, redisserver.User{Name: c, Password: k.RedisUsers[c], Rules: keys.ACLRules(c)})
 	}
 	return users
 }

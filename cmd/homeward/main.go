@@ -1,5 +1,5 @@
 // Command homeward is the one Homeward binary: `homeward operator` runs the operator; the tenant
-// services will join it as further subcommands.
+// services run as further subcommands, one process per tenant and service.
 package main
 
 import (
@@ -21,12 +21,18 @@ import (
 	"github.com/homeward-dev/homeward/controllers"
 	"github.com/homeward-dev/homeward/internal/binaries"
 	"github.com/homeward-dev/homeward/internal/operator"
+	"github.com/homeward-dev/homeward/services/kit/app"
+	"github.com/homeward-dev/homeward/services/referral"
 )
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
 
 const usage = `usage: homeward <command> [flags]
 
 commands:
   operator   run the operator that turns Partnerships into tenants
+  referral   serve one partnership's referral API (flags or HOMEWARD_* variables; --help lists them)
 `
 
 func main() {
@@ -40,6 +46,8 @@ func main() {
 	switch os.Args[1] {
 	case "operator":
 		err = runOperator(ctx, os.Args[2:], os.Stderr)
+	case "referral":
+		err = referral.Run(ctx, os.Args[2:], os.Getenv, app.Options{Version: version})
 	case "-h", "--help", "help":
 		fmt.Fprint(os.Stdout, usage)
 		return

@@ -91,8 +91,10 @@ func (o *Options) validate() error {
 			errs = append(errs, fmt.Errorf("ACL user %q has no password", u.Name))
 		}
 		for _, r := range u.Rules {
-			if r == "" || strings.ContainsAny(r, " \t\r\n") {
-				errs = append(errs, fmt.Errorf("ACL user %q: rule %q must be one non-empty word", u.Name, r))
+			// A selector, "(~key:* +cmd)", is one rule with words inside its parentheses.
+			selector := len(r) > 2 && r[0] == '(' && r[len(r)-1] == ')' && !strings.ContainsAny(r, "\t\r\n")
+			if r == "" || strings.ContainsAny(r, " \t\r\n") && !selector {
+				errs = append(errs, fmt.Errorf("ACL user %q: rule %q must be one non-empty word or a (selector)", u.Name, r))
 			}
 		}
 	}

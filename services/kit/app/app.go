@@ -146,6 +146,9 @@ func (s *Service) API(pattern string, h http.HandlerFunc, perms ...Permission) {
 	s.router.Handle(pattern, s.Auth.Middleware(auth.Require(h, perms...)))
 }
 
+// Routes lists every registered route pattern, e.g. "GET /v1/referrals/{id}".
+func (s *Service) Routes() []string { return s.router.Patterns() }
+
 // Permission is re-exported so services register routes with one import.
 type Permission = auth.Permission
 

@@ -53,14 +53,7 @@ func (e Entry) fields() []string {
 
 // Op is the audit entry as a write of a store commit, so it lands with the change it records.
 func Op(keys keyspace.Tenant, kind, id string, e Entry) store.Op {
-	return store.XAdd(keys.Audit(kind, id), e.fields()...)
-}
-
-// AddIn queues the entry on a pipeline, for reads: run it in the same transaction as the read so
-// a read is never served unrecorded.
-func AddIn(ctx context.Context, p redis.Pipeliner, keys keyspace.Tenant, kind, id string, e Entry) {
-	values := e.fields()
-	p.XAdd(ctx, &redis.XAddArgs{Stream: keys.Audit(kind, id), Values: values})
+	return store.AppendOnly(keys.Audit(kind, id), e.fields()...)
 }
 
 // Trail reads up to limit entries of one record, oldest first, after the entry id after ("" for

@@ -34,8 +34,9 @@ func Decode(r *http.Request, v any, limit int64) *Problem {
 		return decodeProblem(err, limit)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if p := decodeProblem(err, limit); err != nil && p.Status == http.StatusRequestEntityTooLarge {
-			return p
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return decodeProblem(err, limit)
 		}
 		return BadRequest("the body must hold exactly one JSON value")
 	}
@@ -66,8 +67,12 @@ func decodeProblem(err error, limit int64) *Problem {
 		if field == "" {
 			field = "(body)"
 		}
+		want := "another type"
+		if typeErr.Type != nil {
+			want = jsonKind(typeErr.Type.Kind().String())
+		}
 		return BadRequest("a field has the wrong type", FieldError{Field: field,
-			Message: fmt.Sprintf("must be %s, not JSON %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value)})
+			Message: fmt.Sprintf("must be %s, not JSON %s", want, typeErr.Value)})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return BadRequest("the body has a field this API does not know", FieldError{Field: name, Message: "unknown field"})

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"time"
 
@@ -23,6 +24,7 @@ const stateKey ctxKey = iota
 
 // requestState travels with a request so the outer middleware learns what the router matched.
 type requestState struct {
+	log    *slog.Logger
 	id     string
 	route  string
 	status int
@@ -39,6 +41,14 @@ func RequestID(ctx context.Context) string {
 		return s.id
 	}
 	return ""
+}
+
+// logger is the service's logger for a request, or the default outside one.
+func logger(ctx context.Context) *slog.Logger {
+	if s := stateOf(ctx); s != nil && s.log != nil {
+		return s.log
+	}
+	return slog.Default()
 }
 
 // validRequestID accepts a caller's id only when it is short and plain, so it cannot smuggle
@@ -63,13 +73,17 @@ func newRequestID() string {
 }
 
 // Router is a ServeMux that names each request by the pattern it matched, for metrics and spans.
-type Router struct{ mux *http.ServeMux }
+type Router struct {
+	mux      *http.ServeMux
+	patterns []string
+}
 
 // NewRouter returns an empty router.
 func NewRouter() *Router { return &Router{mux: http.NewServeMux()} }
 
 // Handle registers h for a ServeMux pattern such as "GET /v1/referrals/{id}".
 func (rt *Router) Handle(pattern string, h http.Handler) {
+	rt.patterns = append(rt.patterns, pattern)
 	rt.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s := stateOf(r.Context()); s != nil {
 			s.route = pattern
@@ -80,6 +94,9 @@ func (rt *Router) Handle(pattern string, h http.Handler) {
 		h.ServeHTTP(w, r)
 	}))
 }
+
+// Patterns lists what was registered, in order.
+func (rt *Router) Patterns() []string { return slices.Clone(rt.patterns) }
 
 // HandleFunc registers a function.
 func (rt *Router) HandleFunc(pattern string, h http.HandlerFunc) { rt.Handle(pattern, h) }
@@ -163,7 +180,7 @@ func Wrap(h http.Handler, service string, m *Metrics, log *slog.Logger, opts ...
 		if !validRequestID(id) {
 			id = newRequestID()
 		}
-		state := &requestState{id: id, route: "unmatched"}
+		state := &requestState{log: log, id: id, route: "unmatched"}
 		r = r.WithContext(context.WithValue(r.Context(), stateKey, state))
 		w.Header().Set("X-Request-Id", id)
 		sw := &statusWriter{ResponseWriter: w, state: state}

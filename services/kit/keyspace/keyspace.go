@@ -57,3 +57,36 @@ func (t Tenant) ClosureDays() string { return t.key("calendar", "closures") }
 
 // SweeperLock is held by the replica running the retention sweep.
 func (t Tenant) SweeperLock() string { return t.key("lock", "retention") }
+
+// Services with a Redis ACL user.
+const (
+	ServiceReferral  = "referral"
+	ServiceHousing   = "housing"
+	ServiceReporting = "reporting"
+	ServicePortal    = "portal"
+)
+
+// recordPrefixes are the key families the record-keeping services read and write freely.
+var recordPrefixes = []string{"referral:", "housing:", "ix:", "idem:", "calendar:", "lock:", "events"}
+
+// ACLRules are the Redis ACL rules of a service's user. Each user reaches only its tenant's keys.
+// Audit streams are append-only: the record-keeping services may read them and XADD to them
+// (through a selector), but no rule lets any service user delete, trim or rewrite them. The
+// reporting service reads records and writes only its aggregates and its consumer group.
+func (t Tenant) ACLRules(service string) []string {
+	common := []string{"+@all", "-@dangerous", "-scan", "-randomkey"}
+	audit := t.prefix + "audit:*"
+	switch service {
+	case ServiceReferral, ServiceHousing:
+		rules := []string{"&" + t.prefix + "*", "%R~" + audit}
+		for _, p := range recordPrefixes {
+			rules = append(rules, "~"+t.prefix+p+"*")
+		}
+		return append(append(rules, common...), "(~"+audit+" +xadd)")
+	case ServiceReporting:
+		return append([]string{"%R~" + t.prefix + "*", "%RW~" + t.prefix + "agg:*", "%RW~" + t.prefix + "events*"}, common...)
+	case ServicePortal:
+		return append([]string{"~" + t.prefix + "portal:*"}, common...)
+	}
+	return []string{"-@all"}
+}

@@ -29,6 +29,10 @@ type Op struct {
 	key   string
 	args  []string
 	check bool
+	// undeclared keys are named inside the script instead of in KEYS, so the ACL checks the
+	// command run on them (XADD) rather than EVAL's blanket read-write access: that is how an
+	// append-only stream stays writable only by appending.
+	undeclared bool
 }
 
 // ZAdd adds member with score to a sorted set.
@@ -47,7 +51,12 @@ func SRem(key, member string) Op { return Op{kind: "srem", key: key, args: []str
 
 // XAdd appends an entry of field/value pairs to a stream.
 func XAdd(key string, fields ...string) Op {
-	return Op{kind: "xadd", key: key, args: append([]string{strconv.Itoa(len(fields))}, fields...)}
+	return Op{kind: "xadd", key: key, args: fields}
+}
+
+// AppendOnly appends to a stream the service may only append to (an audit trail).
+func AppendOnly(key string, fields ...string) Op {
+	return Op{kind: "xadd", key: key, args: fields, undeclared: true}
 }
 
 // Claim sets key to value with a time to live, but only when the key is free; otherwise nothing
@@ -66,6 +75,8 @@ type Commit struct {
 }
 
 // Redis scripts run atomically but do not roll back, so every check happens before any write.
+// ARGV: expected version, next version, document, op count, then per op: kind, index of its key in
+// KEYS (0: the key follows in ARGV), argument count, [key], arguments.
 var commitScript = redis.NewScript(`
 local cur = redis.call('HGET', KEYS[1], 'v')
 if ARGV[1] == '0' then
@@ -73,33 +84,32 @@ if ARGV[1] == '0' then
 elseif cur ~= ARGV[1] then
   return {'conflict', cur or '0'}
 end
-local a = 4
-for i = 2, #KEYS do
-  local kind, n = ARGV[a], tonumber(ARGV[a + 1])
-  if kind == 'claim' then
-    local held = redis.call('GET', KEYS[i])
-    if held then return {'claimed', KEYS[i], held} end
+local ops = {}
+local a = 5
+for i = 1, tonumber(ARGV[4]) do
+  local kind, ki, n = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local p = a + 3
+  local key
+  if ki > 0 then key = KEYS[ki] else key = ARGV[p]; p = p + 1 end
+  ops[i] = {kind, key, p, n}
+  a = p + n
+end
+for _, op in ipairs(ops) do
+  if op[1] == 'claim' then
+    local held = redis.call('GET', op[2])
+    if held then return {'claimed', op[2], held} end
   end
-  a = a + 2 + n
 end
 redis.call('HSET', KEYS[1], 'v', ARGV[2], 'doc', ARGV[3])
-a = 4
-for i = 2, #KEYS do
-  local kind, n = ARGV[a], tonumber(ARGV[a + 1])
-  local p = a + 2
-  if kind == 'zadd' then redis.call('ZADD', KEYS[i], ARGV[p], ARGV[p + 1])
-  elseif kind == 'zrem' then redis.call('ZREM', KEYS[i], ARGV[p])
-  elseif kind == 'sadd' then redis.call('SADD', KEYS[i], ARGV[p])
-  elseif kind == 'srem' then redis.call('SREM', KEYS[i], ARGV[p])
-  elseif kind == 'claim' then redis.call('SET', KEYS[i], ARGV[p], 'EX', ARGV[p + 1])
-  elseif kind == 'xadd' then
-    local fields = {}
-    for j = 1, tonumber(ARGV[p]) do fields[j] = ARGV[p + j] end
-    redis.call('XADD', KEYS[i], '*', unpack(fields))
-  else
-    return redis.error_reply('unknown op ' .. kind)
-  end
-  a = a + 2 + n
+for _, op in ipairs(ops) do
+  local kind, key, p, n = op[1], op[2], op[3], op[4]
+  if kind == 'zadd' then redis.call('ZADD', key, ARGV[p], ARGV[p + 1])
+  elseif kind == 'zrem' then redis.call('ZREM', key, ARGV[p])
+  elseif kind == 'sadd' then redis.call('SADD', key, ARGV[p])
+  elseif kind == 'srem' then redis.call('SREM', key, ARGV[p])
+  elseif kind == 'claim' then redis.call('SET', key, ARGV[p], 'EX', ARGV[p + 1])
+  elseif kind == 'xadd' then redis.call('XADD', key, '*', unpack(ARGV, p, p + n - 1))
+  else return redis.error_reply('unknown op ' .. kind) end
 end
 return {'ok', ARGV[2]}
 `)
@@ -109,11 +119,15 @@ func Apply(ctx context.Context, rdb redis.Scripter, c Commit) (int64, error) {
 	keys := make([]string, 0, 1+len(c.Ops))
 	keys = append(keys, c.Key)
 	next := c.ExpectVersion + 1
-	args := make([]any, 0, 3+4*len(c.Ops))
-	args = append(args, strconv.FormatInt(c.ExpectVersion, 10), strconv.FormatInt(next, 10), c.Doc)
+	args := make([]any, 0, 4+6*len(c.Ops))
+	args = append(args, strconv.FormatInt(c.ExpectVersion, 10), strconv.FormatInt(next, 10), c.Doc, len(c.Ops))
 	for _, op := range c.Ops {
-		keys = append(keys, op.key)
-		args = append(args, op.kind, len(op.args))
+		if op.undeclared {
+			args = append(args, op.kind, 0, len(op.args), op.key)
+		} else {
+			keys = append(keys, op.key)
+			args = append(args, op.kind, len(keys), len(op.args))
+		}
 		for _, a := range op.args {
 			args = append(args, a)
 		}
@@ -163,4 +177,61 @@ func (r Read) Result() (Record, error) {
 		return Record{}, fmt.Errorf("record version %q: %w", vs, err)
 	}
 	return Record{Version: v, Doc: []byte(doc)}, nil
+}
+
+// readAuditedScript returns a record and, only when it exists, appends the audit entry in the same
+// atomic step: a read is never served unrecorded, and a missing record leaves no trail behind.
+var readAuditedScript = redis.NewScript(`
+local d = redis.call('HMGET', KEYS[1], 'v', 'doc')
+if not d[1] then return false end
+redis.call('XADD', ARGV[1], '*', unpack(ARGV, 2))
+return d
+`)
+
+// ReadAudited reads a record and appends op (an XAdd, typically audit.Op) when it exists.
+func ReadAudited(ctx context.Context, rdb redis.Scripter, key string, op Op) (Record, error) {
+	if op.kind != "xadd" {
+		return Record{}, fmt.Errorf("read %s: the audit op must be an XAdd", key)
+	}
+	args := make([]any, 0, len(op.args)+1)
+	args = append(args, op.key)
+	for _, a := range op.args {
+		args = append(args, a)
+	}
+	// The audit stream is named in ARGV: see Op.undeclared.
+	res, err := readAuditedScript.Run(ctx, rdb, []string{key}, args...).Slice()
+	if errors.Is(err, redis.Nil) {
+		return Record{}, ErrNotFound
+	}
+	if err != nil {
+		return Record{}, fmt.Errorf("read %s: %w", key, err)
+	}
+	vs, _ := res[0].(string)
+	doc, _ := res[1].(string)
+	v, err := strconv.ParseInt(vs, 10, 64)
+	if err != nil {
+		return Record{}, fmt.Errorf("record version %q: %w", vs, err)
+	}
+	return Record{Version: v, Doc: []byte(doc)}, nil
+}
+
+// Queue adds op to a pipeline, for writes that need no guard (audit entries of a list page).
+func Queue(ctx context.Context, p redis.Pipeliner, op Op) {
+	switch op.kind {
+	case "xadd":
+		values := make([]any, len(op.args))
+		for i, f := range op.args {
+			values[i] = f
+		}
+		p.XAdd(ctx, &redis.XAddArgs{Stream: op.key, Values: values})
+	case "zadd":
+		score, _ := strconv.ParseFloat(op.args[0], 64)
+		p.ZAdd(ctx, op.key, redis.Z{Score: score, Member: op.args[1]})
+	case "zrem":
+		p.ZRem(ctx, op.key, op.args[0])
+	case "sadd":
+		p.SAdd(ctx, op.key, op.args[0])
+	case "srem":
+		p.SRem(ctx, op.key, op.args[0])
+	}
 }

@@ -1,0 +1,311 @@
+package referral
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/homeward-dev/homeward/services/kit/audit"
+	"github.com/homeward-dev/homeward/services/kit/auth"
+	"github.com/homeward-dev/homeward/services/kit/httpapi"
+	"github.com/homeward-dev/homeward/services/kit/ids"
+)
+
+// listFilter is what GET /v1/referrals may be filtered by.
+type listFilter struct {
+	status, priority, need, source, keyWorker, createdBy string
+	open                                                 *bool
+	overdue                                              bool
+}
+
+func parseFilter(q url.Values) (listFilter, *httpapi.Problem) {
+	for k := range q {
+		if !slices.Contains([]string{"status", "priority", "need", "source", "keyWorker", "open", "overdue", "limit", "cursor"}, k) {
+			return listFilter{}, httpapi.BadRequest("unknown query parameter", httpapi.FieldError{Field: k, Message: "is not a filter of this list"})
+		}
+	}
+	f := listFilter{status: q.Get("status"), priority: q.Get("priority"), need: q.Get("need"), source: q.Get("source"), keyWorker: q.Get("keyWorker")}
+	var e fieldErrors
+	statuses := make([]string, len(Statuses))
+	for i, s := range Statuses {
+		statuses[i] = string(s)
+	}
+	e.oneOf("status", f.status, statuses, false)
+	e.oneOf("priority", f.priority, Priorities, false)
+	e.oneOf("need", f.need, Needs, false)
+	e.oneOf("source", f.source, Sources, false)
+	if len(f.keyWorker) > 64 {
+		e.add("keyWorker", "is not an identity id")
+	}
+	for name, dst := range map[string]*bool{"open": nil, "overdue": &f.overdue} {
+		v := q.Get(name)
+		if v == "" {
+			continue
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			e.add(name, "must be true or false")
+			continue
+		}
+		if dst != nil {
+			*dst = b
+		} else {
+			f.open = &b
+		}
+	}
+	if len(e) > 0 {
+		return listFilter{}, httpapi.BadRequest("the filters are not valid", e...)
+	}
+	return f, nil
+}
+
+func (f listFilter) match(r *Referral, now time.Time) bool {
+	switch {
+	case f.status != "" && string(r.Status) != f.status,
+		f.priority != "" && r.Priority != f.priority,
+		f.source != "" && r.Source != f.source,
+		f.need != "" && !slices.Contains(r.Needs, f.need),
+		f.keyWorker != "" && (r.KeyWorker == nil || r.KeyWorker.ID != f.keyWorker),
+		f.createdBy != "" && r.CreatedBy.ID != f.createdBy,
+		f.open != nil && r.Status.Open() != *f.open,
+		f.overdue && !r.Response.Overdue:
+		return false
+	}
+	return true
+}
+
+// drivingIndex picks the index a list walks; the other filters are applied to what it yields.
+func (s *Service) drivingIndex(f listFilter) string {
+	k := s.repo.keys
+	switch {
+	case f.keyWorker != "":
+		return k.ReferralIndex("key-worker", f.keyWorker)
+	case f.createdBy != "":
+		return k.ReferralIndex("created-by", f.createdBy)
+	case f.status != "":
+		return k.ReferralIndex("status", f.status)
+	case f.need != "":
+		return k.ReferralIndex("need", f.need)
+	case f.priority != "":
+		return k.ReferralIndex("priority", f.priority)
+	case f.open != nil:
+		return k.ReferralIndex("open", strconv.FormatBool(*f.open))
+	case f.source != "":
+		return k.ReferralIndex("source", f.source)
+	}
+	return k.AllReferrals()
+}
+
+// maxScan bounds the referrals one list request reads while filtering, so a rare combination of
+// filters returns a short page with a cursor instead of reading the whole caseload.
+const maxScan = 1000
+
+// listPage is one page of a list.
+type listPage struct {
+	Items      []Summary `json:"items"`
+	NextCursor string    `json:"nextCursor,omitempty"`
+}
+
+func (s *Service) list(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f, prob := parseFilter(q)
+	if prob != nil {
+		httpapi.WriteProblem(w, r, prob)
+		return
+	}
+	limit, prob := limitParam(r, 50, 200)
+	if prob != nil {
+		httpapi.WriteProblem(w, r, prob)
+		return
+	}
+	principal, _ := auth.From(r.Context())
+	if !principal.Can(auth.ReferralRead) {
+		f.createdBy = principal.IdentityID
+	}
+	now := s.now()
+	var refs []*Referral
+	var next string
+	var err error
+	if f.overdue {
+		refs, next, err = s.walkOverdue(r.Context(), f, q.Get("cursor"), limit, now)
+	} else {
+		refs, next, err = s.walkLex(r.Context(), s.drivingIndex(f), f, q.Get("cursor"), limit, now)
+	}
+	var bad *badCursor
+	if errors.As(err, &bad) {
+		httpapi.WriteProblem(w, r, httpapi.BadRequest("cursor is not one this list returned"))
+		return
+	}
+	if err != nil {
+		storageFailed(w, r, err)
+		return
+	}
+	if err := s.repo.auditMany(r.Context(), refs, s.auditEntry(r, audit.ActionList, "")); err != nil {
+		storageFailed(w, r, err)
+		return
+	}
+	page := listPage{Items: make([]Summary, len(refs)), NextCursor: next}
+	for i, ref := range refs {
+		page.Items[i] = ref.summary()
+	}
+	httpapi.WriteJSON(w, http.StatusOK, page)
+}
+
+type badCursor struct{}
+
+func (*badCursor) Error() string { return "bad cursor" }
+
+// walkLex pages an id-ordered index newest first, filtering as it goes.
+func (s *Service) walkLex(ctx context.Context, key string, f listFilter, cursor string, limit int, now time.Time) ([]*Referral, string, error) {
+	if cursor != "" && !ids.Valid(cursor) {
+		return nil, "", &badCursor{}
+	}
+	var out []*Referral
+	scanned := 0
+	for {
+		max := "+"
+		if cursor != "" {
+			max = "(" + cursor
+		}
+		batch := limit - len(out)
+		if batch < 50 && scanned > 0 {
+			batch = 50
+		}
+		idList, err := s.app.Redis.ZRevRangeByLex(ctx, key, &redis.ZRangeBy{Min: "-", Max: max, Count: int64(batch)}).Result()
+		if err != nil {
+			return nil, "", fmt.Errorf("read index: %w", err)
+		}
+		refs, err := s.repo.getMany(ctx, idList)
+		if err != nil {
+			return nil, "", err
+		}
+		scanned += len(idList)
+		for _, ref := range refs {
+			ref.withClock(now)
+			if f.match(ref, now) {
+				out = append(out, ref)
+			}
+		}
+		if len(idList) > 0 {
+			cursor = idList[len(idList)-1]
+		}
+		switch {
+		case len(out) > limit:
+			out = out[:limit]
+			return out, out[limit-1].ID, nil
+		case len(idList) < batch:
+			return out, "", nil // the index is exhausted
+		case len(out) == limit || scanned >= maxScan:
+			return out, cursor, nil
+		}
+	}
+}
+
+// walkOverdue pages referrals past their response deadline, most overdue first. Its cursor is
+// "<due ms>:<id>", as ids tie-break equal deadlines the way the sorted set orders them.
+func (s *Service) walkOverdue(ctx context.Context, f listFilter, cursor string, limit int, now time.Time) ([]*Referral, string, error) {
+	minScore, afterID := math.Inf(-1), ""
+	if cursor != "" {
+		ms, id, ok := strings.Cut(cursor, ":")
+		v, err := strconv.ParseInt(ms, 10, 64)
+		if !ok || err != nil || !ids.Valid(id) {
+			return nil, "", &badCursor{}
+		}
+		minScore, afterID = float64(v), id
+	}
+	var out []*Referral
+	scanned := 0
+	lastScore, lastID := minScore, afterID
+	for {
+		minArg := strconv.FormatFloat(lastScore, 'f', -1, 64)
+		if math.IsInf(lastScore, -1) {
+			minArg = "-inf"
+		}
+		batch := max(limit, 50)
+		zs, err := s.app.Redis.ZRangeByScoreWithScores(ctx, s.repo.keys.ResponseDue(), &redis.ZRangeBy{
+			Min: minArg, Max: "(" + strconv.FormatInt(now.UnixMilli(), 10), Count: int64(batch + 1),
+		}).Result()
+		if err != nil {
+			return nil, "", fmt.Errorf("read index: %w", err)
+		}
+		var idList []string
+		for _, z := range zs {
+			id, _ := z.Member.(string)
+			if z.Score == lastScore && id <= lastID {
+				continue // already on an earlier page
+			}
+			idList = append(idList, id)
+			lastScore, lastID = z.Score, id
+		}
+		refs, err := s.repo.getMany(ctx, idList)
+		if err != nil {
+			return nil, "", err
+		}
+		scanned += len(idList)
+		for _, ref := range refs {
+			ref.withClock(now)
+			if f.match(ref, now) {
+				out = append(out, ref)
+			}
+		}
+		exhausted := len(zs) <= batch
+		switch {
+		case len(out) > limit:
+			out = out[:limit]
+			last := out[limit-1]
+			return out, strconv.FormatInt(last.Response.DueAt.UnixMilli(), 10) + ":" + last.ID, nil
+		case exhausted || len(idList) == 0:
+			return out, "", nil
+		case len(out) == limit || scanned >= maxScan:
+			return out, strconv.FormatFloat(lastScore, 'f', -1, 64) + ":" + lastID, nil
+		}
+	}
+}
+
+func (s *Service) search(w http.ResponseWriter, r *http.Request) {
+	var req SearchRequest
+	if p := decodeInto(r, &req); p != nil {
+		httpapi.WriteProblem(w, r, p)
+		return
+	}
+	key := s.repo.keys.NHSNumber(s.app.PII.Index("nhs-number", req.NHSNumber))
+	idList, err := s.app.Redis.SMembers(r.Context(), key).Result()
+	if err != nil {
+		storageFailed(w, r, err)
+		return
+	}
+	slices.Sort(idList)
+	slices.Reverse(idList)
+	refs, err := s.repo.getMany(r.Context(), idList)
+	if err != nil {
+		storageFailed(w, r, err)
+		return
+	}
+	principal, _ := auth.From(r.Context())
+	now := s.now()
+	shown := refs[:0]
+	for _, ref := range refs {
+		if mayRead(principal, ref) {
+			ref.withClock(now)
+			shown = append(shown, ref)
+		}
+	}
+	if err := s.repo.auditMany(r.Context(), shown, s.auditEntry(r, audit.ActionSearch, "by NHS number")); err != nil {
+		storageFailed(w, r, err)
+		return
+	}
+	page := listPage{Items: make([]Summary, len(shown))}
+	for i, ref := range shown {
+		page.Items[i] = ref.summary()
+	}
+	httpapi.WriteJSON(w, http.StatusOK, page)
+}

@@ -1,0 +1,775 @@
+package referral
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/homeward-dev/homeward/services/kit/app"
+	"github.com/homeward-dev/homeward/services/kit/auth"
+	"github.com/homeward-dev/homeward/services/kit/calendar"
+	"github.com/homeward-dev/homeward/services/kit/config"
+	"github.com/homeward-dev/homeward/services/kit/servicetest"
+)
+
+// fixture is one Oldham tenant with its referral service and a person for every role.
+type fixture struct {
+	tenant  *servicetest.Tenant
+	clock   *servicetest.Clock
+	svc     *Service
+	base    string
+	people  map[string]*servicetest.Client // by role, plus "referrer2" and "kirklees"
+	anon    *servicetest.Client
+}
+
+// monday0930 is Monday 23 November 2026, 09:30 in London.
+var monday0930 = time.Date(2026, 11, 23, 9, 30, 0, 0, calendar.London())
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{tenant: servicetest.StartTenant(t, "oldham"), clock: servicetest.NewClock(monday0930), people: map[string]*servicetest.Client{}}
+	cfg := f.tenant.Config(t, Name, config.DefaultPolicy())
+	_, srv := servicetest.Serve(t, cfg, app.Options{Now: f.clock.Now}, func(a *app.Service) { f.svc = New(a) })
+	f.base = srv.URL
+	for _, role := range auth.Roles {
+		f.people[string(role)] = f.tenant.Person(t, f.base, string(role)+"@oldham.example", "oldham", string(role))
+	}
+	f.people["referrer2"] = f.tenant.Person(t, f.base, "referrer2@oldham.example", "oldham", "referrer")
+	f.people["kirklees"] = f.tenant.Person(t, f.base, "coordinator@kirklees.example", "kirklees", "coordinator", "partnership-admin")
+	f.anon = &servicetest.Client{Base: f.base}
+	f.anon = f.anon.As(t)
+	return f
+}
+
+func (f *fixture) as(t *testing.T, who string) *servicetest.Client { return f.people[who].As(t) }
+
+// form is a valid referral of a synthetic person.
+func form(name string) map[string]any {
+	return map[string]any{
+		"person": map[string]any{"name": name, "dateOfBirth": "1946-02-11", "nhsNumber": "943 476 5919",
+			"address": "12 Example Street, Oldham", "postcode": "OL1 1AA", "phone": "0161 000 0000"},
+		"source":             "ward",
+		"referrer":           map[string]any{"organisation": "Royal Oldham Hospital", "ward": "Ward T5"},
+		"consent":            map[string]any{"toRefer": true, "toShare": true},
+		"tenure":             "social-rented",
+		"needs":              []string{"repairs", "adaptations"},
+		"priority":           "urgent",
+		"admissionDate":      "2026-11-10",
+		"dischargeReadyDate": "2026-11-18",
+		"delayReason":        "awaiting-equipment-adaptations-to-housing",
+	}
+}
+
+func (f *fixture) create(t *testing.T, who string, body map[string]any) (Referral, string) {
+	t.Helper()
+	r := f.as(t, who).Must(http.StatusCreated, "POST", "/v1/referrals", body)
+	var ref Referral
+	r.JSON(t, &ref)
+	// Ids order by creation to the millisecond: keep "newest first" well defined.
+	f.clock.Advance(time.Millisecond)
+	return ref, r.Header.Get("ETag")
+}
+
+// move changes a referral and returns its new ETag.
+func (f *fixture) move(t *testing.T, who, id, etag, method, path string, body any) string {
+	t.Helper()
+	r := f.as(t, who).Must(http.StatusOK, method, "/v1/referrals/"+id+path, body, "If-Match", etag)
+	return r.Header.Get("ETag")
+}
+
+func TestReferralService(t *testing.T) {
+	f := newFixture(t)
+	t.Run("lifecycle", f.testLifecycle)
+	t.Run("illegal transitions", f.testIllegalTransitions)
+	t.Run("optimistic concurrency", f.testConcurrency)
+	t.Run("idempotent create", f.testIdempotency)
+	t.Run("authentication", f.testAuthentication)
+	t.Run("roles", f.testRoles)
+	t.Run("bad input writes nothing", f.testBadInput)
+	t.Run("audit trail", f.testAudit)
+	t.Run("personal data sealed at rest", f.testSealedAtRest)
+	t.Run("lists", f.testLists)
+	t.Run("working-day deadlines and closure days", f.testDeadlines)
+	t.Run("consent to share", f.testConsent)
+	t.Run("retention", f.testRetention)
+	t.Run("redis ACL", f.testACL)
+	t.Run("openapi lists every route", f.testOpenAPI)
+	// Last: it stops Kratos.
+	t.Run("identity service down", f.testKratosDown)
+}
+
+func (f *fixture) testLifecycle(t *testing.T) {
+	ref, etag := f.create(t, "coordinator", form("Ada Example"))
+	if ref.Status != StatusReceived || ref.Person.NHSNumber != "9434765919" || ref.Response.Target != "3 working days" {
+		t.Fatalf("created %+v", ref)
+	}
+	// Received Monday 09:30 → urgent: 3 working days → Thursday 09:30 London.
+	if want := time.Date(2026, 11, 26, 9, 30, 0, 0, calendar.London()); !ref.Response.DueAt.Equal(want) {
+		t.Errorf("due %s, want %s", ref.Response.DueAt, want)
+	}
+	id := ref.ID
+	c := f.as(t, "coordinator")
+	got := c.Must(http.StatusOK, "GET", "/v1/referrals/"+id, nil)
+	if got.Header.Get("ETag") != etag {
+		t.Errorf("GET ETag %s, create ETag %s", got.Header.Get("ETag"), etag)
+	}
+	etag = f.move(t, "coordinator", id, etag, "PUT", "/key-worker", map[string]any{"id": f.people["coordinator"].ID, "name": "Key Worker"})
+	f.clock.Advance(2 * time.Hour)
+	etag = f.move(t, "coordinator", id, etag, "POST", "/first-contact", map[string]any{"at": f.clock.Now().Add(-time.Hour)})
+	for _, to := range []Status{StatusTriaged, StatusAssessing, StatusActionsInProgress} {
+		etag = f.move(t, "coordinator", id, etag, "POST", "/transitions", map[string]any{"to": to})
+	}
+	r := c.Must(http.StatusOK, "POST", "/v1/referrals/"+id+"/actions",
+		map[string]any{"type": "adaptation", "detail": "Grab rails by the bath", "ownerOrganisation": "Oldham Council Adaptations", "urgency": "emergency"}, "If-Match", etag)
+	etag = r.Header.Get("ETag")
+	var withAction Referral
+	r.JSON(t, &withAction)
+	action := withAction.Actions[0]
+	if want := f.clock.Now().Add(24 * time.Hour); !action.DueAt.Equal(want) || action.Status != "open" {
+		t.Errorf("action %+v, want due %s", action, want)
+	}
+	etag = f.move(t, "housing-officer", id, etag, "POST", "/notes", map[string]any{"text": "Rails fitted, tenant pleased"})
+	etag = f.move(t, "housing-officer", id, etag, "PATCH", "/actions/"+action.ID, map[string]any{"status": "done"})
+	etag = f.move(t, "coordinator", id, etag, "POST", "/transitions", map[string]any{"to": "ready-for-discharge"})
+	r = c.Must(http.StatusOK, "POST", "/v1/referrals/"+id+"/transitions",
+		map[string]any{"to": "discharged", "discharge": map[string]any{"date": "2026-11-23", "destination": "own-home"}}, "If-Match", etag)
+	etag = r.Header.Get("ETag")
+	var discharged Referral
+	r.JSON(t, &discharged)
+	if d := discharged.Discharge; d == nil || d.DelayedDays == nil || *d.DelayedDays != 5 {
+		t.Errorf("discharge %+v: want 5 delayed days (ready 18th, discharged 23rd)", d)
+	}
+	if len(discharged.FollowUps) != 2 || discharged.FollowUps[0].DueDate.String() != "2026-12-23" || discharged.FollowUps[1].DueDate.String() != "2027-02-22" {
+		t.Errorf("follow-ups %+v", discharged.FollowUps)
+	}
+	// Closing before the follow-ups are recorded is refused.
+	p := c.Must(http.StatusConflict, "POST", "/v1/referrals/"+id+"/transitions", map[string]any{"to": "closed"}, "If-Match", etag).Problem(t)
+	if !strings.Contains(p["detail"].(string), "30, 91") {
+		t.Errorf("problem %v", p)
+	}
+	etag = f.move(t, "coordinator", id, etag, "POST", "/transitions", map[string]any{"to": "follow-up"})
+	f.clock.Advance(31 * 24 * time.Hour)
+	etag = f.move(t, "coordinator", id, etag, "PUT", "/follow-ups/30", map[string]any{"result": "at-home", "wellbeing": 48})
+	etag = f.move(t, "coordinator", id, etag, "POST", "/readmissions", map[string]any{"date": "2026-12-20"})
+	f.clock.Advance(62 * 24 * time.Hour)
+	etag = f.move(t, "coordinator", id, etag, "PUT", "/follow-ups/91", map[string]any{"result": "at-home"})
+	r = c.Must(http.StatusOK, "POST", "/v1/referrals/"+id+"/transitions", map[string]any{"to": "closed"}, "If-Match", etag)
+	var closed Referral
+	r.JSON(t, &closed)
+	if closed.Status != StatusClosed || closed.ClosedAt == nil || len(closed.History) != 7 || !closed.Readmissions[0].Within30 {
+		t.Errorf("closed %+v", closed)
+	}
+	if closed.Notes[0].Text != "Rails fitted, tenant pleased" || closed.Actions[0].Detail != "Grab rails by the bath" {
+		t.Errorf("sealed fields did not round-trip: %+v %+v", closed.Notes, closed.Actions)
+	}
+	// Every change left a domain event, in order, for reporting.
+	var types []string
+	msgs, err := f.tenant.Admin.XRange(context.Background(), f.svc.repo.keys.Events(), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if m.Values["referral"] == id {
+			types = append(types, m.Values["type"].(string))
+		}
+	}
+	want := []string{"referral.received", "referral.key-worker-assigned", "referral.first-contact", "referral.status-changed", "referral.status-changed",
+		"referral.status-changed", "referral.action-commissioned", "referral.action-updated", "referral.status-changed", "referral.discharged",
+		"referral.status-changed", "referral.status-changed", "referral.follow-up-recorded", "referral.readmitted", "referral.follow-up-recorded", "referral.status-changed"}
+	if !slices.Equal(types, want) {
+		t.Errorf("events\n got %v\nwant %v", types, want)
+	}
+	f.clock.Set(monday0930)
+}
+
+func (f *fixture) testIllegalTransitions(t *testing.T) {
+	c := f.as(t, "coordinator")
+	ref, etag := f.create(t, "coordinator", form("Bea Example"))
+	path := []map[string]any{
+		{"to": "triaged"}, {"to": "assessing"}, {"to": "actions-in-progress"}, {"to": "ready-for-discharge"},
+		{"to": "discharged", "discharge": map[string]any{"date": "2026-11-23", "destination": "rehoused"}},
+		{"to": "follow-up"},
+	}
+	check := func(from Status) {
+		for _, to := range Statuses {
+			if CanMove(from, to) {
+				continue
+			}
+			body := map[string]any{"to": to, "reason": "testing"}
+			if to == StatusDischarged {
+				body["discharge"] = map[string]any{"date": "2026-11-23", "destination": "own-home"}
+			}
+			r := c.Do("POST", "/v1/referrals/"+ref.ID+"/transitions", body, "If-Match", etag)
+			if r.Status != http.StatusConflict {
+				t.Errorf("%s → %s: status %d, want 409: %s", from, to, r.Status, r.Body)
+				continue
+			}
+			p := r.Problem(t)
+			var allowed []string
+			list, _ := p["allowed"].([]any) // absent when nothing is allowed
+			for _, a := range list {
+				allowed = append(allowed, a.(string))
+			}
+			var want []string
+			for _, a := range Allowed(from) {
+				want = append(want, string(a))
+			}
+			if !slices.Equal(allowed, want) {
+				t.Errorf("%s: allowed %v, want %v", from, allowed, want)
+			}
+		}
+	}
+	check(StatusReceived)
+	for _, step := range path {
+		etag = f.move(t, "coordinator", ref.ID, etag, "POST", "/transitions", step)
+		check(Status(step["to"].(string)))
+	}
+	// Declining needs a reason; withdrawn ends the case for good.
+	p := c.Must(http.StatusBadRequest, "POST", "/v1/referrals/"+ref.ID+"/transitions", map[string]any{"to": "withdrawn"}, "If-Match", etag).Problem(t)
+	if fmt.Sprint(p["errors"]) == "" || !strings.Contains(fmt.Sprint(p["errors"]), "reason") {
+		t.Errorf("problem %v", p)
+	}
+	etag = f.move(t, "coordinator", ref.ID, etag, "POST", "/transitions", map[string]any{"to": "withdrawn", "reason": "moved out of area"})
+	check(StatusWithdrawn)
+	// Actions have their own lifecycle.
+	ref2, etag2 := f.create(t, "coordinator", form("Cal Example"))
+	r := c.Must(http.StatusOK, "POST", "/v1/referrals/"+ref2.ID+"/actions", map[string]any{"type": "clearance", "ownerOrganisation": "Royal Oldham Hospital", "urgency": "routine"}, "If-Match", etag2)
+	var withAction Referral
+	r.JSON(t, &withAction)
+	etag2 = f.move(t, "coordinator", ref2.ID, r.Header.Get("ETag"), "PATCH", "/actions/"+withAction.Actions[0].ID, map[string]any{"status": "cancelled"})
+	c.Must(http.StatusConflict, "PATCH", "/v1/referrals/"+ref2.ID+"/actions/"+withAction.Actions[0].ID, map[string]any{"status": "done"}, "If-Match", etag2)
+	c.Must(http.StatusNotFound, "PATCH", "/v1/referrals/"+ref2.ID+"/actions/01ARZ3NDEKTSV4RRFFQ69G5FAV", map[string]any{"status": "done"}, "If-Match", etag2)
+}
+
+func (f *fixture) testConcurrency(t *testing.T) {
+	c := f.as(t, "coordinator")
+	ref, etag := f.create(t, "coordinator", form("Dee Example"))
+	c.Must(http.StatusPreconditionRequired, "POST", "/v1/referrals/"+ref.ID+"/transitions", map[string]any{"to": "triaged"})
+	c.Must(http.StatusPreconditionRequired, "POST", "/v1/referrals/"+ref.ID+"/transitions", map[string]any{"to": "triaged"}, "If-Match", "*")
+	f.move(t, "coordinator", ref.ID, etag, "POST", "/notes", map[string]any{"text": "first"})
+	r := c.Must(http.StatusPreconditionFailed, "POST", "/v1/referrals/"+ref.ID+"/transitions", map[string]any{"to": "triaged"}, "If-Match", etag)
+	if r.Header.Get("ETag") == etag || r.Problem(t)["type"] != "https://homeward.dev/problems/stale" {
+		t.Errorf("stale answer %v %s", r.Header, r.Body)
+	}
+	// Many writers with the same ETag: exactly one wins.
+	ref2, etag2 := f.create(t, "coordinator", form("Eve Example"))
+	results := make(chan int, 16)
+	for i := range 16 {
+		go func() {
+			results <- c.Do("POST", "/v1/referrals/"+ref2.ID+"/notes", map[string]any{"text": fmt.Sprint("note ", i)}, "If-Match", etag2).Status
+		}()
+	}
+	won := 0
+	for range 16 {
+		switch s := <-results; s {
+		case http.StatusOK:
+			won++
+		case http.StatusPreconditionFailed:
+		default:
+			t.Errorf("status %d", s)
+		}
+	}
+	var after Referral
+	c.Must(http.StatusOK, "GET", "/v1/referrals/"+ref2.ID, nil).JSON(t, &after)
+	if won != 1 || len(after.Notes) != 1 {
+		t.Errorf("%d writers won, %d notes stored; want 1 and 1", won, len(after.Notes))
+	}
+}
+
+func (f *fixture) testIdempotency(t *testing.T) {
+	c := f.as(t, "referrer")
+	ctx := context.Background()
+	before := f.tenant.Admin.ZCard(ctx, f.svc.repo.keys.AllReferrals()).Val()
+	a := c.Must(http.StatusCreated, "POST", "/v1/referrals", form("Fay Example"), "Idempotency-Key", "ward-t5-0001")
+	b := c.Must(http.StatusCreated, "POST", "/v1/referrals", form("Fay Example"), "Idempotency-Key", "ward-t5-0001")
+	var ra, rb Referral
+	a.JSON(t, &ra)
+	b.JSON(t, &rb)
+	if ra.ID != rb.ID || b.Header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("retry made %s after %s", rb.ID, ra.ID)
+	}
+	p := c.Must(http.StatusUnprocessableEntity, "POST", "/v1/referrals", form("Someone Else"), "Idempotency-Key", "ward-t5-0001").Problem(t)
+	if p["type"] != "https://homeward.dev/problems/idempotency-key-reused" {
+		t.Errorf("problem %v", p)
+	}
+	// Keys are per caller: another referrer's same key is a new referral.
+	f.as(t, "referrer2").Must(http.StatusCreated, "POST", "/v1/referrals", form("Gus Example"), "Idempotency-Key", "ward-t5-0001")
+	if after := f.tenant.Admin.ZCard(ctx, f.svc.repo.keys.AllReferrals()).Val(); after != before+2 {
+		t.Errorf("%d referrals stored, want %d", after-before, 2)
+	}
+	c.Must(http.StatusBadRequest, "POST", "/v1/referrals", form("Hal Example"), "Idempotency-Key", strings.Repeat("k", 129))
+	// Concurrent retries of one submission store one referral.
+	results := make(chan string, 8)
+	for range 8 {
+		go func() {
+			r := c.Do("POST", "/v1/referrals", form("Ivy Example"), "Idempotency-Key", "ward-t5-0002")
+			var ref Referral
+			if r.Status == http.StatusCreated {
+				r.JSON(t, &ref)
+			}
+			results <- ref.ID
+		}()
+	}
+	seen := map[string]bool{}
+	for range 8 {
+		seen[<-results] = true
+	}
+	if len(seen) != 1 || seen[""] {
+		t.Errorf("concurrent retries gave %v", seen)
+	}
+}
+
+func (f *fixture) testAuthentication(t *testing.T) {
+	ref, _ := f.create(t, "coordinator", form("Jo Example"))
+	p := f.anon.As(t).Must(http.StatusUnauthorized, "GET", "/v1/referrals/"+ref.ID, nil).Problem(t)
+	if p["type"] != "https://homeward.dev/problems/unauthenticated" {
+		t.Errorf("problem %v", p)
+	}
+	bad := &servicetest.Client{Base: f.base, Token: "ory_st_not-a-real-token"}
+	bad.As(t).Must(http.StatusUnauthorized, "GET", "/v1/referrals/"+ref.ID, nil)
+	// Kratos accepts the Kirklees session, but it is not an Oldham one.
+	p = f.as(t, "kirklees").Must(http.StatusForbidden, "GET", "/v1/referrals/"+ref.ID, nil).Problem(t)
+	if !strings.Contains(p["detail"].(string), "another partnership") {
+		t.Errorf("problem %v", p)
+	}
+	// The same session works as X-Session-Token and as the cookie.
+	coord := f.people["coordinator"]
+	plain := &servicetest.Client{Base: f.base}
+	plain.As(t).Must(http.StatusOK, "GET", "/v1/referrals/"+ref.ID, nil, "X-Session-Token", coord.Token)
+	cookie := f.tenant.BrowserSession(t, "coordinator@oldham.example")
+	plain.As(t).Must(http.StatusOK, "GET", "/v1/referrals/"+ref.ID, nil, "Cookie", cookie.String())
+	if cookie.Name != auth.SessionCookie {
+		t.Errorf("Kratos named its cookie %s, the service reads %s", cookie.Name, auth.SessionCookie)
+	}
+	// Health, metrics and the API description need no session.
+	f.anon.As(t).Must(http.StatusOK, "GET", "/healthz", nil)
+	f.anon.As(t).Must(http.StatusOK, "GET", "/readyz", nil)
+	f.anon.As(t).Must(http.StatusOK, "GET", "/openapi.yaml", nil)
+	m := f.anon.As(t).Must(http.StatusOK, "GET", "/metrics", nil)
+	for _, want := range []string{"homeward_http_requests_total", "homeward_auth_cache_hits_total", `route="GET /v1/referrals/{id}"`} {
+		if !strings.Contains(string(m.Body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	p = f.anon.As(t).Must(http.StatusNotFound, "GET", "/nowhere", nil).Problem(t)
+	if p["status"] != float64(404) {
+		t.Errorf("problem %v", p)
+	}
+	f.anon.As(t).Must(http.StatusMethodNotAllowed, "DELETE", "/v1/referrals", nil).Problem(t)
+}
+
+// testRoles checks every role against every kind of call: allowed calls get past authorisation
+// (any status but 403), refused ones get 403.
+func (f *fixture) testRoles(t *testing.T) {
+	ref, etag := f.create(t, "coordinator", form("Kit Example"))
+	id := ref.ID
+	calls := []struct {
+		name, method, path string
+		body               any
+		allowed            []auth.Role
+	}{
+		{"create", "POST", "/v1/referrals", "{}", []auth.Role{auth.RoleReferrer, auth.RoleCoordinator, auth.RoleManager}},
+		{"list", "GET", "/v1/referrals", nil, []auth.Role{auth.RoleReferrer, auth.RoleCoordinator, auth.RoleHousingOfficer, auth.RoleManager}},
+		{"get", "GET", "/v1/referrals/" + id, nil, []auth.Role{auth.RoleReferrer, auth.RoleCoordinator, auth.RoleHousingOfficer, auth.RoleManager}},
+		{"search", "POST", "/v1/referrals/search", "{}", []auth.Role{auth.RoleReferrer, auth.RoleCoordinator, auth.RoleHousingOfficer, auth.RoleManager}},
+		{"transition", "POST", "/v1/referrals/" + id + "/transitions", "{}", []auth.Role{auth.RoleCoordinator, auth.RoleManager}},
+		{"details", "PATCH", "/v1/referrals/" + id, "{}", []auth.Role{auth.RoleCoordinator, auth.RoleManager}},
+		{"note", "POST", "/v1/referrals/" + id + "/notes", "{}", []auth.Role{auth.RoleCoordinator, auth.RoleHousingOfficer, auth.RoleManager}},
+		{"action", "POST", "/v1/referrals/" + id + "/actions", "{}", []auth.Role{auth.RoleCoordinator, auth.RoleManager}},
+		{"audit", "GET", "/v1/referrals/" + id + "/audit", nil, []auth.Role{auth.RolePartnershipAdmin}},
+		{"closure days", "PUT", "/v1/closure-days", "{}", []auth.Role{auth.RolePartnershipAdmin}},
+	}
+	for _, call := range calls {
+		for _, role := range auth.Roles {
+			r := f.as(t, string(role)).Do(call.method, call.path, call.body, "If-Match", etag)
+			if allowed := slices.Contains(call.allowed, role); allowed == (r.Status == http.StatusForbidden) {
+				t.Errorf("%s as %s: status %d, allowed=%v: %s", call.name, role, r.Status, allowed, r.Body)
+			}
+		}
+	}
+	// A referrer sees only their own referrals.
+	mine, _ := f.create(t, "referrer", form("Lou Example"))
+	f.as(t, "referrer2").Must(http.StatusNotFound, "GET", "/v1/referrals/"+mine.ID, nil)
+	f.as(t, "referrer").Must(http.StatusOK, "GET", "/v1/referrals/"+mine.ID, nil)
+	f.as(t, "referrer").Must(http.StatusNotFound, "GET", "/v1/referrals/"+id, nil)
+	var page listPage
+	f.as(t, "referrer2").Must(http.StatusOK, "GET", "/v1/referrals?limit=200", nil).JSON(t, &page)
+	for _, s := range page.Items {
+		var full Referral
+		f.as(t, "coordinator").Must(http.StatusOK, "GET", "/v1/referrals/"+s.ID, nil).JSON(t, &full)
+		if full.CreatedBy.ID != f.people["referrer2"].ID {
+			t.Errorf("referrer2 listed %s made by %s", s.ID, full.CreatedBy.ID)
+		}
+	}
+}
+
+func (f *fixture) counts(t *testing.T) map[string]int64 {
+	ctx := context.Background()
+	k := f.svc.repo.keys
+	keys, err := f.tenant.Admin.Keys(ctx, k.Prefix()+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]int64{
+		"keys":      int64(len(keys)),
+		"referrals": f.tenant.Admin.ZCard(ctx, k.AllReferrals()).Val(),
+		"events":    f.tenant.Admin.XLen(ctx, k.Events()).Val(),
+	}
+}
+
+func (f *fixture) testBadInput(t *testing.T) {
+	c := f.as(t, "coordinator")
+	ref, etag := f.create(t, "coordinator", form("Mo Example"))
+	before := f.counts(t)
+	with := func(mut func(m map[string]any)) map[string]any {
+		m := form("Bad Input")
+		mut(m)
+		return m
+	}
+	tests := []struct {
+		name   string
+		body   any
+		status int
+		field  string
+	}{
+		{"malformed JSON", `{"person": {`, 400, ""},
+		{"not JSON", `hello`, 400, ""},
+		{"empty body", ``, 400, ""},
+		{"two values", `{} {}`, 400, ""},
+		{"oversized", `{"person":{"name":"` + strings.Repeat("x", 70<<10) + `"}}`, 413, ""},
+		{"unknown field", with(func(m map[string]any) { m["favouriteColour"] = "green" }), 400, "favouriteColour"},
+		{"wrong type", with(func(m map[string]any) { m["needs"] = "repairs" }), 400, "needs"},
+		{"bad date", with(func(m map[string]any) { m["admissionDate"] = "2026-02-30" }), 400, ""},
+		{"future admission", with(func(m map[string]any) { m["admissionDate"], m["dischargeReadyDate"] = "2027-01-01", "2027-01-02" }), 400, "admissionDate"},
+		{"ready before admission", with(func(m map[string]any) { m["dischargeReadyDate"] = "2026-11-01" }), 400, "dischargeReadyDate"},
+		{"invalid NHS number", with(func(m map[string]any) { m["person"].(map[string]any)["nhsNumber"] = "943 476 5918" }), 400, "person.nhsNumber"},
+		{"no consent to refer", with(func(m map[string]any) { m["consent"] = map[string]any{"toRefer": false} }), 400, "consent.toRefer"},
+		{"unknown need", with(func(m map[string]any) { m["needs"] = []string{"repairs", "a-pony"} }), 400, "needs[1]"},
+		{"repeated need", with(func(m map[string]any) { m["needs"] = []string{"repairs", "repairs"} }), 400, "needs[1]"},
+		{"bad priority", with(func(m map[string]any) { m["priority"] = "whenever" }), 400, "priority"},
+		{"bad source", with(func(m map[string]any) { m["source"] = "pigeon" }), 400, "source"},
+		{"no name", with(func(m map[string]any) { m["person"].(map[string]any)["name"] = "  " }), 400, "person.name"},
+		{"control characters", with(func(m map[string]any) { m["person"].(map[string]any)["name"] = "Ann\x00" }), 400, "person.name"},
+		{"wellbeing out of range", with(func(m map[string]any) { m["wellbeing"] = 71 }), 400, "wellbeing"},
+	}
+	for _, tt := range tests {
+		r := c.Do("POST", "/v1/referrals", tt.body)
+		if r.Status != tt.status {
+			t.Errorf("%s: status %d, want %d: %s", tt.name, r.Status, tt.status, r.Body)
+			continue
+		}
+		p := r.Problem(t)
+		if tt.field != "" && !strings.Contains(fmt.Sprint(p["errors"]), "field:"+tt.field+" ") {
+			t.Errorf("%s: problem does not name %s: %v", tt.name, tt.field, p)
+		}
+	}
+	c.Must(http.StatusUnsupportedMediaType, "POST", "/v1/referrals", "x", "Content-Type", "text/plain")
+	// Bad changes to an existing referral are refused the same way.
+	for _, body := range []any{`{"to":"nowhere"}`, `{"to":"discharged"}`, `{"to":"triaged","discharge":{"date":"2026-11-23","destination":"own-home"}}`, `{"to":"triaged","extra":1}`} {
+		c.Must(http.StatusBadRequest, "POST", "/v1/referrals/"+ref.ID+"/transitions", body, "If-Match", etag)
+	}
+	c.Must(http.StatusBadRequest, "POST", "/v1/referrals/"+ref.ID+"/first-contact", map[string]any{"at": monday0930.Add(-48 * time.Hour)}, "If-Match", etag)
+	c.Must(http.StatusBadRequest, "GET", "/v1/referrals?status=lost", nil)
+	c.Must(http.StatusBadRequest, "GET", "/v1/referrals?limit=0", nil)
+	c.Must(http.StatusBadRequest, "GET", "/v1/referrals?cursor=nope", nil)
+	c.Must(http.StatusBadRequest, "GET", "/v1/referrals?colour=red", nil)
+	c.Must(http.StatusBadRequest, "POST", "/v1/referrals/search", map[string]any{"nhsNumber": "123"})
+	c.Must(http.StatusNotFound, "GET", "/v1/referrals/not-an-id", nil)
+	c.Must(http.StatusNotFound, "GET", "/v1/referrals/01ARZ3NDEKTSV4RRFFQ69G5FAV", nil)
+	if after := f.counts(t); !maps(after, before) {
+		t.Errorf("bad input wrote something: before %v, after %v", before, after)
+	}
+}
+
+func maps(a, b map[string]int64) bool {
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return len(a) == len(b)
+}
+
+func (f *fixture) testAudit(t *testing.T) {
+	ref, etag := f.create(t, "coordinator", form("Nia Example"))
+	f.as(t, "manager").Must(http.StatusOK, "GET", "/v1/referrals/"+ref.ID, nil)
+	f.move(t, "coordinator", ref.ID, etag, "POST", "/notes", map[string]any{"text": "called daughter"})
+	f.as(t, "coordinator").Must(http.StatusOK, "GET", "/v1/referrals?limit=1", nil)
+	f.as(t, "coordinator").Must(http.StatusOK, "POST", "/v1/referrals/search", map[string]any{"nhsNumber": "9434765919"})
+	var trail struct {
+		Items []struct {
+			Actor, Action, TraceID, RequestID string
+			Roles                             []string
+		}
+	}
+	f.as(t, "partnership-admin").Must(http.StatusOK, "GET", "/v1/referrals/"+ref.ID+"/audit", nil).JSON(t, &trail)
+	var actions []string
+	for _, e := range trail.Items {
+		actions = append(actions, e.Action)
+		if e.Actor == "" || e.TraceID == "" || e.RequestID == "" || len(e.Roles) == 0 {
+			t.Errorf("entry lacks who or which request: %+v", e)
+		}
+	}
+	if want := []string{"create", "read", "update", "list", "search"}; !slices.Equal(actions, want) {
+		t.Errorf("audit actions %v, want %v", actions, want)
+	}
+	if trail.Items[1].Actor != f.people["manager"].ID {
+		t.Errorf("read by %s, want the manager", trail.Items[1].Actor)
+	}
+	f.as(t, "partnership-admin").Must(http.StatusNotFound, "GET", "/v1/referrals/01ARZ3NDEKTSV4RRFFQ69G5FAV/audit", nil)
+}
+
+func (f *fixture) testSealedAtRest(t *testing.T) {
+	secret := map[string]any{
+		"person": map[string]any{"name": "Olive Sealedperson", "dateOfBirth": "1939-07-04", "nhsNumber": "401 023 2137",
+			"address": "7 Hidden Lane", "postcode": "OL9 9ZZ", "phone": "07700 900123"},
+		"source": "community", "referrer": map[string]any{"organisation": "Oldham Community Team"},
+		"consent": map[string]any{"toRefer": true, "toShare": true}, "tenure": "owner-occupier",
+		"needs": []string{"clearance"}, "priority": "routine",
+	}
+	ref, etag := f.create(t, "coordinator", secret)
+	f.move(t, "coordinator", ref.ID, etag, "POST", "/notes", map[string]any{"text": "Confidential note about Olive"})
+	ctx := context.Background()
+	keys, err := f.tenant.Admin.Keys(ctx, f.svc.repo.keys.Prefix()+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw strings.Builder
+	for _, k := range keys {
+		switch f.tenant.Admin.Type(ctx, k).Val() {
+		case "hash":
+			fmt.Fprint(&raw, f.tenant.Admin.HGetAll(ctx, k).Val())
+		case "stream":
+			fmt.Fprint(&raw, f.tenant.Admin.XRange(ctx, k, "-", "+").Val())
+		case "zset":
+			fmt.Fprint(&raw, f.tenant.Admin.ZRange(ctx, k, 0, -1).Val())
+		case "set":
+			fmt.Fprint(&raw, f.tenant.Admin.SMembers(ctx, k).Val())
+		case "string":
+			fmt.Fprint(&raw, f.tenant.Admin.Get(ctx, k).Val())
+		}
+		raw.WriteString(k)
+	}
+	if !strings.Contains(raw.String(), ref.ID) {
+		t.Fatal("the referral is not in the raw dump: the test reads the wrong keys")
+	}
+	for _, plain := range []string{"Olive", "Sealedperson", "1939-07-04", "4010232137", "401 023 2137", "Hidden Lane", "OL9 9ZZ", "07700", "Confidential"} {
+		if strings.Contains(raw.String(), plain) {
+			t.Errorf("%q is readable in Redis", plain)
+		}
+	}
+	// Found by NHS number through the keyed index all the same.
+	var page listPage
+	f.as(t, "coordinator").Must(http.StatusOK, "POST", "/v1/referrals/search", map[string]any{"nhsNumber": "4010232137"}).JSON(t, &page)
+	if len(page.Items) != 1 || page.Items[0].ID != ref.ID || page.Items[0].Name != "Olive Sealedperson" {
+		t.Errorf("search found %+v", page.Items)
+	}
+}
+
+func (f *fixture) testLists(t *testing.T) {
+	c := f.as(t, "coordinator")
+	var made []string
+	for i := range 7 {
+		m := form(fmt.Sprint("List Person ", i))
+		m["needs"] = []string{"homelessness"}
+		m["priority"] = "emergency"
+		m["source"] = "gp"
+		ref, _ := f.create(t, "coordinator", m)
+		made = append(made, ref.ID)
+		f.clock.Advance(time.Millisecond)
+	}
+	slices.Reverse(made)
+	var got []string
+	cursor := ""
+	for {
+		var page listPage
+		c.Must(http.StatusOK, "GET", "/v1/referrals?source=gp&limit=3&cursor="+cursor, nil).JSON(t, &page)
+		if len(page.Items) > 3 {
+			t.Fatalf("page of %d", len(page.Items))
+		}
+		for _, s := range page.Items {
+			got = append(got, s.ID)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		cursor = page.NextCursor
+	}
+	if !slices.Equal(got, made) {
+		t.Errorf("paged\n got %v\nwant %v", got, made)
+	}
+	// Two filters: the driving index and one applied while walking.
+	var page listPage
+	c.Must(http.StatusOK, "GET", "/v1/referrals?need=homelessness&source=gp&status=received", nil).JSON(t, &page)
+	if len(page.Items) != 7 {
+		t.Errorf("filtered list has %d, want 7", len(page.Items))
+	}
+	// Overdue: the emergency ones are due in 24 hours.
+	f.clock.Advance(25 * time.Hour)
+	var overdue []string
+	cursor = ""
+	for {
+		var page listPage
+		c.Must(http.StatusOK, "GET", "/v1/referrals?overdue=true&priority=emergency&limit=2&cursor="+cursor, nil).JSON(t, &page)
+		for _, s := range page.Items {
+			if !s.Overdue {
+				t.Errorf("%s listed as overdue but is not", s.ID)
+			}
+			overdue = append(overdue, s.ID)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		cursor = page.NextCursor
+	}
+	slices.Sort(overdue)
+	sorted := slices.Sorted(slices.Values(made))
+	for _, id := range sorted {
+		if !slices.Contains(overdue, id) {
+			t.Errorf("%s is overdue but not listed", id)
+		}
+	}
+	if len(overdue) != len(slices.Compact(slices.Clone(overdue))) {
+		t.Errorf("overdue pages repeat: %v", overdue)
+	}
+	f.clock.Set(monday0930)
+}
+
+func (f *fixture) testDeadlines(t *testing.T) {
+	admin := f.as(t, "partnership-admin")
+	admin.Must(http.StatusBadRequest, "PUT", "/v1/closure-days", map[string]any{"days": []string{"2031-01-01"}})
+	admin.Must(http.StatusOK, "PUT", "/v1/closure-days", map[string]any{"days": []string{"2026-12-24", "2026-11-25"}})
+	var days struct{ Days []string }
+	f.as(t, "coordinator").Must(http.StatusOK, "GET", "/v1/closure-days", nil).JSON(t, &days)
+	if !slices.Equal(days.Days, []string{"2026-11-25", "2026-12-24"}) {
+		t.Errorf("closure days %v", days.Days)
+	}
+	tests := []struct {
+		at       time.Time
+		priority string
+		want     time.Time
+	}{
+		// Monday 09:30, urgent: Tue, (Wed closed), Thu, Fri.
+		{monday0930, "urgent", time.Date(2026, 11, 27, 9, 30, 0, 0, calendar.London())},
+		// Friday 16:00, routine 10 working days: 14–18 and 21–23 Dec count 8; the closure day
+		// 24th, Christmas Day and Boxing Day's substitute (Mon 28th) do not; 29th and 30th make 10.
+		{time.Date(2026, 12, 11, 16, 0, 0, 0, calendar.London()), "routine", time.Date(2026, 12, 30, 16, 0, 0, 0, calendar.London())},
+		// Emergency: 24 clock hours, weekends included.
+		{time.Date(2026, 11, 28, 22, 15, 0, 0, calendar.London()), "emergency", time.Date(2026, 11, 29, 22, 15, 0, 0, calendar.London())},
+	}
+	for _, tt := range tests {
+		f.clock.Set(tt.at)
+		m := form("Deadline Person")
+		m["priority"] = tt.priority
+		ref, _ := f.create(t, "coordinator", m)
+		if !ref.Response.DueAt.Equal(tt.want) {
+			t.Errorf("%s at %s: due %s, want %s", tt.priority, tt.at, ref.Response.DueAt.In(calendar.London()), tt.want)
+		}
+	}
+	admin.Must(http.StatusOK, "PUT", "/v1/closure-days", map[string]any{"days": []string{}})
+	f.clock.Set(monday0930)
+}
+
+func (f *fixture) testConsent(t *testing.T) {
+	m := form("Pat Example")
+	m["consent"] = map[string]any{"toRefer": true, "toShare": false}
+	ref, etag := f.create(t, "coordinator", m)
+	c := f.as(t, "coordinator")
+	p := c.Must(http.StatusConflict, "POST", "/v1/referrals/"+ref.ID+"/actions",
+		map[string]any{"type": "minor-repair", "ownerOrganisation": "First Choice Homes Oldham", "urgency": "urgent"}, "If-Match", etag).Problem(t)
+	if p["type"] != "https://homeward.dev/problems/consent-to-share-required" {
+		t.Errorf("problem %v", p)
+	}
+	// Work inside the referring organisation needs no consent to share.
+	etag = f.move(t, "coordinator", ref.ID, etag, "POST", "/actions", map[string]any{"type": "deep-clean", "ownerOrganisation": "Royal Oldham Hospital", "urgency": "urgent"})
+	etag = f.move(t, "coordinator", ref.ID, etag, "PATCH", "", map[string]any{"consentToShare": true})
+	f.move(t, "coordinator", ref.ID, etag, "POST", "/actions", map[string]any{"type": "minor-repair", "ownerOrganisation": "First Choice Homes Oldham", "urgency": "urgent"})
+}
+
+func (f *fixture) testRetention(t *testing.T) {
+	ctx := context.Background()
+	m := form("Quin Retained")
+	m["person"].(map[string]any)["nhsNumber"] = "1234567881"
+	ref, etag := f.create(t, "coordinator", m)
+	f.move(t, "coordinator", ref.ID, etag, "POST", "/transitions", map[string]any{"to": "declined", "reason": "Quin asked us not to"})
+	// Not yet due: nothing erased.
+	if n, err := f.svc.Sweep(ctx, monday0930.AddDate(0, 0, 2921)); err != nil || n != 0 {
+		t.Fatalf("early sweep erased %d, %v", n, err)
+	}
+	n, err := f.svc.Sweep(ctx, monday0930.AddDate(0, 0, 2923))
+	if err != nil || n < 1 {
+		t.Fatalf("sweep erased %d, %v", n, err)
+	}
+	var erased Referral
+	f.as(t, "coordinator").Must(http.StatusOK, "GET", "/v1/referrals/"+ref.ID, nil).JSON(t, &erased)
+	if erased.Person != nil || erased.ErasedAt == nil || erased.History[0].Reason != "" {
+		t.Errorf("after retention: %+v", erased)
+	}
+	if erased.Needs[0] != "repairs" || erased.Status != StatusDeclined || erased.Priority != "urgent" {
+		t.Errorf("de-identified facts lost: %+v", erased)
+	}
+	var page listPage
+	f.as(t, "coordinator").Must(http.StatusOK, "POST", "/v1/referrals/search", map[string]any{"nhsNumber": "1234567881"}).JSON(t, &page)
+	if len(page.Items) != 0 {
+		t.Errorf("erased person still found by NHS number: %+v", page.Items)
+	}
+	var trail struct{ Items []struct{ Action, Actor string } }
+	f.as(t, "partnership-admin").Must(http.StatusOK, "GET", "/v1/referrals/"+ref.ID+"/audit", nil).JSON(t, &trail)
+	if !slices.ContainsFunc(trail.Items, func(e struct{ Action, Actor string }) bool { return e.Action == "erase" && e.Actor == "system:retention" }) {
+		t.Errorf("no erasure in the audit trail: %+v", trail.Items)
+	}
+	if n, _ := f.svc.Sweep(ctx, monday0930.AddDate(0, 0, 2923)); n != 0 {
+		t.Errorf("second sweep erased %d again", n)
+	}
+}
+
+func (f *fixture) testACL(t *testing.T) {
+	ctx := context.Background()
+	rdb := f.tenant.ServiceClient(Name)
+	defer rdb.Close()
+	ref, _ := f.create(t, "coordinator", form("Ray Example"))
+	auditKey := f.svc.repo.keys.Audit(auditKind, ref.ID)
+	msgs, err := rdb.XRange(ctx, auditKey, "-", "+").Result()
+	if err != nil || len(msgs) == 0 {
+		t.Fatalf("referral user cannot read its audit trail: %v", err)
+	}
+	for name, cmd := range map[string]func() error{
+		"XDEL audit":          func() error { return rdb.XDel(ctx, auditKey, msgs[0].ID).Err() },
+		"XTRIM audit":         func() error { return rdb.XTrimMaxLen(ctx, auditKey, 0).Err() },
+		"DEL audit":           func() error { return rdb.Del(ctx, auditKey).Err() },
+		"RENAME audit":        func() error { return rdb.Rename(ctx, auditKey, f.svc.repo.keys.Prefix()+"referral:x").Err() },
+		"another tenant":      func() error { return rdb.Set(ctx, "t:{kirklees}:referral:x", "1", 0).Err() },
+		"KEYS":                func() error { return rdb.Keys(ctx, "*").Err() },
+		"FLUSHALL":            func() error { return rdb.FlushAll(ctx).Err() },
+		"reporting aggregate": func() error { return rdb.Set(ctx, f.svc.repo.keys.Prefix()+"agg:x", "1", 0).Err() },
+	} {
+		if err := cmd(); err == nil || !strings.Contains(err.Error(), "NOPERM") {
+			t.Errorf("%s as the referral user: %v, want NOPERM", name, err)
+		}
+	}
+	if n := f.tenant.Admin.XLen(ctx, auditKey).Val(); n != int64(len(msgs)) {
+		t.Errorf("audit stream has %d entries, had %d", n, len(msgs))
+	}
+}
+
+func (f *fixture) testKratosDown(t *testing.T) {
+	c := f.as(t, "manager")
+	ref, _ := f.create(t, "coordinator", form("Sam Example"))
+	c.Must(http.StatusOK, "GET", "/v1/referrals/"+ref.ID, nil)
+	fresh := f.tenant.Person(t, f.base, "late@oldham.example", "oldham", "coordinator")
+	if err := f.tenant.Identity.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	// A new session cannot be checked: refused with 503, never let through.
+	p := fresh.As(t).Must(http.StatusServiceUnavailable, "GET", "/v1/referrals/"+ref.ID, nil).Problem(t)
+	if p["type"] != "https://homeward.dev/problems/unavailable" {
+		t.Errorf("problem %v", p)
+	}
+	f.anon.As(t).Must(http.StatusServiceUnavailable, "GET", "/readyz", nil)
+	// A session checked moments ago is still served from the cache.
+	c.Must(http.StatusOK, "GET", "/v1/referrals/"+ref.ID, nil)
+}

@@ -1,0 +1,110 @@
+package referral
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/homeward-dev/homeward/services/kit/audit"
+	"github.com/homeward-dev/homeward/services/kit/ids"
+	"github.com/homeward-dev/homeward/services/kit/store"
+)
+
+// SweepInterval is how often each replica tries to run the retention sweep; a lock lets one at a time.
+const SweepInterval = time.Hour
+
+// RunSweeper erases expired personal data every interval until ctx ends.
+func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n, err := s.Sweep(ctx, s.now())
+		if err != nil && !errors.Is(err, context.Canceled) {
+			s.app.Log.Error("retention sweep failed", "err", err)
+		} else if n > 0 {
+			s.app.Log.Info("retention sweep erased personal data", "referrals", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Sweep erases the personal data of referrals closed longer ago than the retention period,
+// keeping the de-identified facts reporting needs, and records each erasure in the audit trail.
+// It returns how many referrals it erased.
+func (s *Service) Sweep(ctx context.Context, now time.Time) (int, error) {
+	lock := s.repo.keys.SweeperLock()
+	token := ids.New(now)
+	ok, err := s.app.Redis.SetNX(ctx, lock, token, 10*time.Minute).Result()
+	if err != nil {
+		return 0, fmt.Errorf("take sweeper lock: %w", err)
+	}
+	if !ok {
+		return 0, nil // another replica is sweeping
+	}
+	defer s.app.Redis.Eval(context.WithoutCancel(ctx),
+		`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`, []string{lock}, token)
+	cutoff := now.Add(-s.policy.Retention())
+	erased := 0
+	for {
+		idList, err := s.app.Redis.ZRangeByScore(ctx, s.repo.keys.ClosedReferrals(), &redis.ZRangeBy{
+			Min: "-inf", Max: strconv.FormatInt(cutoff.UnixMilli(), 10), Count: 100,
+		}).Result()
+		if err != nil {
+			return erased, fmt.Errorf("read closed referrals: %w", err)
+		}
+		if len(idList) == 0 {
+			return erased, nil
+		}
+		for _, id := range idList {
+			if err := s.erase(ctx, id, now); err != nil {
+				return erased, err
+			}
+			erased++
+		}
+	}
+}
+
+func (s *Service) erase(ctx context.Context, id string, now time.Time) error {
+	for attempt := 0; attempt < 5; attempt++ {
+		before, version, err := s.repo.load(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return s.app.Redis.ZRem(ctx, s.repo.keys.ClosedReferrals(), id).Err()
+		}
+		if err != nil {
+			return err
+		}
+		after, err := clone(before)
+		if err != nil {
+			return err
+		}
+		after.Person = nil
+		for i := range after.Notes {
+			after.Notes[i].Text = ""
+		}
+		for i := range after.Actions {
+			after.Actions[i].Detail = ""
+		}
+		for i := range after.History {
+			after.History[i].Reason = ""
+		}
+		after.ErasedAt = &now
+		after.UpdatedAt = now
+		_, err = s.repo.commit(ctx, change{before: before, version: version, after: after,
+			events: []event{{Type: "referral.erased", At: now, Data: map[string]any{"closedAt": before.ClosedAt}}},
+			audit: audit.Entry{At: now, Actor: "system:retention", Roles: []string{"system"}, Action: audit.ActionErase,
+				Detail: fmt.Sprintf("personal data erased %d days after closing", s.policy.Rules.RetentionDays)}})
+		if errors.Is(err, store.ErrVersionConflict) {
+			continue
+		}
+		return err
+	}
+	return fmt.Errorf("erase referral %s: it kept changing", id)
+}
