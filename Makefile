@@ -61,10 +61,10 @@ lint: ## go vet, gofmt, staticcheck and helm lint; fails on any finding.
 	$(BIN)/helm lint --strict charts/homeward
 
 .PHONY: test
-test: deps tools verify-generated ## Install what is missing, then run the whole suite against real parts.
+test: deps tools verify-generated build ## Install what is missing, then run the whole suite against real parts.
 	go test $(TEST_FLAGS) -p $(TEST_PARALLEL) ./...
 
 .PHONY: dev
 dev: deps tools ## Run the local platform (control plane with the Partnership CRD) until Ctrl-C.
-	go build -o $(BIN)/homeward-dev ./cmd/homeward-dev
+	go build -o $(BIN)/ ./cmd/homeward ./cmd/homeward-dev
 	$(BIN)/homeward-dev

@@ -99,7 +99,7 @@ func tenantObjects(b *testing.B, p *platformv1alpha1.Partnership, keys Keys) []r
 		objs = append(objs,
 			corev1ac.Secret("svc-"+comp, ns).WithOwnerReferences(ownerRef(p)).WithData(map[string][]byte{"redis-password": []byte("x")}),
 			clusterService(p, comp, servicePort("http", PortService)),
-			serviceDeployment(p, comp, "homeward:bench", ""))
+			serviceDeployment(p, comp, "homeward:bench", "", "{}"))
 	}
 	return append(objs, portalIngress(p, ""))
 }

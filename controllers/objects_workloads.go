@@ -190,7 +190,7 @@ func ServiceSubcommand(component string) string {
 	return component
 }
 
-func serviceDeployment(p *platformv1alpha1.Partnership, component, image, otlp string) *appsv1ac.DeploymentApplyConfiguration {
+func serviceDeployment(p *platformv1alpha1.Partnership, component, image, otlp, policy string) *appsv1ac.DeploymentApplyConfiguration {
 	ns := NamespaceName(p.Name)
 	env := []*corev1ac.EnvVarApplyConfiguration{
 		corev1ac.EnvVar().WithName("HOMEWARD_PARTNERSHIP").WithValue(p.Name),
@@ -200,6 +200,8 @@ func serviceDeployment(p *platformv1alpha1.Partnership, component, image, otlp s
 		corev1ac.EnvVar().WithName("HOMEWARD_REDIS_PASSWORD_FILE").WithValue("/var/run/homeward/redis-password"),
 		corev1ac.EnvVar().WithName("HOMEWARD_PII_KEY_FILE").WithValue("/var/run/homeward/pii-key"),
 		corev1ac.EnvVar().WithName("HOMEWARD_KRATOS_PUBLIC_URL").WithValue(fmt.Sprintf("http://%s.%s.svc:%d", ComponentKratos, ns, PortKratosPublic)),
+		// A policy change changes the pod template, so the services roll out with it.
+		corev1ac.EnvVar().WithName("HOMEWARD_POLICY").WithValue(policy),
 	}
 	if otlp != "" {
 		env = append(env, corev1ac.EnvVar().WithName("OTEL_EXPORTER_OTLP_ENDPOINT").WithValue(otlp))

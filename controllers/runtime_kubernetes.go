@@ -163,6 +163,10 @@ func (k *KubernetesRuntime) Services(ctx context.Context, t Tenant) ([]platformv
 	p := t.Partnership
 	var endpoints []platformv1alpha1.ServiceEndpoint
 	var notReady []string
+	policy, err := servicePolicy(p)
+	if err != nil {
+		return nil, State{}, err
+	}
 	for _, c := range ServiceComponents {
 		credentials := corev1ac.Secret("svc-"+c, t.Namespace).
 			WithLabels(tenantLabels(p, c)).
@@ -180,7 +184,7 @@ func (k *KubernetesRuntime) Services(ctx context.Context, t Tenant) ([]platformv
 		want := Replicas(p, c)
 		var live appsv1.Deployment
 		if _, err := applyIfChanged(ctx, k.Client, client.ObjectKey{Namespace: t.Namespace, Name: c}, &live,
-			serviceDeployment(p, c, k.Images.Homeward, k.OTLPEndpoint), appsv1ac.ExtractDeployment); err != nil {
+			serviceDeployment(p, c, k.Images.Homeward, k.OTLPEndpoint, policy), appsv1ac.ExtractDeployment); err != nil {
 			return nil, State{}, err
 		}
 		if err := k.reconcileDisruptionBudget(ctx, p, c, want); err != nil {

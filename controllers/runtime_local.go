@@ -17,6 +17,7 @@ import (
 	"github.com/homeward-dev/homeward/internal/kratosserver"
 	"github.com/homeward-dev/homeward/internal/process"
 	"github.com/homeward-dev/homeward/internal/redisserver"
+	"github.com/homeward-dev/homeward/internal/serviceserver"
 )
 
 // LocalRuntime runs each tenant's Redis and Kratos as local processes on loopback ports, with
@@ -27,6 +28,10 @@ type LocalRuntime struct {
 	DataDir    string
 	RedisPath  string
 	KratosPath string
+	// HomewardPath is the homeward binary that runs the tenant services; empty reports them missing.
+	HomewardPath string
+	// OTLPEndpoint receives the services' traces.
+	OTLPEndpoint string
 	// Hasher for the tenants' Kratos; tests set the fast one.
 	Hasher kratosserver.Hasher
 	// Changed is called with a partnership's name whenever one of its processes stops or starts.
@@ -38,9 +43,19 @@ type LocalRuntime struct {
 }
 
 type localTenant struct {
-	redis  *supervised
-	kratos *supervised
+	redis    *supervised
+	kratos   *supervised
+	services map[string]*supervisedService
 }
+
+// supervisedService is a service process and the configuration it runs with.
+type supervisedService struct {
+	*supervised
+	digest string
+}
+
+// implementedServices are the tenant services the homeward binary provides.
+var implementedServices = map[string]bool{ComponentReferral: true}
 
 // server is what redisserver.Server and kratosserver.Server have in common.
 type server interface {
@@ -213,24 +228,90 @@ func (l *LocalRuntime) Identity(ctx context.Context, t Tenant) (string, string, 
 	return srv.PublicURL(), srv.AdminURL(), ready("kratos running, pid " + strconv.Itoa(srv.Pid())), nil
 }
 
-// Services implements Runtime. The Homeward service subcommands do not exist yet, so a tenant
-// that asks for any service replica is told so instead of being reported ready.
-func (l *LocalRuntime) Services(_ context.Context, t Tenant) ([]platformv1alpha1.ServiceEndpoint, State, error) {
+// Services implements Runtime: each wanted service runs as `homeward <service>` on a loopback
+// port, restarted when it exits and replaced when its configuration (the policy) changes.
+func (l *LocalRuntime) Services(ctx context.Context, t Tenant) ([]platformv1alpha1.ServiceEndpoint, State, error) {
 	p := t.Partnership
+	lt := l.tenant(p.Name)
 	if p.Spec.Suspend {
-		return nil, waiting(platformv1alpha1.ReasonSuspended, "services are stopped"), nil
+		return nil, waiting(platformv1alpha1.ReasonSuspended, "services are stopped"), l.haltServices(lt, nil)
 	}
-	var wanted []string
+	policy, err := servicePolicy(p)
+	if err != nil {
+		return nil, State{}, err
+	}
+	var endpoints []platformv1alpha1.ServiceEndpoint
+	var missing, starting []string
+	var errs []error
+	wanted := map[string]bool{}
 	for _, c := range ServiceComponents {
-		if Replicas(p, c) > 0 {
-			wanted = append(wanted, c)
+		if Replicas(p, c) == 0 {
+			continue
 		}
+		wanted[c] = true
+		if !implementedServices[c] || l.HomewardPath == "" {
+			missing = append(missing, c)
+			continue
+		}
+		if lt.redis == nil || lt.kratos == nil {
+			starting = append(starting, c)
+			continue
+		}
+		redis, kratos := lt.redis.srv.(*redisserver.Server), lt.kratos.srv.(*kratosserver.Server)
+		opts := serviceserver.Options{
+			Path: l.HomewardPath, Service: ServiceSubcommand(c), Partnership: p.Name,
+			Dir:       filepath.Join(l.TenantDir(p.Name), c),
+			RedisAddr: redis.Addr(), RedisPassword: t.Keys.RedisUsers[c], PIIKey: t.Keys.PIIKey,
+			KratosPublicURL: kratos.PublicURL(), Policy: policy, OTLPEndpoint: l.OTLPEndpoint, Detached: true,
+		}
+		if cur := lt.services[c]; cur != nil && cur.digest != opts.Digest() {
+			errs = append(errs, cur.halt())
+			delete(lt.services, c)
+		}
+		if lt.services[c] == nil {
+			srv, err := serviceserver.Start(ctx, opts)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("start %s: %w", c, err))
+				continue
+			}
+			if lt.services == nil {
+				lt.services = map[string]*supervisedService{}
+			}
+			lt.services[c] = &supervisedService{supervised: l.supervise(p.Name, c, srv), digest: opts.Digest()}
+		}
+		srv := lt.services[c].srv.(*serviceserver.Server)
+		if l.reportCrash(p.Name, lt.services[c].supervised) || !srv.Running() {
+			starting = append(starting, c)
+			continue
+		}
+		endpoints = append(endpoints, platformv1alpha1.ServiceEndpoint{Name: c, URL: srv.URL()})
 	}
-	if len(wanted) == 0 {
+	errs = append(errs, l.haltServices(lt, wanted))
+	if err := errors.Join(errs...); err != nil {
+		return endpoints, State{}, err
+	}
+	switch {
+	case len(missing) > 0:
+		return endpoints, waiting(platformv1alpha1.ReasonNoServiceBins,
+			fmt.Sprintf("the homeward binary does not provide the %v services yet", missing)), nil
+	case len(starting) > 0:
+		return endpoints, waiting(platformv1alpha1.ReasonProgressing, fmt.Sprintf("%v starting or restarting", starting)), nil
+	case len(wanted) == 0:
 		return nil, ready("no service replicas requested"), nil
 	}
-	return nil, waiting(platformv1alpha1.ReasonNoServiceBins,
-		fmt.Sprintf("the homeward binary does not provide the %v services yet", wanted)), nil
+	return endpoints, ready(fmt.Sprintf("%d services running", len(endpoints))), nil
+}
+
+// haltServices stops the tenant's services that are not wanted (all of them when wanted is nil).
+func (l *LocalRuntime) haltServices(lt *localTenant, wanted map[string]bool) error {
+	var errs []error
+	for c, s := range lt.services {
+		if !wanted[c] {
+			errs = append(errs, s.halt())
+			delete(lt.services, c)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Ingress implements Runtime: locally there is no ingress, and no portal process yet.
@@ -245,7 +326,7 @@ func (l *LocalRuntime) Teardown(_ context.Context, p *platformv1alpha1.Partnersh
 	l.mu.Unlock()
 	var errs []error
 	if lt != nil {
-		errs = append(errs, lt.redis.halt(), lt.kratos.halt())
+		errs = append(errs, l.haltServices(lt, nil), lt.redis.halt(), lt.kratos.halt())
 	} else {
 		errs = append(errs, l.stopOrphans(p.Name))
 	}
@@ -259,10 +340,14 @@ func (l *LocalRuntime) Teardown(_ context.Context, p *platformv1alpha1.Partnersh
 // (it was deleted while no operator ran).
 func (l *LocalRuntime) stopOrphans(partnership string) error {
 	var errs []error
-	for _, c := range []struct{ dir, record string }{
+	orphans := []struct{ dir, record string }{
 		{filepath.Join(l.TenantDir(partnership), "redis"), "redis.process.json"},
 		{filepath.Join(l.TenantDir(partnership), "kratos"), "kratos.process.json"},
-	} {
+	}
+	for _, c := range ServiceComponents {
+		orphans = append(orphans, struct{ dir, record string }{filepath.Join(l.TenantDir(partnership), c), ServiceSubcommand(c) + ".process.json"})
+	}
+	for _, c := range orphans {
 		rec, err := process.ReadRecord(filepath.Join(c.dir, c.record))
 		if err != nil {
 			errs = append(errs, err)
@@ -283,6 +368,9 @@ func (l *LocalRuntime) Release() {
 	l.tenants = nil
 	l.mu.Unlock()
 	for _, lt := range tenants {
+		for _, s := range lt.services {
+			s.release()
+		}
 		lt.redis.release()
 		lt.kratos.release()
 	}
@@ -296,7 +384,7 @@ func (l *LocalRuntime) StopAll() error {
 	l.mu.Unlock()
 	var errs []error
 	for _, lt := range tenants {
-		errs = append(errs, lt.redis.halt(), lt.kratos.halt())
+		errs = append(errs, l.haltServices(lt, nil), lt.redis.halt(), lt.kratos.halt())
 	}
 	return errors.Join(errs...)
 }

@@ -1,6 +1,8 @@
 package controllers
 
 import (
+	"encoding/json"
+	"fmt"
 	"time"
 
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
@@ -94,3 +96,13 @@ func ownerRef(p *platformv1alpha1.Partnership) *metav1ac.OwnerReferenceApplyConf
 }
 
 const defaultSessionLifespan = 8 * time.Hour
+
+// servicePolicy is what the services read of the Partnership (HOMEWARD_POLICY): its policy and
+// cost model as JSON.
+func servicePolicy(p *platformv1alpha1.Partnership) (string, error) {
+	b, err := json.Marshal(map[string]any{"policy": p.Spec.Policy, "costModel": p.Spec.CostModel})
+	if err != nil {
+		return "", fmt.Errorf("encode the services' policy: %w", err)
+	}
+	return string(b), nil
+}

@@ -80,6 +80,10 @@ func run(ctx context.Context, log *slog.Logger, opts options, out io.Writer) err
 	if err != nil {
 		return err
 	}
+	homewardPath, err := binaries.Path("homeward")
+	if err != nil {
+		return err
+	}
 	// A previous run's control plane held its own certificates; start clean so no stale
 	// kubeconfig points at a dead server. Tenant data is kept, as a cluster's volumes would be.
 	cpDir := filepath.Join(opts.StateDir, "controlplane")
@@ -118,7 +122,7 @@ func run(ctx context.Context, log *slog.Logger, opts options, out io.Writer) err
 	}
 	op, err := operator.New(cp.Config, operator.Options{
 		Runtime: operator.RuntimeLocal, DataDir: filepath.Join(opts.StateDir, "tenants"),
-		RedisPath: "/usr/bin/redis-server", KratosPath: kratosPath, KratosHasher: hasher,
+		RedisPath: "/usr/bin/redis-server", KratosPath: kratosPath, KratosHasher: hasher, HomewardPath: homewardPath,
 		Access:             controllers.AccessOptions{IngressNamespace: "ingress-nginx", OperatorNamespace: "homeward-system"},
 		MetricsBindAddress: "0", HealthProbeBindAddress: "0",
 	}, logger.WithName("operator"))

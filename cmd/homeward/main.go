@@ -84,6 +84,7 @@ func parseOperatorFlags(args []string, stderr io.Writer) (*operatorConfig, error
 	fs.StringVar(&opts.DataDir, "data-dir", "", "local runtime: folder for each tenant's Redis and Kratos data")
 	fs.StringVar(&opts.RedisPath, "redis-server", "/usr/bin/redis-server", "local runtime: redis-server binary")
 	fs.StringVar(&opts.KratosPath, "kratos", "", "local runtime: kratos binary (default: bin/kratos of the checkout)")
+	fs.StringVar(&opts.HomewardPath, "homeward", "", "local runtime: homeward binary the tenant services run from (default: this executable)")
 	fs.BoolVar(&cfg.stopTenants, "stop-tenants-on-exit", false, "local runtime: stop tenants' processes when the operator exits (default: leave them for the next operator to adopt)")
 	fs.StringVar(&opts.Images.Homeward, "homeward-image", "ghcr.io/homeward-dev/homeward:v0.1.0", "kubernetes runtime: image of the homeward services")
 	fs.StringVar(&opts.Images.Redis, "redis-image", "docker.io/library/redis:7.0.15", "kubernetes runtime: Redis image")
@@ -110,6 +111,14 @@ func parseOperatorFlags(args []string, stderr io.Writer) (*operatorConfig, error
 			return nil, err
 		}
 		opts.KratosPath = p
+	}
+	if opts.Runtime == operator.RuntimeLocal && opts.HomewardPath == "" {
+		// The operator is the homeward binary: tenants' services run from the same executable.
+		self, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("find the homeward binary: %w", err)
+		}
+		opts.HomewardPath = self
 	}
 	if opts.Workers < 1 {
 		return nil, fmt.Errorf("--workers %d: want at least 1", opts.Workers)

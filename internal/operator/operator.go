@@ -37,6 +37,8 @@ type Options struct {
 	RedisPath    string
 	KratosPath   string
 	KratosHasher kratosserver.Hasher
+	// HomewardPath is the homeward binary the tenant services run from.
+	HomewardPath string
 
 	// Kubernetes runtime.
 	Images       controllers.Images
@@ -141,6 +143,7 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Operator, error) {
 		changes := make(chan event.GenericEvent, 64)
 		op.local = &controllers.LocalRuntime{
 			DataDir: opts.DataDir, RedisPath: opts.RedisPath, KratosPath: opts.KratosPath,
+			HomewardPath: opts.HomewardPath, OTLPEndpoint: opts.OTLPEndpoint,
 			Hasher: opts.KratosHasher, Log: log.WithName("local-runtime"),
 			Changed: func(name string) {
 				p := &v1.Partnership{}

@@ -17,6 +17,9 @@ import (
 type Record struct {
 	Pid   int            `json:"pid"`
 	Ports map[string]int `json:"ports,omitempty"`
+	// Config is a digest of the configuration the process was started with, so a supervisor
+	// adopts it only when that configuration is still the one wanted.
+	Config string `json:"config,omitempty"`
 }
 
 // WriteRecord saves a record atomically.

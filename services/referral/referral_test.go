@@ -18,12 +18,12 @@ import (
 
 // fixture is one Oldham tenant with its referral service and a person for every role.
 type fixture struct {
-	tenant  *servicetest.Tenant
-	clock   *servicetest.Clock
-	svc     *Service
-	base    string
-	people  map[string]*servicetest.Client // by role, plus "referrer2" and "kirklees"
-	anon    *servicetest.Client
+	tenant *servicetest.Tenant
+	clock  *servicetest.Clock
+	svc    *Service
+	base   string
+	people map[string]*servicetest.Client // by role, plus "referrer2" and "kirklees"
+	anon   *servicetest.Client
 }
 
 // monday0930 is Monday 23 November 2026, 09:30 in London.
@@ -717,9 +717,13 @@ func (f *fixture) testRetention(t *testing.T) {
 	if len(page.Items) != 0 {
 		t.Errorf("erased person still found by NHS number: %+v", page.Items)
 	}
-	var trail struct{ Items []struct{ Action, Actor string } }
+	var trail struct {
+		Items []struct{ Action, Actor string }
+	}
 	f.as(t, "partnership-admin").Must(http.StatusOK, "GET", "/v1/referrals/"+ref.ID+"/audit", nil).JSON(t, &trail)
-	if !slices.ContainsFunc(trail.Items, func(e struct{ Action, Actor string }) bool { return e.Action == "erase" && e.Actor == "system:retention" }) {
+	if !slices.ContainsFunc(trail.Items, func(e struct{ Action, Actor string }) bool {
+		return e.Action == "erase" && e.Actor == "system:retention"
+	}) {
 		t.Errorf("no erasure in the audit trail: %+v", trail.Items)
 	}
 	if n, _ := f.svc.Sweep(ctx, monday0930.AddDate(0, 0, 2923)); n != 0 {
