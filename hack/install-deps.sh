@@ -8,6 +8,7 @@ set -euo pipefail
 # command → Debian package
 declare -A PACKAGES=(
   [redis-server]=redis-server
+  [redis-benchmark]=redis-tools
   [setpriv]=util-linux
   [flock]=util-linux
 )

@@ -68,16 +68,16 @@ func parseFilter(q url.Values) (listFilter, *httpapi.Problem) {
 	return f, nil
 }
 
-func (f listFilter) match(r *Referral, now time.Time) bool {
+func (f listFilter) match(r *listItem) bool {
 	switch {
 	case f.status != "" && string(r.Status) != f.status,
 		f.priority != "" && r.Priority != f.priority,
 		f.source != "" && r.Source != f.source,
 		f.need != "" && !slices.Contains(r.Needs, f.need),
 		f.keyWorker != "" && (r.KeyWorker == nil || r.KeyWorker.ID != f.keyWorker),
-		f.createdBy != "" && r.CreatedBy.ID != f.createdBy,
+		f.createdBy != "" && r.CreatedByID != f.createdBy,
 		f.open != nil && r.Status.Open() != *f.open,
-		f.overdue && !r.Response.Overdue:
+		f.overdue && !r.Overdue:
 		return false
 	}
 	return true
@@ -97,10 +97,6 @@ func (s *Service) drivingIndex(f listFilter) string {
 		return k.ReferralIndex("need", f.need)
 	case f.priority != "":
 		return k.ReferralIndex("priority", f.priority)
-	case f.open != nil:
-		return k.ReferralIndex("open", strconv.FormatBool(*f.open))
-	case f.source != "":
-		return k.ReferralIndex("source", f.source)
 	}
 	return k.AllReferrals()
 }
@@ -132,7 +128,7 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request) {
 		f.createdBy = principal.IdentityID
 	}
 	now := s.now()
-	var refs []*Referral
+	var refs []*listItem
 	var next string
 	var err error
 	if f.overdue {
@@ -149,15 +145,7 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request) {
 		storageFailed(w, r, err)
 		return
 	}
-	if err := s.repo.auditMany(r.Context(), refs, s.auditEntry(r, audit.ActionList, "")); err != nil {
-		storageFailed(w, r, err)
-		return
-	}
-	page := listPage{Items: make([]Summary, len(refs)), NextCursor: next}
-	for i, ref := range refs {
-		page.Items[i] = ref.summary()
-	}
-	httpapi.WriteJSON(w, http.StatusOK, page)
+	writePage(w, r, s, refs, next, audit.ActionList, "")
 }
 
 type badCursor struct{}
@@ -165,11 +153,11 @@ type badCursor struct{}
 func (*badCursor) Error() string { return "bad cursor" }
 
 // walkLex pages an id-ordered index newest first, filtering as it goes.
-func (s *Service) walkLex(ctx context.Context, key string, f listFilter, cursor string, limit int, now time.Time) ([]*Referral, string, error) {
+func (s *Service) walkLex(ctx context.Context, key string, f listFilter, cursor string, limit int, now time.Time) ([]*listItem, string, error) {
 	if cursor != "" && !ids.Valid(cursor) {
 		return nil, "", &badCursor{}
 	}
-	var out []*Referral
+	var out []*listItem
 	scanned := 0
 	for {
 		max := "+"
@@ -184,14 +172,13 @@ func (s *Service) walkLex(ctx context.Context, key string, f listFilter, cursor 
 		if err != nil {
 			return nil, "", fmt.Errorf("read index: %w", err)
 		}
-		refs, err := s.repo.getMany(ctx, idList)
+		refs, err := s.repo.summaries(ctx, idList, now)
 		if err != nil {
 			return nil, "", err
 		}
 		scanned += len(idList)
 		for _, ref := range refs {
-			ref.withClock(now)
-			if f.match(ref, now) {
+			if f.match(ref) {
 				out = append(out, ref)
 			}
 		}
@@ -212,7 +199,7 @@ func (s *Service) walkLex(ctx context.Context, key string, f listFilter, cursor 
 
 // walkOverdue pages referrals past their response deadline, most overdue first. Its cursor is
 // "<due ms>:<id>", as ids tie-break equal deadlines the way the sorted set orders them.
-func (s *Service) walkOverdue(ctx context.Context, f listFilter, cursor string, limit int, now time.Time) ([]*Referral, string, error) {
+func (s *Service) walkOverdue(ctx context.Context, f listFilter, cursor string, limit int, now time.Time) ([]*listItem, string, error) {
 	minScore, afterID := math.Inf(-1), ""
 	if cursor != "" {
 		ms, id, ok := strings.Cut(cursor, ":")
@@ -222,7 +209,7 @@ func (s *Service) walkOverdue(ctx context.Context, f listFilter, cursor string, 
 		}
 		minScore, afterID = float64(v), id
 	}
-	var out []*Referral
+	var out []*listItem
 	scanned := 0
 	lastScore, lastID := minScore, afterID
 	for {
@@ -246,14 +233,13 @@ func (s *Service) walkOverdue(ctx context.Context, f listFilter, cursor string, 
 			idList = append(idList, id)
 			lastScore, lastID = z.Score, id
 		}
-		refs, err := s.repo.getMany(ctx, idList)
+		refs, err := s.repo.summaries(ctx, idList, now)
 		if err != nil {
 			return nil, "", err
 		}
 		scanned += len(idList)
 		for _, ref := range refs {
-			ref.withClock(now)
-			if f.match(ref, now) {
+			if f.match(ref) {
 				out = append(out, ref)
 			}
 		}
@@ -262,7 +248,7 @@ func (s *Service) walkOverdue(ctx context.Context, f listFilter, cursor string, 
 		case len(out) > limit:
 			out = out[:limit]
 			last := out[limit-1]
-			return out, strconv.FormatInt(last.Response.DueAt.UnixMilli(), 10) + ":" + last.ID, nil
+			return out, strconv.FormatInt(last.ResponseDueAt.UnixMilli(), 10) + ":" + last.ID, nil
 		case exhausted || len(idList) == 0:
 			return out, "", nil
 		case len(out) == limit || scanned >= maxScan:
@@ -285,27 +271,32 @@ func (s *Service) search(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.Sort(idList)
 	slices.Reverse(idList)
-	refs, err := s.repo.getMany(r.Context(), idList)
+	now := s.now()
+	refs, err := s.repo.summaries(r.Context(), idList, now)
 	if err != nil {
 		storageFailed(w, r, err)
 		return
 	}
 	principal, _ := auth.From(r.Context())
-	now := s.now()
 	shown := refs[:0]
 	for _, ref := range refs {
-		if mayRead(principal, ref) {
-			ref.withClock(now)
+		if principal.Can(auth.ReferralRead) || ref.CreatedByID == principal.IdentityID {
 			shown = append(shown, ref)
 		}
 	}
-	if err := s.repo.auditMany(r.Context(), shown, s.auditEntry(r, audit.ActionSearch, "by NHS number")); err != nil {
+	writePage(w, r, s, shown, "", audit.ActionSearch, "by NHS number")
+}
+
+// writePage records that each referral on the page was shown, then sends the page.
+func writePage(w http.ResponseWriter, r *http.Request, s *Service, items []*listItem, next, action, detail string) {
+	page := listPage{Items: make([]Summary, len(items)), NextCursor: next}
+	shown := make([]string, len(items))
+	for i, item := range items {
+		page.Items[i], shown[i] = item.Summary, item.ID
+	}
+	if err := s.repo.auditMany(r.Context(), shown, s.auditEntry(r, action, detail)); err != nil {
 		storageFailed(w, r, err)
 		return
-	}
-	page := listPage{Items: make([]Summary, len(shown))}
-	for i, ref := range shown {
-		page.Items[i] = ref.summary()
 	}
 	httpapi.WriteJSON(w, http.StatusOK, page)
 }

@@ -121,7 +121,9 @@ func (rp *repo) decode(doc []byte) (*Referral, error) {
 type indexEntry struct{ key, member string }
 
 // indexes are the sorted-set entries a referral belongs in, with their scores. Lists score 0 and
-// order by id (creation order); deadline and retention indexes score by time.
+// order by id (creation order); deadline and retention indexes score by time. Every entry costs
+// a write on every create, so only the filters staff use to find work have one (status, priority,
+// need, key worker, referrer, overdue); source and open/closed are applied while walking.
 func (rp *repo) indexes(r *Referral) map[indexEntry]float64 {
 	k := rp.keys
 	out := map[indexEntry]float64{
@@ -223,6 +225,10 @@ func (rp *repo) commit(ctx context.Context, c change) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	summary, err := rp.encodeSummary(c.after)
+	if err != nil {
+		return 0, err
+	}
 	ops := rp.indexOps(c.before, c.after)
 	for _, e := range c.events {
 		op, err := rp.eventOp(c.after.ID, e)
@@ -233,7 +239,7 @@ func (rp *repo) commit(ctx context.Context, c change) (int64, error) {
 	}
 	ops = append(ops, audit.Op(rp.keys, auditKind, c.after.ID, c.audit))
 	ops = append(ops, c.extra...)
-	return store.Apply(ctx, rp.rdb, store.Commit{Key: rp.keys.Referral(c.after.ID), ExpectVersion: c.version, Doc: doc, Ops: ops})
+	return store.Apply(ctx, rp.rdb, store.Commit{Key: rp.keys.Referral(c.after.ID), ExpectVersion: c.version, Doc: doc, Summary: summary, Ops: ops})
 }
 
 // get reads a referral, recording the read in its audit trail.
@@ -278,18 +284,8 @@ func (rp *repo) getMany(ctx context.Context, ids []string) ([]*Referral, error) 
 }
 
 // auditMany records that the listed referrals were shown to someone.
-func (rp *repo) auditMany(ctx context.Context, rs []*Referral, entry audit.Entry) error {
-	if len(rs) == 0 {
-		return nil
-	}
-	pipe := rp.rdb.Pipeline()
-	for _, r := range rs {
-		store.Queue(ctx, pipe, audit.Op(rp.keys, auditKind, r.ID, entry))
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("record audit: %w", err)
-	}
-	return nil
+func (rp *repo) auditMany(ctx context.Context, ids []string, entry audit.Entry) error {
+	return audit.AppendMany(ctx, rp.rdb, rp.keys, auditKind, ids, entry)
 }
 
 // closureTTL bounds how stale another replica's view of the closure days can be.

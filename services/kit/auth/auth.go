@@ -334,3 +334,6 @@ func (a *Authenticator) Ready(ctx context.Context) error {
 	}
 	return nil
 }
+
+// ChecksCounter counts the session checks sent to Kratos (all results).
+func (a *Authenticator) ChecksCounter() prometheus.Collector { return a.checks }

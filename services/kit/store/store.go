@@ -71,12 +71,14 @@ type Commit struct {
 	// ExpectVersion is the version read; 0 means the record must not exist yet.
 	ExpectVersion int64
 	Doc           []byte
-	Ops           []Op
+	// Summary is a small second copy lists read instead of the whole document.
+	Summary []byte
+	Ops     []Op
 }
 
 // Redis scripts run atomically but do not roll back, so every check happens before any write.
-// ARGV: expected version, next version, document, op count, then per op: kind, index of its key in
-// KEYS (0: the key follows in ARGV), argument count, [key], arguments.
+// ARGV: expected version, next version, document, summary, op count, then per op: kind, index of
+// its key in KEYS (0: the key follows in ARGV), argument count, [key], arguments.
 var commitScript = redis.NewScript(`
 local cur = redis.call('HGET', KEYS[1], 'v')
 if ARGV[1] == '0' then
@@ -85,8 +87,8 @@ elseif cur ~= ARGV[1] then
   return {'conflict', cur or '0'}
 end
 local ops = {}
-local a = 5
-for i = 1, tonumber(ARGV[4]) do
+local a = 6
+for i = 1, tonumber(ARGV[5]) do
   local kind, ki, n = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
   local p = a + 3
   local key
@@ -100,7 +102,7 @@ for _, op in ipairs(ops) do
     if held then return {'claimed', op[2], held} end
   end
 end
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 'doc', ARGV[3])
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'doc', ARGV[3], 'sum', ARGV[4])
 for _, op in ipairs(ops) do
   local kind, key, p, n = op[1], op[2], op[3], op[4]
   if kind == 'zadd' then redis.call('ZADD', key, ARGV[p], ARGV[p + 1])
@@ -120,7 +122,7 @@ func Apply(ctx context.Context, rdb redis.Scripter, c Commit) (int64, error) {
 	keys = append(keys, c.Key)
 	next := c.ExpectVersion + 1
 	args := make([]any, 0, 4+6*len(c.Ops))
-	args = append(args, strconv.FormatInt(c.ExpectVersion, 10), strconv.FormatInt(next, 10), c.Doc, len(c.Ops))
+	args = append(args, strconv.FormatInt(c.ExpectVersion, 10), strconv.FormatInt(next, 10), c.Doc, c.Summary, len(c.Ops))
 	for _, op := range c.Ops {
 		if op.undeclared {
 			args = append(args, op.kind, 0, len(op.args), op.key)
@@ -159,6 +161,11 @@ type Read struct{ cmd *redis.SliceCmd }
 // ReadIn queues the read of key on p.
 func ReadIn(ctx context.Context, p redis.Pipeliner, key string) Read {
 	return Read{cmd: p.HMGet(ctx, key, "v", "doc")}
+}
+
+// ReadSummaryIn queues the read of a record's summary on p; Result returns it as the Doc.
+func ReadSummaryIn(ctx context.Context, p redis.Pipeliner, key string) Read {
+	return Read{cmd: p.HMGet(ctx, key, "v", "sum")}
 }
 
 // Result is the record read, or ErrNotFound.

@@ -1,0 +1,384 @@
+package referral
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/homeward-dev/homeward/services/kit/app"
+	"github.com/homeward-dev/homeward/services/kit/audit"
+	"github.com/homeward-dev/homeward/services/kit/config"
+	"github.com/homeward-dev/homeward/services/kit/ids"
+	"github.com/homeward-dev/homeward/services/kit/keyspace"
+	"github.com/homeward-dev/homeward/services/kit/servicetest"
+	"github.com/homeward-dev/homeward/services/kit/store"
+)
+
+// concurrency is the number of clients the benchmarks run, as the issue's targets say.
+const concurrency = 32
+
+// spanCounter is a span processor that counts finished spans and drops them: tracing is on with
+// the default sampler, and nothing leaves the process.
+type spanCounter struct{ n atomic.Int64 }
+
+func (c *spanCounter) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+func (c *spanCounter) OnEnd(sdktrace.ReadOnlySpan)                     { c.n.Add(1) }
+func (c *spanCounter) Shutdown(context.Context) error                  { return nil }
+func (c *spanCounter) ForceFlush(context.Context) error                { return nil }
+
+type benchEnv struct {
+	tenant   *servicetest.Tenant
+	svc      *Service
+	base     string
+	sessions []*servicetest.Client
+	spans    *spanCounter
+}
+
+func newBenchEnv(b *testing.B, sessions int) *benchEnv {
+	e := &benchEnv{tenant: servicetest.StartTenant(b, "oldham"), spans: &spanCounter{}}
+	cfg := e.tenant.Config(b, Name, config.DefaultPolicy())
+	_, srv := servicetest.Serve(b, cfg, app.Options{SpanProcessors: []sdktrace.SpanProcessor{e.spans}}, func(a *app.Service) { e.svc = New(a) })
+	e.base = srv.URL
+	for i := range sessions {
+		e.sessions = append(e.sessions, e.tenant.Person(b, e.base, fmt.Sprintf("coordinator%d@oldham.example", i), "oldham", "coordinator"))
+	}
+	return e
+}
+
+// loadResult is what a load run measured.
+type loadResult struct {
+	n        int
+	elapsed  time.Duration
+	p50, p99 time.Duration
+	errors   int64
+}
+
+func (r loadResult) perSecond() float64 { return float64(r.n) / r.elapsed.Seconds() }
+
+func (r loadResult) report(b *testing.B) {
+	b.ReportMetric(r.perSecond(), "req/s")
+	b.ReportMetric(float64(r.p50.Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(r.p99.Microseconds())/1000, "p99-ms")
+	if r.errors > 0 {
+		b.Errorf("%d requests failed", r.errors)
+	}
+}
+
+// load runs n calls of do across concurrency workers and measures each call.
+func load(n int, do func(worker int) error) loadResult { return loadWith(concurrency, n, do) }
+
+// loadWith runs n calls of do across the given number of workers.
+func loadWith(workers, n int, do func(worker int) error) loadResult {
+	var next atomic.Int64
+	var failed atomic.Int64
+	latencies := make([][]time.Duration, workers)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(n) {
+				t0 := time.Now()
+				if err := do(w); err != nil {
+					failed.Add(1)
+				}
+				latencies[w] = append(latencies[w], time.Since(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	all := slices.Concat(latencies...)
+	slices.Sort(all)
+	pick := func(q float64) time.Duration {
+		if len(all) == 0 {
+			return 0
+		}
+		return all[min(len(all)-1, int(q*float64(len(all))))]
+	}
+	return loadResult{n: n, elapsed: elapsed, p50: pick(0.50), p99: pick(0.99), errors: failed.Load()}
+}
+
+var httpClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency * 2, MaxConnsPerHost: concurrency * 2}}
+
+func call(method, url, token string, body []byte, want int) error {
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+func formBody() []byte {
+	b, _ := json.Marshal(form("Bench Person"))
+	return b
+}
+
+// bareHandler is the baseline: net/http and go-redis doing the same Redis work as the service
+// (one script with the record, 7 index entries, the NHS index, the event and the audit entry),
+// without authentication, validation, sealing, tracing or metrics.
+func bareHandler(e *benchEnv) http.Handler {
+	rdb := e.tenant.ServiceClient(Name)
+	keys := keyspace.For("oldham")
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/referrals", func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		now := time.Now()
+		id := ids.New(now)
+		body["id"] = id
+		doc, _ := json.Marshal(body)
+		ops := []store.Op{store.SAdd(keys.NHSNumber("bare"), id), store.XAdd(keys.Events(), "type", "referral.received", "referral", id, "at", now.Format(time.RFC3339Nano), "data", string(doc[:min(len(doc), 400)])),
+			store.AppendOnly(keys.Audit(auditKind, id), "at", now.Format(time.RFC3339Nano), "action", "create")}
+		for _, ix := range []string{"all", "status", "priority", "created-by", "need1", "need2"} {
+			ops = append(ops, store.ZAdd(keys.ReferralIndex("bare", ix), 0, id))
+		}
+		ops = append(ops, store.ZAdd(keys.ResponseDue(), float64(now.UnixMilli()), id))
+		if _, err := store.Apply(r.Context(), rdb, store.Commit{Key: keys.Referral(id), Doc: doc, Ops: ops}); err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write(doc)
+	})
+	mux.HandleFunc("GET /v1/referrals/{id}", func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		rec, err := store.ReadAudited(r.Context(), rdb, keys.Referral(id), audit.Op(keys, auditKind, id, audit.Entry{At: time.Now(), Action: "read"}))
+		if err != nil {
+			http.Error(w, err.Error(), 404)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(rec.Doc)
+	})
+	return mux
+}
+
+// redisBenchmark runs redis-benchmark with 32 clients on the same Redis for the same round trip
+// and returns requests per second and p50 / p99 in milliseconds.
+func redisBenchmark(b *testing.B, e *benchEnv, n int, args ...string) (rps, p50, p99 float64) {
+	path, err := exec.LookPath("redis-benchmark")
+	if err != nil {
+		b.Fatalf("redis-benchmark: %v (hack/install-deps.sh installs redis-tools)", err)
+	}
+	host, port, _ := strings.Cut(e.tenant.Redis.Addr(), ":")
+	cmd := exec.Command(path, append([]string{"-h", host, "-p", port, "--user", "default", "-a", e.tenant.Redis.AdminPassword(),
+		"-c", strconv.Itoa(concurrency), "-n", strconv.Itoa(n), "-r", "1000000", "--csv"}, args...)...)
+	out, err := cmd.Output()
+	if err != nil {
+		b.Fatalf("redis-benchmark: %v", err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(out)).ReadAll()
+	if err != nil || len(rows) < 2 || len(rows[1]) < 7 {
+		b.Fatalf("redis-benchmark output %q: %v", out, err)
+	}
+	f := func(s string) float64 { v, _ := strconv.ParseFloat(s, 64); return v }
+	return f(rows[1][1]), f(rows[1][4]), f(rows[1][6])
+}
+
+// createScript does in one EVAL what a create does in Redis: the hash, 7 sorted-set entries, a
+// set entry and two stream entries.
+const createScript = `redis.call('HSET', KEYS[1], 'v', '1', 'doc', ARGV[1])
+for i = 2, 8 do redis.call('ZADD', KEYS[i], 0, KEYS[1]) end
+redis.call('SADD', KEYS[9], KEYS[1])
+redis.call('XADD', KEYS[10], '*', 'type', 'referral.received', 'data', ARGV[2])
+redis.call('XADD', KEYS[11], '*', 'e', ARGV[3])
+return 1`
+
+// BenchmarkReferralAPI measures create and get through the whole service at 32 concurrent
+// clients next to the bare handler and redis-benchmark. Run with -benchtime=20000x.
+func BenchmarkReferralAPI(b *testing.B) {
+	e := newBenchEnv(b, 8)
+	body := formBody()
+	token := func(w int) string { return e.sessions[w%len(e.sessions)].Token }
+	// Warm the session cache and the connection pools.
+	for w := range concurrency {
+		if err := call("POST", e.base+"/v1/referrals", token(w), body, 201); err != nil {
+			b.Fatal(err)
+		}
+	}
+	checksBefore := testutil.ToFloat64(e.svc.app.Auth.ChecksCounter())
+	started := time.Now()
+	var made sync.Map
+	b.Run("service/create", func(b *testing.B) {
+		load(b.N, func(w int) error {
+			req, _ := http.NewRequest("POST", e.base+"/v1/referrals", bytes.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+token(w))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := httpClient.Do(req)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != 201 {
+				return fmt.Errorf("status %d", resp.StatusCode)
+			}
+			made.Store(strings.TrimPrefix(resp.Header.Get("Location"), "/v1/referrals/"), true)
+			_, _ = io.Copy(io.Discard, resp.Body)
+			return nil
+		}).report(b)
+	})
+	var idList []string
+	made.Range(func(k, _ any) bool { idList = append(idList, k.(string)); return true })
+	b.Run("service/get", func(b *testing.B) {
+		var i atomic.Int64
+		load(b.N, func(w int) error {
+			id := idList[int(i.Add(1))%len(idList)]
+			return call("GET", e.base+"/v1/referrals/"+id, token(w), nil, 200)
+		}).report(b)
+	})
+	checks := testutil.ToFloat64(e.svc.app.Auth.ChecksCounter()) - checksBefore
+	periods := max(1, time.Since(started).Seconds()/30)
+	b.Logf("Kratos calls during the service runs: %.0f for %d sessions over %.1f cache periods (%.2f per session per period); %d spans recorded",
+		checks, len(e.sessions), periods, checks/float64(len(e.sessions))/periods, e.spans.n.Load())
+
+	bare := httptest.NewServer(bareHandler(e))
+	defer bare.Close()
+	var bareIDs sync.Map
+	b.Run("bare/create", func(b *testing.B) {
+		load(b.N, func(int) error {
+			resp, err := httpClient.Post(bare.URL+"/v1/referrals", "application/json", bytes.NewReader(body))
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			var doc struct{ ID string }
+			if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil || resp.StatusCode != 201 {
+				return fmt.Errorf("status %d: %v", resp.StatusCode, err)
+			}
+			bareIDs.Store(doc.ID, true)
+			return nil
+		}).report(b)
+	})
+	var bareList []string
+	bareIDs.Range(func(k, _ any) bool { bareList = append(bareList, k.(string)); return true })
+	b.Run("bare/get", func(b *testing.B) {
+		var i atomic.Int64
+		load(b.N, func(int) error {
+			return call("GET", bare.URL+"/v1/referrals/"+bareList[int(i.Add(1))%len(bareList)], "", nil, 200)
+		}).report(b)
+	})
+
+	k := keyspace.For("oldham")
+	doc := strings.Repeat("x", 1056) // a stored referral: the form's facts, its workflow fields and the sealed personal data
+	b.Run("redis-benchmark/create-round-trip", func(b *testing.B) {
+		keys := []string{k.Referral("__rand_int__")}
+		for i := range 7 {
+			keys = append(keys, k.ReferralIndex("rb", strconv.Itoa(i)))
+		}
+		keys = append(keys, k.NHSNumber("rb"), k.Events(), k.Audit("rb", "__rand_int__"))
+		event := strings.Repeat("e", 400) // the received event's de-identified facts
+		entry := `{"at":"2026-11-23T09:30:00.000000001Z","actor":"ec0be966-e214-459c-af3b-baaace8211ec","actorEmail":"coordinator@oldham.example","roles":["coordinator"],"action":"create","traceId":"0af7651916cd43dd8448eb211c80319c","requestId":"9b551ca12664093a4848913f"}`
+		rps, p50, p99 := redisBenchmark(b, e, max(b.N, 1000), append([]string{"EVAL", createScript, strconv.Itoa(len(keys))}, append(keys, doc, event, entry)...)...)
+		b.ReportMetric(rps, "req/s")
+		b.ReportMetric(p50, "p50-ms")
+		b.ReportMetric(p99, "p99-ms")
+	})
+	b.Run("redis-benchmark/get-round-trip", func(b *testing.B) {
+		script := `local d = redis.call('HMGET', KEYS[1], 'v', 'doc') redis.call('XADD', KEYS[2], '*', 'e', ARGV[1]) return d`
+		rps, p50, p99 := redisBenchmark(b, e, max(b.N, 1000), "EVAL", script, "2", k.Referral(idList[0]), k.Audit("rb", "__rand_int__"),
+			`{"at":"2026-11-23T09:30:00.000000001Z","actor":"ec0be966-e214-459c-af3b-baaace8211ec","roles":["coordinator"],"action":"read","traceId":"0af7651916cd43dd8448eb211c80319c"}`)
+		b.ReportMetric(rps, "req/s")
+		b.ReportMetric(p50, "p50-ms")
+		b.ReportMetric(p99, "p99-ms")
+	})
+}
+
+// BenchmarkReferralList measures a page of 50 out of 100,000 referrals at 32 concurrent clients.
+// Run with -benchtime=5000x.
+func BenchmarkReferralList(b *testing.B) {
+	e := newBenchEnv(b, 8)
+	const total = 100_000
+	ctx := context.Background()
+	// Fill through the service's own write path, without HTTP, to save time.
+	var made atomic.Int64
+	var wg sync.WaitGroup
+	for range concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for made.Add(1) <= total {
+				now := time.Now()
+				p := Person{Name: "Bench Person", NHSNumber: "9434765919", Address: "1 Bench Street"}
+				ref := &Referral{ID: ids.New(now), Status: StatusReceived, Person: &p, Source: "ward", Tenure: "social-rented",
+					Needs: []string{"repairs"}, Priority: "routine", ReceivedAt: now, Response: Response{Target: "10 working days", DueAt: now.Add(240 * time.Hour)},
+					Notes: []Note{}, Actions: []Action{}, Readmissions: []Readmission{}, FollowUps: []FollowUp{}, History: []Transition{},
+					CreatedBy: Staff{ID: "bench"}, CreatedAt: now, UpdatedAt: now}
+				if _, err := e.svc.repo.commit(ctx, change{after: ref, audit: audit.Entry{At: now, Action: audit.ActionCreate}}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := e.tenant.Admin.ZCard(ctx, e.svc.repo.keys.AllReferrals()).Val(); n != total {
+		b.Fatalf("%d referrals stored, want %d", n, total)
+	}
+	token := func(w int) string { return e.sessions[w%len(e.sessions)].Token }
+	// Follow cursors so pages come from all over the index, not only its newest end.
+	var cursors sync.Map
+	page := func(w int, query string) error {
+		c, _ := cursors.Load(w)
+		cursor, _ := c.(string)
+		req, _ := http.NewRequest("GET", e.base+"/v1/referrals?limit=50"+query+"&cursor="+cursor, nil)
+		req.Header.Set("Authorization", "Bearer "+token(w))
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		var p listPage
+		if err := json.NewDecoder(resp.Body).Decode(&p); err != nil || resp.StatusCode != 200 || len(p.Items) != 50 {
+			return fmt.Errorf("status %d, %d items: %v", resp.StatusCode, len(p.Items), err)
+		}
+		cursors.Store(w, p.NextCursor)
+		return nil
+	}
+	for _, workers := range []int{1, 8, concurrency} {
+		b.Run(fmt.Sprintf("page-of-50/clients=%d", workers), func(b *testing.B) {
+			cursors.Clear()
+			loadWith(workers, b.N, func(w int) error { return page(w, "") }).report(b)
+		})
+		b.Run(fmt.Sprintf("filtered-page-of-50/clients=%d", workers), func(b *testing.B) {
+			cursors.Clear()
+			loadWith(workers, b.N, func(w int) error { return page(w, "&status=received&priority=routine") }).report(b)
+		})
+	}
+}
