@@ -182,12 +182,15 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteProblem(w, r, httpapi.BadRequest("Idempotency-Key must be 1–128 printable ASCII characters"))
 		return
 	}
-	canonical, err := json.Marshal(req)
-	if err != nil {
-		httpapi.Internal(w, r, err)
-		return
+	var bodyHash string
+	if idemKey != "" {
+		canonical, err := json.Marshal(req)
+		if err != nil {
+			httpapi.Internal(w, r, err)
+			return
+		}
+		bodyHash = s.app.PII.Index("idempotency", string(canonical))
 	}
-	bodyHash := s.app.PII.Index("idempotency", string(canonical))
 
 	due, target, err := s.dueAt(r.Context(), now, req.Priority)
 	if err != nil {
