@@ -168,7 +168,8 @@ func (s *Service) walkLex(ctx context.Context, key string, f listFilter, cursor 
 		if batch < 50 && scanned > 0 {
 			batch = 50
 		}
-		idList, err := s.app.Redis.ZRevRangeByLex(ctx, key, &redis.ZRangeBy{Min: "-", Max: max, Count: int64(batch)}).Result()
+		// With REV, ZRANGE takes the upper bound first.
+		idList, err := s.app.Redis.ZRangeArgs(ctx, redis.ZRangeArgs{Key: key, Start: max, Stop: "-", ByLex: true, Rev: true, Count: int64(batch)}).Result()
 		if err != nil {
 			return nil, "", fmt.Errorf("read index: %w", err)
 		}

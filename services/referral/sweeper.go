@@ -54,9 +54,8 @@ func (s *Service) Sweep(ctx context.Context, now time.Time) (int, error) {
 	cutoff := now.Add(-s.policy.Retention())
 	erased := 0
 	for {
-		idList, err := s.app.Redis.ZRangeByScore(ctx, s.repo.keys.ClosedReferrals(), &redis.ZRangeBy{
-			Min: "-inf", Max: strconv.FormatInt(cutoff.UnixMilli(), 10), Count: 100,
-		}).Result()
+		idList, err := s.app.Redis.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.repo.keys.ClosedReferrals(),
+			Start: "-inf", Stop: strconv.FormatInt(cutoff.UnixMilli(), 10), ByScore: true, Count: 100}).Result()
 		if err != nil {
 			return erased, fmt.Errorf("read closed referrals: %w", err)
 		}
