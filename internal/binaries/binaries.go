@@ -61,7 +61,10 @@ func Path(name string) (string, error) {
 	p := filepath.Join(dir, name)
 	info, err := os.Stat(p)
 	if errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("%s is not built: run make build (homeward) or hack/tools.sh %s", p, name)
+		if name == "homeward" || name == "homeward-dev" {
+			return "", fmt.Errorf("%s is not built: run make build", p)
+		}
+		return "", fmt.Errorf("%s is not built: run hack/tools.sh %s (or make tools)", p, name)
 	}
 	if err != nil {
 		return "", fmt.Errorf("locate %s: %w", name, err)

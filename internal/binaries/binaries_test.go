@@ -26,6 +26,7 @@ func TestPathSaysHowToBuildWhatIsMissing(t *testing.T) {
 	}{
 		{"etcd", ""},
 		{"kube-apiserver", "run hack/tools.sh kube-apiserver"},
+		{"homeward", "run make build"},
 		{"kratos", "is not an executable file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
