@@ -60,6 +60,20 @@ func newBenchEnv(b *testing.B, sessions int) *benchEnv {
 	return e
 }
 
+// rawClients opens one keep-alive connection per worker.
+func rawClients(b *testing.B, base string) []*rawClient {
+	out := make([]*rawClient, concurrency)
+	for i := range out {
+		c, err := dialRaw(base)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out[i] = c
+		b.Cleanup(c.close)
+	}
+	return out
+}
+
 // loadResult is what a load run measured.
 type loadResult struct {
 	n        int
@@ -173,6 +187,7 @@ func bareHandler(e *benchEnv) http.Handler {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Location", "/v1/referrals/"+id)
 		w.WriteHeader(http.StatusCreated)
 		_, _ = w.Write(doc)
 	})
@@ -228,21 +243,14 @@ func BenchmarkReferralAPI(b *testing.B) {
 	e := newBenchEnv(b, 8)
 	body := formBody()
 	token := func(w int) string { return e.sessions[w%len(e.sessions)].Token }
+	clients := rawClients(b, e.base)
 	var made sync.Map
 	create := func(w int) error {
-		req, _ := http.NewRequest("POST", e.base+"/v1/referrals", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+token(w))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := httpClient.Do(req)
-		if err != nil {
-			return err
+		status, location, err := clients[w].do("POST", "/v1/referrals", token(w), body)
+		if err != nil || status != 201 {
+			return fmt.Errorf("status %d: %v", status, err)
 		}
-		defer resp.Body.Close()
-		if resp.StatusCode != 201 {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		made.Store(strings.TrimPrefix(resp.Header.Get("Location"), "/v1/referrals/"), true)
-		_, _ = io.Copy(io.Discard, resp.Body)
+		made.Store(strings.TrimPrefix(location, "/v1/referrals/"), true)
 		return nil
 	}
 	// Warm the session cache and the connection pools.
@@ -260,7 +268,11 @@ func BenchmarkReferralAPI(b *testing.B) {
 		var i atomic.Int64
 		load(b.N, func(w int) error {
 			id := idList[int(i.Add(1))%len(idList)]
-			return call("GET", e.base+"/v1/referrals/"+id, token(w), nil, 200)
+			status, _, err := clients[w].do("GET", "/v1/referrals/"+id, token(w), nil)
+			if err != nil || status != 200 {
+				return fmt.Errorf("status %d: %v", status, err)
+			}
+			return nil
 		}).report(b)
 	})
 	checks := testutil.ToFloat64(e.svc.app.Auth.ChecksCounter()) - checksBefore
@@ -270,19 +282,15 @@ func BenchmarkReferralAPI(b *testing.B) {
 
 	bare := httptest.NewServer(bareHandler(e))
 	defer bare.Close()
+	bareClients := rawClients(b, bare.URL)
 	var bareIDs sync.Map
 	b.Run("bare/create", func(b *testing.B) {
-		load(b.N, func(int) error {
-			resp, err := httpClient.Post(bare.URL+"/v1/referrals", "application/json", bytes.NewReader(body))
-			if err != nil {
-				return err
+		load(b.N, func(w int) error {
+			status, location, err := bareClients[w].do("POST", "/v1/referrals", "", body)
+			if err != nil || status != 201 {
+				return fmt.Errorf("status %d: %v", status, err)
 			}
-			defer resp.Body.Close()
-			var doc struct{ ID string }
-			if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil || resp.StatusCode != 201 {
-				return fmt.Errorf("status %d: %v", resp.StatusCode, err)
-			}
-			bareIDs.Store(doc.ID, true)
+			bareIDs.Store(strings.TrimPrefix(location, "/v1/referrals/"), true)
 			return nil
 		}).report(b)
 	})
@@ -290,8 +298,12 @@ func BenchmarkReferralAPI(b *testing.B) {
 	bareIDs.Range(func(k, _ any) bool { bareList = append(bareList, k.(string)); return true })
 	b.Run("bare/get", func(b *testing.B) {
 		var i atomic.Int64
-		load(b.N, func(int) error {
-			return call("GET", bare.URL+"/v1/referrals/"+bareList[int(i.Add(1))%len(bareList)], "", nil, 200)
+		load(b.N, func(w int) error {
+			status, _, err := bareClients[w].do("GET", "/v1/referrals/"+bareList[int(i.Add(1))%len(bareList)], "", nil)
+			if err != nil || status != 200 {
+				return fmt.Errorf("status %d: %v", status, err)
+			}
+			return nil
 		}).report(b)
 	})
 
