@@ -348,8 +348,8 @@ func BenchmarkReferralList(b *testing.B) {
 			for made.Add(1) <= total {
 				now := time.Now()
 				p := Person{Name: "Bench Person", NHSNumber: "9434765919", Address: "1 Bench Street"}
-				ref := &Referral{ID: ids.New(now), Status: StatusReceived, Person: &p, Source: "ward", Tenure: "social-rented",
-					Needs: []string{"repairs"}, Priority: "routine", ReceivedAt: now, Response: Response{Target: "10 working days", DueAt: now.Add(240 * time.Hour)},
+				ref := &Referral{ID: ids.New(now), Status: StatusReceived, Person: &p,
+					Form: Form{Source: "ward", Tenure: "social-rented", Needs: []string{"repairs"}, Priority: "routine"}, ReceivedAt: now, Response: Response{Target: "10 working days", DueAt: now.Add(240 * time.Hour)},
 					Notes: []Note{}, Actions: []Action{}, Readmissions: []Readmission{}, FollowUps: []FollowUp{}, History: []Transition{},
 					CreatedBy: Staff{ID: "bench"}, CreatedAt: now, UpdatedAt: now}
 				if _, err := e.svc.repo.commit(ctx, change{after: ref, audit: audit.Entry{At: now, Action: audit.ActionCreate}}); err != nil {

@@ -173,16 +173,10 @@ func (s *Service) walkLex(ctx context.Context, key string, f listFilter, cursor 
 		if err != nil {
 			return nil, "", fmt.Errorf("read index: %w", err)
 		}
-		refs, err := s.repo.summaries(ctx, idList, now)
-		if err != nil {
+		if out, err = s.collect(ctx, idList, f, now, out); err != nil {
 			return nil, "", err
 		}
 		scanned += len(idList)
-		for _, ref := range refs {
-			if f.match(ref) {
-				out = append(out, ref)
-			}
-		}
 		if len(idList) > 0 {
 			cursor = idList[len(idList)-1]
 		}
@@ -196,6 +190,20 @@ func (s *Service) walkLex(ctx context.Context, key string, f listFilter, cursor 
 			return out, cursor, nil
 		}
 	}
+}
+
+// collect appends to out the referrals among idList that pass the filter.
+func (s *Service) collect(ctx context.Context, idList []string, f listFilter, now time.Time, out []*listItem) ([]*listItem, error) {
+	items, err := s.repo.summaries(ctx, idList, now)
+	if err != nil {
+		return nil, err
+	}
+	for _, item := range items {
+		if f.match(item) {
+			out = append(out, item)
+		}
+	}
+	return out, nil
 }
 
 // walkOverdue pages referrals past their response deadline, most overdue first. Its cursor is
@@ -234,16 +242,10 @@ func (s *Service) walkOverdue(ctx context.Context, f listFilter, cursor string, 
 			idList = append(idList, id)
 			lastScore, lastID = z.Score, id
 		}
-		refs, err := s.repo.summaries(ctx, idList, now)
-		if err != nil {
+		if out, err = s.collect(ctx, idList, f, now, out); err != nil {
 			return nil, "", err
 		}
 		scanned += len(idList)
-		for _, ref := range refs {
-			if f.match(ref) {
-				out = append(out, ref)
-			}
-		}
 		exhausted := len(zs) <= batch
 		switch {
 		case len(out) > limit:
@@ -281,7 +283,7 @@ func (s *Service) search(w http.ResponseWriter, r *http.Request) {
 	principal, _ := auth.From(r.Context())
 	shown := refs[:0]
 	for _, ref := range refs {
-		if principal.Can(auth.ReferralRead) || ref.CreatedByID == principal.IdentityID {
+		if mayRead(principal, ref.CreatedByID) {
 			shown = append(shown, ref)
 		}
 	}

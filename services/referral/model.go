@@ -151,11 +151,8 @@ type Transition struct {
 	Reason string    `json:"reason,omitempty"`
 }
 
-// Referral is a person referred because housing holds up their discharge.
-type Referral struct {
-	ID                 string         `json:"id"`
-	Status             Status         `json:"status"`
-	Person             *Person        `json:"person,omitempty"`
+// Form is what the referral form says beyond the person: the facts a referral starts from.
+type Form struct {
 	Source             string         `json:"source"`
 	Referrer           Referrer       `json:"referrer"`
 	Consent            Consent        `json:"consent"`
@@ -166,7 +163,15 @@ type Referral struct {
 	DischargeReadyDate *calendar.Date `json:"dischargeReadyDate,omitempty"`
 	DelayReason        string         `json:"delayReason,omitempty"`
 	// Wellbeing is a WEMWBS score (14–70) taken at referral, where the scheme records one.
-	Wellbeing    *int          `json:"wellbeing,omitempty"`
+	Wellbeing *int `json:"wellbeing,omitempty"`
+}
+
+// Referral is a person referred because housing holds up their discharge.
+type Referral struct {
+	ID     string  `json:"id"`
+	Status Status  `json:"status"`
+	Person *Person `json:"person,omitempty"`
+	Form
 	ReceivedAt   time.Time     `json:"receivedAt"`
 	Response     Response      `json:"response"`
 	KeyWorker    *Staff        `json:"keyWorker,omitempty"`

@@ -252,37 +252,6 @@ func (rp *repo) get(ctx context.Context, id string, entry audit.Entry) (*Referra
 	return r, rec.Version, err
 }
 
-// getMany reads referrals by id, skipping ids that no longer exist, without auditing.
-func (rp *repo) getMany(ctx context.Context, ids []string) ([]*Referral, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	pipe := rp.rdb.Pipeline()
-	reads := make([]store.Read, len(ids))
-	for i, id := range ids {
-		reads[i] = store.ReadIn(ctx, pipe, rp.keys.Referral(id))
-	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("read referrals: %w", err)
-	}
-	out := make([]*Referral, 0, len(ids))
-	for _, rd := range reads {
-		rec, err := rd.Result()
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		r, err := rp.decode(rec.Doc)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
-}
-
 // auditMany records that the listed referrals were shown to someone.
 func (rp *repo) auditMany(ctx context.Context, ids []string, entry audit.Entry) error {
 	return audit.AppendMany(ctx, rp.rdb, rp.keys, auditKind, ids, entry)

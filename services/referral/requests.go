@@ -71,17 +71,8 @@ func (e *fieldErrors) person(p *Person, prefix string) {
 
 // CreateRequest is the referral form.
 type CreateRequest struct {
-	Person             Person         `json:"person"`
-	Source             string         `json:"source"`
-	Referrer           Referrer       `json:"referrer"`
-	Consent            Consent        `json:"consent"`
-	Tenure             string         `json:"tenure"`
-	Needs              []string       `json:"needs"`
-	Priority           string         `json:"priority"`
-	AdmissionDate      *calendar.Date `json:"admissionDate,omitempty"`
-	DischargeReadyDate *calendar.Date `json:"dischargeReadyDate,omitempty"`
-	DelayReason        string         `json:"delayReason,omitempty"`
-	Wellbeing          *int           `json:"wellbeing,omitempty"`
+	Person Person `json:"person"`
+	Form
 }
 
 // Validate implements httpapi.Validator.
@@ -141,7 +132,7 @@ func (d *DetailsRequest) Validate() []httpapi.FieldError {
 		e.oneOf("tenure", *d.Tenure, Tenures, true)
 	}
 	if d.Needs != nil {
-		c := CreateRequest{Needs: d.Needs}
+		c := CreateRequest{Form: Form{Needs: d.Needs}}
 		for _, fe := range c.Validate() {
 			if strings.HasPrefix(fe.Field, "needs") {
 				e = append(e, fe)

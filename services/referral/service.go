@@ -199,10 +199,7 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) {
 	}
 	person := req.Person
 	ref := &Referral{
-		ID: ids.New(now), Status: StatusReceived, Person: &person, Source: req.Source, Referrer: req.Referrer,
-		Consent: req.Consent, Tenure: req.Tenure, Needs: req.Needs, Priority: req.Priority,
-		AdmissionDate: req.AdmissionDate, DischargeReadyDate: req.DischargeReadyDate, DelayReason: req.DelayReason,
-		Wellbeing: req.Wellbeing, ReceivedAt: now, Response: Response{Target: target, DueAt: due},
+		ID: ids.New(now), Status: StatusReceived, Person: &person, Form: req.Form, ReceivedAt: now, Response: Response{Target: target, DueAt: due},
 		Notes: []Note{}, Actions: []Action{}, Readmissions: []Readmission{}, FollowUps: []FollowUp{}, History: []Transition{},
 		CreatedBy: staffOf(principal), CreatedAt: now, UpdatedAt: now,
 	}
@@ -243,8 +240,8 @@ func (s *Service) replay(w http.ResponseWriter, r *http.Request, claim, bodyHash
 }
 
 // mayRead applies the read-own rule: a referrer sees only the referrals they made.
-func mayRead(p *auth.Principal, ref *Referral) bool {
-	return p.Can(auth.ReferralRead) || p.Can(auth.ReferralReadOwn) && ref.CreatedBy.ID == p.IdentityID
+func mayRead(p *auth.Principal, createdBy string) bool {
+	return p.Can(auth.ReferralRead) || p.Can(auth.ReferralReadOwn) && createdBy == p.IdentityID
 }
 
 func (s *Service) get(w http.ResponseWriter, r *http.Request) {
@@ -256,12 +253,12 @@ func (s *Service) get(w http.ResponseWriter, r *http.Request) {
 	principal, _ := auth.From(r.Context())
 	if !principal.Can(auth.ReferralRead) {
 		// Check ownership before anything is shown or recorded as shown.
-		refs, err := s.repo.getMany(r.Context(), []string{id})
+		items, err := s.repo.summaries(r.Context(), []string{id}, s.now())
 		if err != nil {
 			storageFailed(w, r, err)
 			return
 		}
-		if len(refs) == 0 || !mayRead(principal, refs[0]) {
+		if len(items) == 0 || !mayRead(principal, items[0].CreatedByID) {
 			httpapi.WriteProblem(w, r, httpapi.NotFound("referral "+id))
 			return
 		}

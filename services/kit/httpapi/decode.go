@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode"
 )
 
 // DefaultBodyLimit bounds request bodies unless a route says otherwise.
@@ -63,10 +64,7 @@ func decodeProblem(err error, limit int64) *Problem {
 	case errors.As(err, &syntaxErr):
 		return BadRequest(fmt.Sprintf("the body is not JSON: %v (at byte %d)", syntaxErr, syntaxErr.Offset))
 	case errors.As(err, &typeErr):
-		field := typeErr.Field
-		if field == "" {
-			field = "(body)"
-		}
+		field := jsonPath(typeErr.Field)
 		want := "another type"
 		if typeErr.Type != nil {
 			want = jsonKind(typeErr.Type.Kind().String())
@@ -80,6 +78,21 @@ func decodeProblem(err error, limit int64) *Problem {
 		// Values that refuse themselves (dates, enums) explain why in their error.
 		return BadRequest(err.Error())
 	}
+}
+
+// jsonPath turns encoding/json's field path into the body's: it names an embedded struct by its
+// Go type ("Form.needs"), which the body does not have; JSON names here never start upper case.
+func jsonPath(field string) string {
+	var parts []string
+	for _, p := range strings.Split(field, ".") {
+		if p != "" && !unicode.IsUpper(rune(p[0])) {
+			parts = append(parts, p)
+		}
+	}
+	if len(parts) == 0 {
+		return "(body)"
+	}
+	return strings.Join(parts, ".")
 }
 
 func jsonKind(goKind string) string {

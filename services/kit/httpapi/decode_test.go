@@ -7,7 +7,12 @@ import (
 	"testing"
 )
 
+type Embedded struct {
+	Level int `json:"level"`
+}
+
 type sample struct {
+	Embedded
 	Name  string   `json:"name"`
 	Count int      `json:"count"`
 	Tags  []string `json:"tags"`
@@ -48,6 +53,7 @@ func TestDecode(t *testing.T) {
 		{"unknown field", `{"name":"a","nope":1}`, "application/json", http.StatusBadRequest, "nope"},
 		{"wrong type", `{"name":"a","count":"two"}`, "application/json", http.StatusBadRequest, "count"},
 		{"nested wrong type", `{"name":"a","inner":{"ok":"yes"}}`, "application/json", http.StatusBadRequest, "inner.ok"},
+		{"embedded wrong type", `{"name":"a","level":"high"}`, "application/json", http.StatusBadRequest, "level"},
 		{"trailing value", `{"name":"a"} {"name":"b"}`, "application/json", http.StatusBadRequest, ""},
 		{"trailing garbage", `{"name":"a"} x`, "application/json", http.StatusBadRequest, ""},
 		{"array not object", `[1]`, "application/json", http.StatusBadRequest, "(body)"},
