@@ -69,6 +69,7 @@ func New(a *app.Service) *Service {
 	a.API("POST /v1/referrals/{id}/readmissions", s.mutation(s.readmission), auth.ReferralManage)
 	a.API("PUT /v1/referrals/{id}/follow-ups/{days}", s.mutation(s.followUp), auth.ReferralManage)
 	a.API("GET /v1/referrals/{id}/audit", s.auditTrail, auth.AuditRead)
+	a.API("GET /v1/actions/overdue", s.overdueActions, read...)
 	a.API("GET /v1/closure-days", s.getClosureDays, auth.ReferralRead, auth.ReferralReadOwn, auth.CalendarManage)
 	a.API("PUT /v1/closure-days", s.putClosureDays, auth.CalendarManage)
 	return s

@@ -16,10 +16,19 @@ import (
 // NHS number sealed on their own, so a page of 50 decodes 50 small values, not 50 case files.
 type listItem struct {
 	Summary
-	CreatedByID    string      `json:"createdBy"`
-	FirstContacted bool        `json:"firstContacted,omitempty"`
-	ActionsDue     []time.Time `json:"actionsDue,omitempty"`
-	Sealed         []byte      `json:"sealed,omitempty"`
+	CreatedByID    string       `json:"createdBy"`
+	FirstContacted bool         `json:"firstContacted,omitempty"`
+	OpenActions    []openAction `json:"openActions,omitempty"`
+	Sealed         []byte       `json:"sealed,omitempty"`
+}
+
+// openAction is an action still to do, as the overdue worklist shows it.
+type openAction struct {
+	ID      string    `json:"id"`
+	Type    string    `json:"type"`
+	Owner   string    `json:"owner"`
+	Urgency string    `json:"urgency"`
+	DueAt   time.Time `json:"dueAt"`
 }
 
 type sealedName struct {
@@ -34,7 +43,7 @@ func (rp *repo) encodeSummary(r *Referral) ([]byte, error) {
 	item.Name, item.NHSNumber, item.Overdue, item.OverdueActions = "", "", false, 0
 	for _, a := range r.Actions {
 		if a.open() {
-			item.ActionsDue = append(item.ActionsDue, a.DueAt)
+			item.OpenActions = append(item.OpenActions, openAction{ID: a.ID, Type: a.Type, Owner: a.OwnerOrganisation, Urgency: a.Urgency, DueAt: a.DueAt})
 		}
 	}
 	if r.Person != nil && r.ErasedAt == nil {
@@ -64,8 +73,8 @@ func (rp *repo) decodeSummary(doc []byte, now time.Time) (*listItem, error) {
 		item.Name, item.NHSNumber, item.Sealed = n.Name, n.NHSNumber, nil
 	}
 	item.Overdue = item.Status.Open() && !item.FirstContacted && now.After(item.ResponseDueAt)
-	for _, due := range item.ActionsDue {
-		if now.After(due) {
+	for _, a := range item.OpenActions {
+		if now.After(a.DueAt) {
 			item.OverdueActions++
 		}
 	}
