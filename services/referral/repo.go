@@ -165,14 +165,14 @@ func (rp *repo) nhsIndex(r *Referral) string {
 
 // indexOps turns the difference between a referral before and after a change into writes.
 func (rp *repo) indexOps(before, after *Referral) []store.Op {
-	old := map[indexEntry]float64{}
+	var old map[indexEntry]float64 // nil when creating: every entry is new
 	oldNHS := ""
 	if before != nil {
 		old = rp.indexes(before)
 		oldNHS = rp.nhsIndex(before)
 	}
 	now := rp.indexes(after)
-	var ops []store.Op
+	ops := make([]store.Op, 0, len(now)+1)
 	for e := range old {
 		if _, keep := now[e]; !keep {
 			ops = append(ops, store.ZRem(e.key, e.member))

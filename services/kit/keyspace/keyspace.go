@@ -15,7 +15,21 @@ func For(tenant string) Tenant { return Tenant{prefix: "t:{" + tenant + "}:"} }
 func (t Tenant) Prefix() string { return t.prefix }
 
 func (t Tenant) key(parts ...string) string {
-	return t.prefix + strings.Join(parts, ":")
+	// Key names are built on every request: one allocation, no intermediate strings.
+	n := len(t.prefix) + len(parts) - 1
+	for _, p := range parts {
+		n += len(p)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(t.prefix)
+	for i, p := range parts {
+		if i > 0 {
+			b.WriteByte(':')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
 }
 
 // Events is the tenant's domain-event stream, read by the reporting service.
