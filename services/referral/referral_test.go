@@ -99,6 +99,7 @@ func TestReferralService(t *testing.T) {
 	t.Run("retention", f.testRetention)
 	t.Run("redis ACL", f.testACL)
 	t.Run("openapi lists every route", f.testOpenAPI)
+	t.Run("storage down", f.testRedisDown)
 	// Last: it stops Kratos.
 	t.Run("identity service down", f.testKratosDown)
 }
@@ -838,4 +839,43 @@ func (f *fixture) testOverdueActions(t *testing.T) {
 		t.Errorf("a referrer sees others' actions: %+v", mine.Items)
 	}
 	f.clock.Set(start)
+}
+
+func (f *fixture) testRedisDown(t *testing.T) {
+	c := f.as(t, "coordinator")
+	ref, _ := f.create(t, "coordinator", form("Una Durable"))
+	if err := f.tenant.Redis.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	for _, call := range []struct{ method, path string }{{"GET", "/v1/referrals/" + ref.ID}, {"POST", "/v1/referrals"}, {"GET", "/v1/referrals"}} {
+		var body any
+		if call.method == "POST" {
+			body = form("Vic Example")
+		}
+		r := c.Must(http.StatusServiceUnavailable, call.method, call.path, body, "Idempotency-Key", "storage-down-1")
+		if p := r.Problem(t); p["type"] != "https://homeward.dev/problems/unavailable" || r.Header.Get("Retry-After") == "" {
+			t.Errorf("%s %s: %v", call.method, call.path, p)
+		}
+	}
+	f.anon.As(t).Must(http.StatusServiceUnavailable, "GET", "/readyz", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := f.tenant.Redis.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The service reconnects on its own (go-redis retries a failed dial every second) ...
+	deadline := time.Now().Add(15 * time.Second)
+	for c.Do("GET", "/readyz", nil).Status != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("the service did not reconnect to Redis")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// ... and acknowledged writes survived the crash (appendfsync always).
+	var back Referral
+	c.Must(http.StatusOK, "GET", "/v1/referrals/"+ref.ID, nil).JSON(t, &back)
+	if back.Person == nil || back.Person.Name != "Una Durable" {
+		t.Errorf("after the crash: %+v", back.Person)
+	}
+	c.Must(http.StatusCreated, "POST", "/v1/referrals", form("Vic Example"), "Idempotency-Key", "storage-down-1")
 }

@@ -145,6 +145,11 @@ func storageFailed(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, context.Canceled) {
 		return
 	}
+	if store.Unavailable(err) {
+		w.Header().Set("Retry-After", "1")
+		httpapi.WriteProblem(w, r, httpapi.Unavailable("storage cannot be reached; try again (a create retried with the same Idempotency-Key is never made twice)"))
+		return
+	}
 	httpapi.Internal(w, r, err)
 }
 

@@ -6,7 +6,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strconv"
+	"strings"
+	"syscall"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -241,4 +245,21 @@ func Queue(ctx context.Context, p redis.Pipeliner, op Op) {
 	case "srem":
 		p.SRem(ctx, op.key, op.args[0])
 	}
+}
+
+// Unavailable reports whether err means Redis could not be reached or could not serve yet (a
+// refused or broken connection, a timeout, a server still loading its data): worth a retry, and
+// not the caller's fault.
+func Unavailable(err error) bool {
+	var netErr net.Error
+	switch {
+	case err == nil:
+		return false
+	case errors.As(err, &netErr), errors.Is(err, context.DeadlineExceeded), errors.Is(err, io.EOF),
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, redis.ErrClosed):
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "LOADING") || strings.Contains(msg, "connection pool timeout")
 }
