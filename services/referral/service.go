@@ -133,7 +133,7 @@ func (s *Service) deadlineProblem(w http.ResponseWriter, r *http.Request, err er
 		httpapi.WriteProblem(w, r, httpapi.Invalid(err.Error()))
 		return
 	}
-	httpapi.WriteProblem(w, r, httpapi.Unavailable("storage: "+err.Error()))
+	storageFailed(w, r, err)
 }
 
 // storageFailed answers a storage error: Redis failing is a 503, not the caller's fault.
@@ -151,6 +151,16 @@ func storageFailed(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	httpapi.Internal(w, r, err)
+}
+
+// storageProblem is storageFailed's answer for a mutator, which returns its problem.
+func storageProblem(r *http.Request, err error) *httpapi.Problem {
+	if store.Unavailable(err) {
+		return httpapi.Unavailable("storage cannot be reached; try again")
+	}
+	httpapi.Logger(r.Context()).ErrorContext(r.Context(), "internal error", "err", err, "request_id", httpapi.RequestID(r.Context()))
+	return httpapi.NewProblem(http.StatusInternalServerError, "internal", "Internal error",
+		"the request failed on the server; quote the request id when reporting it")
 }
 
 // validIdempotencyKey accepts 1–128 printable ASCII characters.
@@ -522,7 +532,7 @@ func (s *Service) addAction(r *http.Request, ref *Referral, p *auth.Principal, n
 		if errors.Is(err, calendar.ErrOutsideCalendar) {
 			return nil, httpapi.Invalid(err.Error())
 		}
-		return nil, httpapi.Unavailable("storage: " + err.Error())
+		return nil, storageProblem(r, err)
 	}
 	a := Action{ID: ids.New(now), Type: req.Type, Detail: req.Detail, OwnerOrganisation: req.OwnerOrganisation,
 		Urgency: req.Urgency, DueAt: due, Status: "open", CreatedAt: now, CreatedBy: staffOf(p)}

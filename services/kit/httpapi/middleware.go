@@ -43,8 +43,8 @@ func RequestID(ctx context.Context) string {
 	return ""
 }
 
-// logger is the service's logger for a request, or the default outside one.
-func logger(ctx context.Context) *slog.Logger {
+// Logger is the service's logger for a request, or the default outside one.
+func Logger(ctx context.Context) *slog.Logger {
 	if s := stateOf(ctx); s != nil && s.log != nil {
 		return s.log
 	}

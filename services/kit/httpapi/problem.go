@@ -76,7 +76,7 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 	p.Instance = r.URL.Path
 	p.RequestID = RequestID(r.Context())
 	if p.Status >= 500 {
-		logger(r.Context()).ErrorContext(r.Context(), "request failed", "status", p.Status, "detail", p.Detail, "request_id", p.RequestID)
+		Logger(r.Context()).ErrorContext(r.Context(), "request failed", "status", p.Status, "detail", p.Detail, "request_id", p.RequestID)
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -86,7 +86,7 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 
 // Internal logs err and sends a 500 problem that reveals nothing of it.
 func Internal(w http.ResponseWriter, r *http.Request, err error) {
-	logger(r.Context()).ErrorContext(r.Context(), "internal error", "err", err, "request_id", RequestID(r.Context()))
+	Logger(r.Context()).ErrorContext(r.Context(), "internal error", "err", err, "request_id", RequestID(r.Context()))
 	WriteProblem(w, r, NewProblem(http.StatusInternalServerError, "internal", "Internal error",
 		"the request failed on the server; quote the request id when reporting it"))
 }
