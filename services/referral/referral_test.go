@@ -180,7 +180,7 @@ func (f *fixture) testLifecycle(t *testing.T) {
 		}
 	}
 	want := []string{"referral.received", "referral.key-worker-assigned", "referral.first-contact", "referral.status-changed", "referral.status-changed",
-		"referral.status-changed", "referral.action-commissioned", "referral.action-updated", "referral.status-changed", "referral.discharged",
+		"referral.status-changed", "referral.action-commissioned", "referral.note-added", "referral.action-updated", "referral.status-changed", "referral.discharged",
 		"referral.status-changed", "referral.status-changed", "referral.follow-up-recorded", "referral.readmitted", "referral.follow-up-recorded", "referral.status-changed"}
 	if !slices.Equal(types, want) {
 		t.Errorf("events\n got %v\nwant %v", types, want)

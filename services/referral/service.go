@@ -508,8 +508,10 @@ func (s *Service) note(r *http.Request, ref *Referral, p *auth.Principal, now ti
 	if len(ref.Notes) >= 500 {
 		return nil, conflict("too-many-notes", "Too many notes", "a referral holds at most 500 notes")
 	}
-	ref.Notes = append(ref.Notes, Note{ID: ids.New(now), At: now, By: staffOf(p), Text: req.Text})
-	return nil, nil
+	note := Note{ID: ids.New(now), At: now, By: staffOf(p), Text: req.Text}
+	ref.Notes = append(ref.Notes, note)
+	// The text is personal and stays out of the event: reporting counts contacts, it does not read them.
+	return []event{{Type: "referral.note-added", At: now, Data: map[string]any{"note": note.ID, "by": note.By.ID}}}, nil
 }
 
 func (s *Service) addAction(r *http.Request, ref *Referral, p *auth.Principal, now time.Time) ([]event, *httpapi.Problem) {
