@@ -17,6 +17,7 @@ import (
 
 	"github.com/homeward-dev/homeward/internal/binaries"
 	"github.com/homeward-dev/homeward/internal/controlplane"
+	"github.com/homeward-dev/homeward/internal/jaegerserver"
 	"github.com/homeward-dev/homeward/internal/kratosserver"
 	"github.com/homeward-dev/homeward/internal/redisserver"
 )
@@ -142,4 +143,21 @@ func systemBinary(t testing.TB, name string) string {
 	}
 	t.Fatalf("%s is not installed: run hack/install-deps.sh", name)
 	return ""
+}
+
+// Jaeger starts a Jaeger (in-memory) in a fresh folder.
+func Jaeger(t testing.TB) *jaegerserver.Server {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	srv, err := jaegerserver.Start(ctx, jaegerserver.Options{Path: builtBinary(t, "jaeger"), Dir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("start jaeger: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Stop(); err != nil {
+			t.Errorf("stop jaeger: %v", err)
+		}
+	})
+	return srv
 }
