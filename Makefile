@@ -65,6 +65,7 @@ test: deps tools verify-generated build ## Install what is missing, then run the
 	go test $(TEST_FLAGS) -p $(TEST_PARALLEL) ./...
 
 .PHONY: dev
-dev: deps tools ## Run the local platform (control plane with the Partnership CRD) until Ctrl-C.
+dev: deps ## Run the local platform (control plane with the Partnership CRD) until Ctrl-C.
+	@hack/tools.sh kube-apiserver kube-controller-manager etcd kratos
 	go build -o $(BIN)/ ./cmd/homeward ./cmd/homeward-dev
 	$(BIN)/homeward-dev
