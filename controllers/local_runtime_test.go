@@ -13,6 +13,7 @@ import (
 
 	. "github.com/onsi/gomega"
 	kratos "github.com/ory/kratos-client-go"
+	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -73,7 +74,7 @@ func TestLocalRuntime(t *testing.T) {
 	}
 	// Tenant processes outlive operators by design; the test stops whatever is left.
 	t.Cleanup(func() {
-		for _, name := range []string{"kirklees", "camden"} {
+		for _, name := range []string{"kirklees", "camden", "kettering"} {
 			for _, comp := range []string{"redis", "kratos", "referral"} {
 				rec, _ := process.ReadRecord(filepath.Join(dataDir, name, comp, comp+".process.json"))
 				if pidAlive(rec.Pid) {
@@ -187,6 +188,30 @@ func TestLocalRuntime(t *testing.T) {
 			g.Expect(identitiesFor(g, endpoint(g, c, "kirklees", "kratos-admin"), admin)).To(HaveLen(1), "identities survive the restart")
 		})
 	}
+
+	t.Run("Kratos takes an external DSN from the Secret the spec names, and never writes it to its config", func(t *testing.T) {
+		g := NewWithT(t)
+		p := loadSample(t, "kettering")
+		zero := ptr.To[int32](0)
+		p.Spec.Services = v1.ServiceReplicas{Referral: zero, HousingOptions: zero, Reporting: zero, Portal: zero}
+		p.Spec.Identity.ExternalDSNSecretRef = &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "kratos-dsn"}, Key: "dsn"}
+		g.Expect(c.Create(ctx, p)).To(Succeed())
+		g.Eventually(condition(c, "kettering", v1.ConditionIdentityReady)).WithTimeout(eventually).Should(And(
+			hasStatus(metav1.ConditionFalse, v1.ReasonNotReady), HaveField("Message", ContainSubstring("kratos-dsn"))))
+
+		// The database lives outside the tenant's data folder, as an external one would.
+		external := filepath.Join(t.TempDir(), "external-kratos.db")
+		dsn := "sqlite://" + external + "?_fk=true&mode=rwc"
+		g.Expect(c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "kratos-dsn", Namespace: "hw-kettering"},
+			StringData: map[string]string{"dsn": dsn}})).To(Succeed())
+		g.Eventually(condition(c, "kettering", v1.ConditionIdentityReady)).WithTimeout(eventually).Should(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
+		g.Expect(external).To(BeAnExistingFile())
+		g.Expect(filepath.Join(dataDir, "kettering", "kratos", "kratos.db")).NotTo(BeAnExistingFile())
+		config, err := os.ReadFile(filepath.Join(dataDir, "kettering", "kratos", "kratos.yaml"))
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(string(config)).NotTo(ContainSubstring(external))
+		g.Expect(c.Delete(ctx, p)).To(Succeed())
+	})
 
 	t.Run("a tenant with no services is Ready; suspend stops it and resume starts it", func(t *testing.T) {
 		g := NewWithT(t)

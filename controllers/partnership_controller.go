@@ -228,6 +228,9 @@ func (r *PartnershipReconciler) reconcileIdentity(ctx context.Context, s *scope)
 		}
 	}
 	s.obs.Identity.State = state
+	if state.RecheckAfter > 0 && (s.requeue == 0 || state.RecheckAfter < s.requeue) {
+		s.requeue = state.RecheckAfter
+	}
 	return nil
 }
 

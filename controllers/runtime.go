@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"time"
 
 	platformv1alpha1 "github.com/homeward-dev/homeward/api/v1alpha1"
 )
@@ -18,6 +19,9 @@ type State struct {
 	Ready   bool
 	Reason  string
 	Message string
+	// RecheckAfter asks for another reconcile when nothing watched will bring one (e.g. waiting for
+	// a Secret the operator does not watch).
+	RecheckAfter time.Duration
 }
 
 func ready(msg string) State {

@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	platformv1alpha1 "github.com/homeward-dev/homeward/api/v1alpha1"
 	"github.com/homeward-dev/homeward/internal/kratosserver"
@@ -32,6 +35,9 @@ type LocalRuntime struct {
 	HomewardPath string
 	// OTLPEndpoint receives the services' traces.
 	OTLPEndpoint string
+	// Secrets reads the Secrets tenants' specs point at (an external Kratos DSN) straight from the
+	// API: they carry no operator labels, so the operator's cache does not hold them.
+	Secrets client.Reader
 	// Hasher for the tenants' Kratos; tests set the fast one.
 	Hasher kratosserver.Hasher
 	// Changed is called with a partnership's name whenever one of its processes stops or starts.
@@ -208,8 +214,12 @@ func (l *LocalRuntime) Identity(ctx context.Context, t Tenant) (string, string, 
 	}
 	if lt.kratos == nil {
 		dir := filepath.Join(l.TenantDir(p.Name), "kratos")
+		external, state, err := l.externalDSN(ctx, t)
+		if err != nil || !state.Ready {
+			return "", "", state, err
+		}
 		srv, err := kratosserver.Start(ctx, kratosserver.Options{
-			Path: l.KratosPath, Dir: dir,
+			Path: l.KratosPath, Dir: dir, ExternalDSN: external,
 			DSN:          "sqlite://" + filepath.Join(dir, "kratos.db") + "?_fk=true&mode=rwc",
 			Hasher:       l.Hasher,
 			CookieSecret: t.Keys.KratosCookie, CipherSecret: t.Keys.KratosCipher,
@@ -226,6 +236,36 @@ func (l *LocalRuntime) Identity(ctx context.Context, t Tenant) (string, string, 
 		return srv.PublicURL(), srv.AdminURL(), waiting(platformv1alpha1.ReasonProgressing, "kratos exited; it is restarted with backoff"), nil
 	}
 	return srv.PublicURL(), srv.AdminURL(), ready("kratos running, pid " + strconv.Itoa(srv.Pid())), nil
+}
+
+// externalDSN reads the DSN of spec.identity.externalDSNSecretRef from the tenant namespace; ""
+// when there is none. A missing Secret or key is reported, not retried blindly: the Secret's
+// creation does not wake the operator, so the tenant is reconciled again on its next requeue.
+func (l *LocalRuntime) externalDSN(ctx context.Context, t Tenant) (string, State, error) {
+	ref := t.Partnership.Spec.Identity.ExternalDSNSecretRef
+	if ref == nil {
+		return "", ready(""), nil
+	}
+	if l.Secrets == nil {
+		return "", State{}, errors.New("the local runtime has no API reader for the external DSN Secret")
+	}
+	var secret corev1.Secret
+	err := l.Secrets.Get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: ref.Name}, &secret)
+	if apierrors.IsNotFound(err) {
+		st := waiting(platformv1alpha1.ReasonNotReady, fmt.Sprintf("waiting for Secret %s/%s with the external Kratos DSN", t.Namespace, ref.Name))
+		st.RecheckAfter = 5 * time.Second
+		return "", st, nil
+	}
+	if err != nil {
+		return "", State{}, fmt.Errorf("read Secret %s/%s: %w", t.Namespace, ref.Name, err)
+	}
+	dsn := string(secret.Data[ref.Key])
+	if dsn == "" {
+		st := waiting(platformv1alpha1.ReasonNotReady, fmt.Sprintf("Secret %s/%s has no key %q", t.Namespace, ref.Name, ref.Key))
+		st.RecheckAfter = 5 * time.Second
+		return "", st, nil
+	}
+	return dsn, ready(""), nil
 }
 
 // Services implements Runtime: each wanted service runs as `homeward <service>` on a loopback

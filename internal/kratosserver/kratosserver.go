@@ -71,8 +71,12 @@ type Options struct {
 	// Detached servers outlive this process and are adopted by the next Start on the same Dir
 	// (see process.Adopt): a restarted operator must not interrupt its tenants.
 	Detached bool
-	// ExtraEnv is added to the server's environment, e.g. DSN=… for an external database.
+	// ExtraEnv is added to the server's environment.
 	ExtraEnv []string
+	// ExternalDSN is an external database (e.g. PostgreSQL) given to Kratos in its environment,
+	// for migration and serving, so the credentials it holds are never written to kratos.yaml.
+	// It replaces DSN.
+	ExternalDSN string
 }
 
 // Server is a running (or restartable) Kratos.
@@ -89,7 +93,9 @@ func (o *Options) validate() error {
 	if o.Dir == "" {
 		errs = append(errs, errors.New("data dir is required"))
 	}
-	if o.DSN == "" {
+	if o.ExternalDSN != "" {
+		o.DSN = ""
+	} else if o.DSN == "" {
 		o.DSN = DSNMemory
 	}
 	if o.Schema == nil {
@@ -216,9 +222,8 @@ func (s *Server) startOnce(ctx context.Context) error {
 	proc, err := process.StartReady(ctx, process.Launch{
 		Spec: process.Spec{
 			Name: "kratos", Path: s.opts.Path, Dir: s.opts.Dir,
-			Args: []string{"serve", "--config", s.configPath()},
-			// No usage telemetry: the network is closed and tenants' data stays home.
-			Env:      append([]string{"SQA_OPT_OUT=true"}, s.opts.ExtraEnv...),
+			Args:     []string{"serve", "--config", s.configPath()},
+			Env:      append(s.dsnEnv(), s.opts.ExtraEnv...),
 			Detached: s.opts.Detached,
 		},
 		LogPath:      s.LogPath(),
@@ -235,6 +240,23 @@ func (s *Server) startOnce(ctx context.Context) error {
 		return process.WriteRecord(s.recordPath(), process.Record{Pid: proc.Pid(), Ports: map[string]int{"public": s.opts.PublicPort, "admin": s.opts.AdminPort}})
 	}
 	return nil
+}
+
+func (s *Server) dsn() string {
+	if s.opts.ExternalDSN != "" {
+		return s.opts.ExternalDSN
+	}
+	return s.opts.DSN
+}
+
+// dsnEnv is the serving environment: no usage telemetry (the network is closed and tenants' data
+// stays home), and the external DSN when there is one.
+func (s *Server) dsnEnv() []string {
+	env := []string{"SQA_OPT_OUT=true"}
+	if s.opts.ExternalDSN != "" {
+		env = append(env, "DSN="+s.opts.ExternalDSN)
+	}
+	return env
 }
 
 // Ready checks the admin readiness endpoint, which answers 200 only once the database is usable.
@@ -259,7 +281,7 @@ func (s *Server) migrate(ctx context.Context) error {
 		return nil // the memory DSN migrates itself on start
 	}
 	cmd := exec.CommandContext(ctx, s.opts.Path, "migrate", "sql", "--read-from-env", "--yes", "--config", s.configPath())
-	cmd.Env = append(append(os.Environ(), "DSN="+s.opts.DSN, "SQA_OPT_OUT=true"), s.opts.ExtraEnv...)
+	cmd.Env = append(append(os.Environ(), "DSN="+s.dsn(), "SQA_OPT_OUT=true"), s.opts.ExtraEnv...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("kratos migrate: %w: %s", err, lastLines(string(out), 10))
 	}

@@ -143,7 +143,7 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Operator, error) {
 		changes := make(chan event.GenericEvent, 64)
 		op.local = &controllers.LocalRuntime{
 			DataDir: opts.DataDir, RedisPath: opts.RedisPath, KratosPath: opts.KratosPath,
-			HomewardPath: opts.HomewardPath, OTLPEndpoint: opts.OTLPEndpoint,
+			HomewardPath: opts.HomewardPath, OTLPEndpoint: opts.OTLPEndpoint, Secrets: mgr.GetAPIReader(),
 			Hasher: opts.KratosHasher, Log: log.WithName("local-runtime"),
 			Changed: func(name string) {
 				p := &v1.Partnership{}
