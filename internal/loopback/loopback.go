@@ -3,8 +3,10 @@
 package loopback
 
 import (
+	"context"
 	"fmt"
 	"net"
+	"net/http"
 )
 
 // FreePort returns a port that was free a moment ago. Another process may take it before the
@@ -16,4 +18,21 @@ func FreePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// GetOK asks url with GET and succeeds only on 200: the readiness probe of a local server.
+func GetOK(ctx context.Context, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return nil
 }
