@@ -209,6 +209,14 @@ type Policy struct {
 	// +kubebuilder:validation:Minimum=30
 	// +kubebuilder:validation:Maximum=36525
 	RetentionDays int32 `json:"retentionDays,omitempty"`
+
+	// HousingBenefitClaimDays is how many days after arrival a step-down stay in a unit eligible
+	// for housing benefit is flagged when no claim has been recorded (late claims leave arrears).
+	// +optional
+	// +kubebuilder:default=14
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=90
+	HousingBenefitClaimDays int32 `json:"housingBenefitClaimDays,omitempty"`
 }
 
 // Money is an amount as a decimal string with at most two decimal places, e.g. "536.77", so it is

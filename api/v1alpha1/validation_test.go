@@ -42,6 +42,7 @@ func TestPartnershipValidation(t *testing.T) {
 		g.Expect(p.Spec.Policy.MaxStayDays).To(Equal(int32(42)))
 		g.Expect(p.Spec.Policy.FollowUpDays).To(Equal([]int32{30, 91}))
 		g.Expect(p.Spec.Policy.RetentionDays).To(Equal(int32(2922)))
+		g.Expect(p.Spec.Policy.HousingBenefitClaimDays).To(Equal(int32(14)))
 		g.Expect(p.Spec.CostModel.Currency).To(Equal(v1.Currency("GBP")))
 		g.Expect(p.Spec.Storage.Redis.AppendFsync).To(Equal(v1.AppendFsyncAlways))
 		g.Expect(p.Spec.Storage.Redis.Size.Equal(resource.MustParse("5Gi"))).To(BeTrue())

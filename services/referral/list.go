@@ -39,12 +39,12 @@ func parseFilter(q url.Values) (listFilter, *httpapi.Problem) {
 	for i, s := range Statuses {
 		statuses[i] = string(s)
 	}
-	e.oneOf("status", f.status, statuses, false)
-	e.oneOf("priority", f.priority, Priorities, false)
-	e.oneOf("need", f.need, Needs, false)
-	e.oneOf("source", f.source, Sources, false)
+	e.OneOf("status", f.status, statuses, false)
+	e.OneOf("priority", f.priority, Priorities, false)
+	e.OneOf("need", f.need, Needs, false)
+	e.OneOf("source", f.source, Sources, false)
 	if len(f.keyWorker) > 64 {
-		e.add("keyWorker", "is not an identity id")
+		e.Add("keyWorker", "is not an identity id")
 	}
 	for name, dst := range map[string]*bool{"open": nil, "overdue": &f.overdue} {
 		v := q.Get(name)
@@ -53,7 +53,7 @@ func parseFilter(q url.Values) (listFilter, *httpapi.Problem) {
 		}
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			e.add(name, "must be true or false")
+			e.Add(name, "must be true or false")
 			continue
 		}
 		if dst != nil {

@@ -2,11 +2,9 @@ package referral
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/homeward-dev/homeward/services/kit/calendar"
 	"github.com/homeward-dev/homeward/services/kit/httpapi"
@@ -14,58 +12,32 @@ import (
 )
 
 // fieldErrors collects what is wrong with a request body.
-type fieldErrors []httpapi.FieldError
+type fieldErrors = httpapi.Fields
 
-func (e *fieldErrors) add(field, format string, args ...any) {
-	*e = append(*e, httpapi.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
-}
-
-// text checks a free-text field: trimmed, bounded, no control characters.
-func (e *fieldErrors) text(field string, s *string, required bool, max int) {
-	*s = strings.TrimSpace(*s)
-	switch {
-	case *s == "" && required:
-		e.add(field, "is required")
-	case utf8.RuneCountInString(*s) > max:
-		e.add(field, "must be at most %d characters", max)
-	case strings.ContainsFunc(*s, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }):
-		e.add(field, "must not contain control characters")
-	}
-}
-
-func (e *fieldErrors) oneOf(field, v string, allowed []string, required bool) {
-	if v == "" && !required {
-		return
-	}
-	if !slices.Contains(allowed, v) {
-		e.add(field, "must be one of %s", strings.Join(allowed, ", "))
-	}
-}
-
-func (e *fieldErrors) wellbeing(field string, v *int) {
+func wellbeing(e *fieldErrors, field string, v *int) {
 	if v != nil && (*v < 14 || *v > 70) {
-		e.add(field, "must be a WEMWBS total from 14 to 70")
+		e.Add(field, "must be a WEMWBS total from 14 to 70")
 	}
 }
 
-func (e *fieldErrors) person(p *Person, prefix string) {
-	e.text(prefix+"name", &p.Name, true, 200)
-	e.text(prefix+"address", &p.Address, false, 500)
-	e.text(prefix+"postcode", &p.Postcode, false, 10)
-	e.text(prefix+"phone", &p.Phone, false, 30)
+func person(e *fieldErrors, p *Person, prefix string) {
+	e.Text(prefix+"name", &p.Name, true, 200)
+	e.Text(prefix+"address", &p.Address, false, 500)
+	e.Text(prefix+"postcode", &p.Postcode, false, 10)
+	e.Text(prefix+"phone", &p.Phone, false, 30)
 	if p.Phone != "" && strings.ContainsFunc(p.Phone, func(r rune) bool { return !unicode.IsDigit(r) && !strings.ContainsRune(" +()-", r) }) {
-		e.add(prefix+"phone", "may hold only digits, spaces and + ( ) -")
+		e.Add(prefix+"phone", "may hold only digits, spaces and + ( ) -")
 	}
 	if p.NHSNumber != "" {
 		n, err := nhsnumber.Normalize(p.NHSNumber)
 		if err != nil {
-			e.add(prefix+"nhsNumber", "%v", err)
+			e.Add(prefix+"nhsNumber", "%v", err)
 		} else {
 			p.NHSNumber = n
 		}
 	}
 	if p.DateOfBirth != nil && p.DateOfBirth.Year < 1900 {
-		e.add(prefix+"dateOfBirth", "must be after 1900")
+		e.Add(prefix+"dateOfBirth", "must be after 1900")
 	}
 }
 
@@ -78,30 +50,30 @@ type CreateRequest struct {
 // Validate implements httpapi.Validator.
 func (c *CreateRequest) Validate() []httpapi.FieldError {
 	var e fieldErrors
-	e.person(&c.Person, "person.")
-	e.oneOf("source", c.Source, Sources, true)
-	e.text("referrer.organisation", &c.Referrer.Organisation, true, 200)
-	e.text("referrer.ward", &c.Referrer.Ward, false, 100)
+	person(&e, &c.Person, "person.")
+	e.OneOf("source", c.Source, Sources, true)
+	e.Text("referrer.organisation", &c.Referrer.Organisation, true, 200)
+	e.Text("referrer.ward", &c.Referrer.Ward, false, 100)
 	if !c.Consent.ToRefer {
-		e.add("consent.toRefer", "must be true: a person is referred only with their consent (or a recorded best-interests decision)")
+		e.Add("consent.toRefer", "must be true: a person is referred only with their consent (or a recorded best-interests decision)")
 	}
-	e.oneOf("tenure", c.Tenure, Tenures, true)
+	e.OneOf("tenure", c.Tenure, Tenures, true)
 	if len(c.Needs) == 0 {
-		e.add("needs", "must name at least one housing need")
+		e.Add("needs", "must name at least one housing need")
 	}
 	seen := map[string]bool{}
 	for i, n := range c.Needs {
-		e.oneOf(fmt.Sprintf("needs[%d]", i), n, Needs, true)
+		e.OneOf(fmt.Sprintf("needs[%d]", i), n, Needs, true)
 		if seen[n] {
-			e.add(fmt.Sprintf("needs[%d]", i), "repeats %q", n)
+			e.Add(fmt.Sprintf("needs[%d]", i), "repeats %q", n)
 		}
 		seen[n] = true
 	}
-	e.oneOf("priority", c.Priority, Priorities, true)
-	e.oneOf("delayReason", c.DelayReason, DelayReasons, false)
-	e.wellbeing("wellbeing", c.Wellbeing)
+	e.OneOf("priority", c.Priority, Priorities, true)
+	e.OneOf("delayReason", c.DelayReason, DelayReasons, false)
+	wellbeing(&e, "wellbeing", c.Wellbeing)
 	if c.AdmissionDate != nil && c.DischargeReadyDate != nil && c.DischargeReadyDate.Before(*c.AdmissionDate) {
-		e.add("dischargeReadyDate", "must not be before admissionDate")
+		e.Add("dischargeReadyDate", "must not be before admissionDate")
 	}
 	return e
 }
@@ -109,7 +81,7 @@ func (c *CreateRequest) Validate() []httpapi.FieldError {
 // notAfter refuses dates later than today, in London.
 func notAfter(e *fieldErrors, field string, d *calendar.Date, now time.Time) {
 	if d != nil && calendar.DateOf(now.In(calendar.London())).Before(*d) {
-		e.add(field, "must not be in the future")
+		e.Add(field, "must not be in the future")
 	}
 }
 
@@ -129,7 +101,7 @@ type DetailsRequest struct {
 func (d *DetailsRequest) Validate() []httpapi.FieldError {
 	var e fieldErrors
 	if d.Tenure != nil {
-		e.oneOf("tenure", *d.Tenure, Tenures, true)
+		e.OneOf("tenure", *d.Tenure, Tenures, true)
 	}
 	if d.Needs != nil {
 		c := CreateRequest{Form: Form{Needs: d.Needs}}
@@ -140,17 +112,17 @@ func (d *DetailsRequest) Validate() []httpapi.FieldError {
 		}
 	}
 	if d.DelayReason != nil {
-		e.oneOf("delayReason", *d.DelayReason, DelayReasons, true)
+		e.OneOf("delayReason", *d.DelayReason, DelayReasons, true)
 	}
 	for field, v := range map[string]*string{"address": d.Address, "postcode": d.Postcode, "phone": d.Phone} {
 		if v != nil {
 			max := map[string]int{"address": 500, "postcode": 10, "phone": 30}[field]
-			e.text(field, v, false, max)
+			e.Text(field, v, false, max)
 		}
 	}
 	if d.Tenure == nil && d.Needs == nil && d.DischargeReadyDate == nil && d.DelayReason == nil && d.ConsentToShare == nil &&
 		d.Address == nil && d.Postcode == nil && d.Phone == nil {
-		e.add("(body)", "names nothing to change")
+		e.Add("(body)", "names nothing to change")
 	}
 	return e
 }
@@ -169,22 +141,22 @@ func (t *TransitionRequest) Validate() []httpapi.FieldError {
 	for i, s := range Statuses {
 		all[i] = string(s)
 	}
-	e.oneOf("to", string(t.To), all, true)
-	e.text("reason", &t.Reason, needsReason(t.To), 1000)
+	e.OneOf("to", string(t.To), all, true)
+	e.Text("reason", &t.Reason, needsReason(t.To), 1000)
 	if t.To == StatusDischarged {
 		if t.Discharge == nil {
-			e.add("discharge", "is required to discharge: the date and destination")
+			e.Add("discharge", "is required to discharge: the date and destination")
 		} else {
-			e.oneOf("discharge.destination", t.Discharge.Destination, Destinations, true)
+			e.OneOf("discharge.destination", t.Discharge.Destination, Destinations, true)
 			if t.Discharge.Date.Year == 0 {
-				e.add("discharge.date", "is required")
+				e.Add("discharge.date", "is required")
 			}
 			if t.Discharge.DelayedDays != nil {
-				e.add("discharge.delayedDays", "is computed, not given")
+				e.Add("discharge.delayedDays", "is computed, not given")
 			}
 		}
 	} else if t.Discharge != nil {
-		e.add("discharge", "is given only when moving to discharged")
+		e.Add("discharge", "is given only when moving to discharged")
 	}
 	return e
 }
@@ -198,8 +170,8 @@ type KeyWorkerRequest struct {
 // Validate implements httpapi.Validator.
 func (k *KeyWorkerRequest) Validate() []httpapi.FieldError {
 	var e fieldErrors
-	e.text("id", &k.ID, true, 64)
-	e.text("name", &k.Name, true, 200)
+	e.Text("id", &k.ID, true, 64)
+	e.Text("name", &k.Name, true, 200)
 	return e
 }
 
@@ -212,7 +184,7 @@ type FirstContactRequest struct {
 func (f *FirstContactRequest) Validate() []httpapi.FieldError {
 	var e fieldErrors
 	if f.At.IsZero() {
-		e.add("at", "is required (RFC 3339 time)")
+		e.Add("at", "is required (RFC 3339 time)")
 	}
 	return e
 }
@@ -225,7 +197,7 @@ type NoteRequest struct {
 // Validate implements httpapi.Validator.
 func (n *NoteRequest) Validate() []httpapi.FieldError {
 	var e fieldErrors
-	e.text("text", &n.Text, true, 10000)
+	e.Text("text", &n.Text, true, 10000)
 	return e
 }
 
@@ -240,10 +212,10 @@ type ActionRequest struct {
 // Validate implements httpapi.Validator.
 func (a *ActionRequest) Validate() []httpapi.FieldError {
 	var e fieldErrors
-	e.oneOf("type", a.Type, ActionTypes, true)
-	e.text("detail", &a.Detail, a.Type == "other", 2000)
-	e.text("ownerOrganisation", &a.OwnerOrganisation, true, 200)
-	e.oneOf("urgency", a.Urgency, Priorities, true)
+	e.OneOf("type", a.Type, ActionTypes, true)
+	e.Text("detail", &a.Detail, a.Type == "other", 2000)
+	e.Text("ownerOrganisation", &a.OwnerOrganisation, true, 200)
+	e.OneOf("urgency", a.Urgency, Priorities, true)
 	return e
 }
 
@@ -255,7 +227,7 @@ type ActionUpdateRequest struct {
 // Validate implements httpapi.Validator.
 func (a *ActionUpdateRequest) Validate() []httpapi.FieldError {
 	var e fieldErrors
-	e.oneOf("status", a.Status, ActionStatuses, true)
+	e.OneOf("status", a.Status, ActionStatuses, true)
 	return e
 }
 
@@ -268,8 +240,8 @@ type FollowUpRequest struct {
 // Validate implements httpapi.Validator.
 func (f *FollowUpRequest) Validate() []httpapi.FieldError {
 	var e fieldErrors
-	e.oneOf("result", f.Result, FollowUpResults, true)
-	e.wellbeing("wellbeing", f.Wellbeing)
+	e.OneOf("result", f.Result, FollowUpResults, true)
+	wellbeing(&e, "wellbeing", f.Wellbeing)
 	return e
 }
 
@@ -282,7 +254,7 @@ type ReadmissionRequest struct {
 func (r *ReadmissionRequest) Validate() []httpapi.FieldError {
 	var e fieldErrors
 	if r.Date.Year == 0 {
-		e.add("date", "is required")
+		e.Add("date", "is required")
 	}
 	return e
 }
@@ -297,7 +269,7 @@ func (s *SearchRequest) Validate() []httpapi.FieldError {
 	var e fieldErrors
 	n, err := nhsnumber.Normalize(s.NHSNumber)
 	if err != nil {
-		e.add("nhsNumber", "%v", err)
+		e.Add("nhsNumber", "%v", err)
 	}
 	s.NHSNumber = n
 	return e
@@ -312,14 +284,14 @@ type ClosureDaysRequest struct {
 func (c *ClosureDaysRequest) Validate() []httpapi.FieldError {
 	var e fieldErrors
 	if c.Days == nil {
-		e.add("days", "is required (an empty list clears them)")
+		e.Add("days", "is required (an empty list clears them)")
 	}
 	if len(c.Days) > 366 {
-		e.add("days", "must hold at most 366 days")
+		e.Add("days", "must hold at most 366 days")
 	}
 	for i, d := range c.Days {
 		if d.Year < calendar.FirstYear || d.Year > calendar.LastYear {
-			e.add(fmt.Sprintf("days[%d]", i), "must be within %d–%d", calendar.FirstYear, calendar.LastYear)
+			e.Add(fmt.Sprintf("days[%d]", i), "must be within %d–%d", calendar.FirstYear, calendar.LastYear)
 		}
 	}
 	return e

@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"go.opentelemetry.io/otel/trace"
-
 	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/kit/audit"
 	"github.com/homeward-dev/homeward/services/kit/auth"
@@ -51,10 +49,7 @@ func New(a *app.Service) *Service {
 		now:    a.Now,
 	}
 	read := []auth.Permission{auth.ReferralRead, auth.ReferralReadOwn}
-	a.Public("GET /openapi.yaml", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/yaml")
-		_, _ = w.Write(openAPI)
-	}))
+	a.ServeOpenAPI(openAPI)
 	a.API("POST /v1/referrals", s.create, auth.ReferralCreate)
 	a.API("GET /v1/referrals", s.list, read...)
 	a.API("POST /v1/referrals/search", s.search, read...)
@@ -78,22 +73,12 @@ func New(a *app.Service) *Service {
 func staffOf(p *auth.Principal) Staff { return Staff{ID: p.IdentityID, Name: p.Name, Email: p.Email} }
 
 func (s *Service) auditEntry(r *http.Request, action, detail string) audit.Entry {
-	p, _ := auth.From(r.Context())
-	e := audit.Entry{At: s.now(), Action: action, Detail: detail, RequestID: httpapi.RequestID(r.Context())}
-	if p != nil {
-		e.Actor, e.ActorName, e.Roles = p.IdentityID, p.Email, p.RoleNames()
-	}
-	if sc := trace.SpanContextFromContext(r.Context()); sc.HasTraceID() {
-		e.TraceID = sc.TraceID().String()
-	}
-	return e
+	return s.app.AuditEntry(r, action, detail)
 }
-
-func etag(version int64) string { return `"v` + strconv.FormatInt(version, 10) + `"` }
 
 func writeReferral(w http.ResponseWriter, status int, r *Referral, version int64, now time.Time) {
 	r.withClock(now)
-	w.Header().Set("ETag", etag(version))
+	w.Header().Set("ETag", app.ETag(version))
 	httpapi.WriteJSON(w, status, r)
 }
 
@@ -138,29 +123,17 @@ func (s *Service) deadlineProblem(w http.ResponseWriter, r *http.Request, err er
 
 // storageFailed answers a storage error: Redis failing is a 503, not the caller's fault.
 func storageFailed(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, store.ErrNotFound) {
-		httpapi.WriteProblem(w, r, httpapi.NotFound("the referral"))
-		return
-	}
-	if errors.Is(err, context.Canceled) {
-		return
-	}
 	if store.Unavailable(err) {
 		w.Header().Set("Retry-After", "1")
 		httpapi.WriteProblem(w, r, httpapi.Unavailable("storage cannot be reached; try again (a create retried with the same Idempotency-Key is never made twice)"))
 		return
 	}
-	httpapi.Internal(w, r, err)
+	app.WriteStorageProblem(w, r, err, "the referral")
 }
 
 // storageProblem is storageFailed's answer for a mutator, which returns its problem.
 func storageProblem(r *http.Request, err error) *httpapi.Problem {
-	if store.Unavailable(err) {
-		return httpapi.Unavailable("storage cannot be reached; try again")
-	}
-	httpapi.Logger(r.Context()).ErrorContext(r.Context(), "internal error", "err", err, "request_id", httpapi.RequestID(r.Context()))
-	return httpapi.NewProblem(http.StatusInternalServerError, "internal", "Internal error",
-		"the request failed on the server; quote the request id when reporting it")
+	return app.StorageProblem(r, err, "the referral")
 }
 
 // validIdempotencyKey accepts 1–128 printable ASCII characters.
@@ -299,10 +272,9 @@ func (s *Service) mutation(m mutator) http.HandlerFunc {
 			httpapi.WriteProblem(w, r, prob)
 			return
 		}
-		match := r.Header.Get("If-Match")
-		if match == "" || match == "*" {
-			httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusPreconditionRequired, "if-match-required",
-				"If-Match required", "send the ETag of the referral you read in If-Match, so a change made meanwhile is not overwritten"))
+		match, prob := app.IfMatch(r, "referral")
+		if prob != nil {
+			httpapi.WriteProblem(w, r, prob)
 			return
 		}
 		before, version, err := s.repo.load(r.Context(), id)
@@ -310,8 +282,8 @@ func (s *Service) mutation(m mutator) http.HandlerFunc {
 			storageFailed(w, r, err)
 			return
 		}
-		if match != etag(version) {
-			s.stale(w, r, version)
+		if match != app.ETag(version) {
+			app.Stale(w, r, "referral", version)
 			return
 		}
 		after, err := clone(before)
@@ -331,7 +303,7 @@ func (s *Service) mutation(m mutator) http.HandlerFunc {
 			audit: s.auditEntry(r, audit.ActionUpdate, r.Pattern)})
 		if errors.Is(err, store.ErrVersionConflict) {
 			_, current, _ := s.repo.load(r.Context(), id)
-			s.stale(w, r, current)
+			app.Stale(w, r, "referral", current)
 			return
 		}
 		if err != nil {
@@ -340,12 +312,6 @@ func (s *Service) mutation(m mutator) http.HandlerFunc {
 		}
 		writeReferral(w, http.StatusOK, after, next, now)
 	}
-}
-
-func (s *Service) stale(w http.ResponseWriter, r *http.Request, current int64) {
-	w.Header().Set("ETag", etag(current))
-	httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusPreconditionFailed, "stale",
-		"The referral has changed", "it changed since you read it (now "+etag(current)+"); read it again and reapply your change"))
 }
 
 func clone(r *Referral) (*Referral, error) {

@@ -60,6 +60,8 @@ type Rules struct {
 	MaxStayDays     int             `json:"maxStayDays"`
 	FollowUpDays    []int           `json:"followUpDays"`
 	RetentionDays   int             `json:"retentionDays"`
+	// HousingBenefitClaimDays flags a stay with no housing-benefit claim this long after arrival.
+	HousingBenefitClaimDays int `json:"housingBenefitClaimDays"`
 }
 
 // Policy is what a service needs of its Partnership's spec: HOMEWARD_POLICY holds it as JSON
@@ -77,9 +79,10 @@ func DefaultPolicy() Policy {
 			Urgent:    Target{3, UnitWorkingDays},
 			Routine:   Target{10, UnitWorkingDays},
 		},
-		MaxStayDays:   42,
-		FollowUpDays:  []int{30, 91},
-		RetentionDays: 2922,
+		MaxStayDays:             42,
+		FollowUpDays:            []int{30, 91},
+		RetentionDays:           2922,
+		HousingBenefitClaimDays: 14,
 	}}
 }
 
@@ -109,6 +112,9 @@ func ParsePolicy(s string) (Policy, error) {
 	if in.Rules.RetentionDays == 0 {
 		in.Rules.RetentionDays = p.Rules.RetentionDays
 	}
+	if in.Rules.HousingBenefitClaimDays == 0 {
+		in.Rules.HousingBenefitClaimDays = p.Rules.HousingBenefitClaimDays
+	}
 	return in, in.Validate()
 }
 
@@ -131,6 +137,9 @@ func (p Policy) Validate() error {
 	}
 	if p.Rules.RetentionDays < 1 {
 		errs = append(errs, errors.New("policy.retentionDays must be at least 1"))
+	}
+	if p.Rules.HousingBenefitClaimDays < 1 {
+		errs = append(errs, errors.New("policy.housingBenefitClaimDays must be at least 1"))
 	}
 	if c := p.CostModel; c != nil {
 		for name, v := range map[string]string{"bedDayCost": c.BedDayCost, "residentialCareWeekly": c.ResidentialCareWeekly, "stepDownWeekly": c.StepDownWeekly, "schemeAnnualCost": c.SchemeAnnualCost} {

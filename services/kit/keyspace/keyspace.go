@@ -63,6 +63,21 @@ func (t Tenant) ClosedReferrals() string { return t.key("ix", "referral", "close
 // NHSNumber is the set of referral ids for one keyed hash of an NHS number.
 func (t Tenant) NHSNumber(hash string) string { return t.key("ix", "nhs", hash) }
 
+// Unit is the hash holding one step-down unit.
+func (t Tenant) Unit(id string) string { return t.key("housing", "unit", id) }
+
+// Placement is the hash holding one placement (a person's stay in a unit).
+func (t Tenant) Placement(id string) string { return t.key("housing", "placement", id) }
+
+// RehousingCase is the hash holding one permanent-move case.
+func (t Tenant) RehousingCase(id string) string { return t.key("housing", "rehousing", id) }
+
+// HousingIndex is a sorted set of housing record ids, e.g. ("unit", "all") or
+// ("placement", "unit", <unit id>).
+func (t Tenant) HousingIndex(parts ...string) string {
+	return t.key(append([]string{"ix", "housing"}, parts...)...)
+}
+
 // Idempotency remembers one Idempotency-Key of one caller.
 func (t Tenant) Idempotency(scope, key string) string { return t.key("idem", scope, key) }
 

@@ -77,22 +77,50 @@ type Commit struct {
 	Doc           []byte
 	// Summary is a small second copy lists read instead of the whole document.
 	Summary []byte
-	Ops     []Op
+	// Also are further records changed in the same step, each guarded by its own version (a
+	// placement and the unit it books).
+	Also []Put
+	Ops  []Op
 }
 
+// Put is one more record written by a commit.
+type Put struct {
+	Key           string
+	ExpectVersion int64
+	Doc, Summary  []byte
+}
+
+// ConflictError names the record whose version did not match; it is an ErrVersionConflict.
+type ConflictError struct {
+	Key     string
+	Current int64
+}
+
+func (e *ConflictError) Error() string { return fmt.Sprintf("%s: %v", e.Key, ErrVersionConflict) }
+
+// Is makes errors.Is(err, ErrVersionConflict) hold.
+func (e *ConflictError) Is(target error) bool { return target == ErrVersionConflict }
+
 // Redis scripts run atomically but do not roll back, so every check happens before any write.
-// ARGV: expected version, next version, document, summary, op count, then per op: kind, index of
-// its key in KEYS (0: the key follows in ARGV), argument count, [key], arguments.
+// ARGV: record count R, then per record (KEYS[1..R]) expected version, next version, document,
+// summary; then op count, then per op: kind, index of its key in KEYS (0: the key follows in
+// ARGV), argument count, [key], arguments.
 var commitScript = redis.NewScript(`
-local cur = redis.call('HGET', KEYS[1], 'v')
-if ARGV[1] == '0' then
-  if cur then return {'conflict', cur} end
-elseif cur ~= ARGV[1] then
-  return {'conflict', cur or '0'}
+local r = tonumber(ARGV[1])
+for i = 1, r do
+  local want = ARGV[2 + (i - 1) * 4]
+  local cur = redis.call('HGET', KEYS[i], 'v')
+  if want == '0' then
+    if cur then return {'conflict', KEYS[i], cur} end
+  elseif cur ~= want then
+    return {'conflict', KEYS[i], cur or '0'}
+  end
 end
+local a = 2 + r * 4
+local n_ops = tonumber(ARGV[a])
+a = a + 1
 local ops = {}
-local a = 6
-for i = 1, tonumber(ARGV[5]) do
+for i = 1, n_ops do
   local kind, ki, n = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
   local p = a + 3
   local key
@@ -106,7 +134,10 @@ for _, op in ipairs(ops) do
     if held then return {'claimed', op[2], held} end
   end
 end
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 'doc', ARGV[3], 'sum', ARGV[4])
+for i = 1, r do
+  local b = 2 + (i - 1) * 4
+  redis.call('HSET', KEYS[i], 'v', ARGV[b + 1], 'doc', ARGV[b + 2], 'sum', ARGV[b + 3])
+end
 for _, op in ipairs(ops) do
   local kind, key, p, n = op[1], op[2], op[3], op[4]
   if kind == 'zadd' then redis.call('ZADD', key, ARGV[p], ARGV[p + 1])
@@ -117,16 +148,21 @@ for _, op in ipairs(ops) do
   elseif kind == 'xadd' then redis.call('XADD', key, '*', unpack(ARGV, p, p + n - 1))
   else return redis.error_reply('unknown op ' .. kind) end
 end
-return {'ok', ARGV[2]}
+return {'ok'}
 `)
 
-// Apply runs the commit and returns the record's new version.
+// Apply runs the commit and returns the main record's new version (each Put's is its
+// ExpectVersion + 1).
 func Apply(ctx context.Context, rdb redis.Scripter, c Commit) (int64, error) {
-	keys := make([]string, 0, 1+len(c.Ops))
-	keys = append(keys, c.Key)
-	next := c.ExpectVersion + 1
-	args := make([]any, 0, 4+6*len(c.Ops))
-	args = append(args, strconv.FormatInt(c.ExpectVersion, 10), strconv.FormatInt(next, 10), c.Doc, c.Summary, len(c.Ops))
+	records := append([]Put{{Key: c.Key, ExpectVersion: c.ExpectVersion, Doc: c.Doc, Summary: c.Summary}}, c.Also...)
+	keys := make([]string, 0, len(records)+len(c.Ops))
+	args := make([]any, 0, 2+4*len(records)+6*len(c.Ops))
+	args = append(args, len(records))
+	for _, rec := range records {
+		keys = append(keys, rec.Key)
+		args = append(args, strconv.FormatInt(rec.ExpectVersion, 10), strconv.FormatInt(rec.ExpectVersion+1, 10), rec.Doc, rec.Summary)
+	}
+	args = append(args, len(c.Ops))
 	for _, op := range c.Ops {
 		if op.undeclared {
 			args = append(args, op.kind, 0, len(op.args), op.key)
@@ -144,9 +180,10 @@ func Apply(ctx context.Context, rdb redis.Scripter, c Commit) (int64, error) {
 	}
 	switch res[0] {
 	case "ok":
-		return next, nil
+		return c.ExpectVersion + 1, nil
 	case "conflict":
-		return 0, ErrVersionConflict
+		cur, _ := strconv.ParseInt(res[2], 10, 64)
+		return 0, &ConflictError{Key: res[1], Current: cur}
 	case "claimed":
 		return 0, &ClaimTakenError{Key: res[1], Value: res[2]}
 	}
