@@ -21,6 +21,7 @@ import (
 	"github.com/homeward-dev/homeward/controllers"
 	"github.com/homeward-dev/homeward/internal/binaries"
 	"github.com/homeward-dev/homeward/internal/operator"
+	"github.com/homeward-dev/homeward/services/housing"
 	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/referral"
 )
@@ -33,6 +34,7 @@ const usage = `usage: homeward <command> [flags]
 commands:
   operator   run the operator that turns Partnerships into tenants
   referral   serve one partnership's referral API (flags or HOMEWARD_* variables; --help lists them)
+  housing    serve one partnership's housing-options API (same flags and variables)
 `
 
 func main() {
@@ -48,6 +50,8 @@ func main() {
 		err = runOperator(ctx, os.Args[2:], os.Stderr)
 	case "referral":
 		err = referral.Run(ctx, os.Args[2:], os.Getenv, app.Options{Version: version})
+	case "housing":
+		err = housing.Run(ctx, os.Args[2:], os.Getenv, app.Options{Version: version})
 	case "-h", "--help", "help":
 		fmt.Fprint(os.Stdout, usage)
 		return

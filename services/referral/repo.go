@@ -117,41 +117,38 @@ func (rp *repo) decode(doc []byte) (*Referral, error) {
 	return &r, nil
 }
 
-// indexEntry is one sorted-set membership of a referral.
-type indexEntry struct{ key, member string }
-
 // indexes are the sorted-set entries a referral belongs in, with their scores. Lists score 0 and
 // order by id (creation order); deadline and retention indexes score by time. Every entry costs
 // a write on every create, so only the filters staff use to find work have one (status, priority,
 // need, key worker, referrer, overdue); source and open/closed are applied while walking.
-func (rp *repo) indexes(r *Referral) map[indexEntry]float64 {
+func (rp *repo) indexes(r *Referral) map[store.Member]float64 {
 	k := rp.keys
-	out := map[indexEntry]float64{
-		{k.AllReferrals(), r.ID}:                                             0,
-		{k.ReferralIndex("status", string(r.Status)), r.ID}:                  0,
-		{k.ReferralIndex("priority", r.Priority), r.ID}:                      0,
-		{k.ReferralIndex("created-by", r.CreatedBy.ID), r.ID}:                0,
-		{k.ReferralIndex("source", r.Source), r.ID}:                          0,
-		{k.ReferralIndex("open", strconv.FormatBool(r.Status.Open())), r.ID}: 0,
+	out := map[store.Member]float64{
+		{Key: k.AllReferrals(), ID: r.ID}:                                             0,
+		{Key: k.ReferralIndex("status", string(r.Status)), ID: r.ID}:                  0,
+		{Key: k.ReferralIndex("priority", r.Priority), ID: r.ID}:                      0,
+		{Key: k.ReferralIndex("created-by", r.CreatedBy.ID), ID: r.ID}:                0,
+		{Key: k.ReferralIndex("source", r.Source), ID: r.ID}:                          0,
+		{Key: k.ReferralIndex("open", strconv.FormatBool(r.Status.Open())), ID: r.ID}: 0,
 	}
 	for _, n := range r.Needs {
-		out[indexEntry{k.ReferralIndex("need", n), r.ID}] = 0
+		out[store.Member{Key: k.ReferralIndex("need", n), ID: r.ID}] = 0
 	}
 	if r.KeyWorker != nil {
-		out[indexEntry{k.ReferralIndex("key-worker", r.KeyWorker.ID), r.ID}] = 0
+		out[store.Member{Key: k.ReferralIndex("key-worker", r.KeyWorker.ID), ID: r.ID}] = 0
 	}
 	if r.Status.Open() && r.Response.FirstContactAt == nil {
-		out[indexEntry{k.ResponseDue(), r.ID}] = float64(r.Response.DueAt.UnixMilli())
+		out[store.Member{Key: k.ResponseDue(), ID: r.ID}] = float64(r.Response.DueAt.UnixMilli())
 	}
 	if r.Status.Open() {
 		for _, a := range r.Actions {
 			if a.open() {
-				out[indexEntry{k.ActionsDue(), r.ID + "/" + a.ID}] = float64(a.DueAt.UnixMilli())
+				out[store.Member{Key: k.ActionsDue(), ID: r.ID + "/" + a.ID}] = float64(a.DueAt.UnixMilli())
 			}
 		}
 	}
 	if r.ClosedAt != nil && r.ErasedAt == nil {
-		out[indexEntry{k.ClosedReferrals(), r.ID}] = float64(r.ClosedAt.UnixMilli())
+		out[store.Member{Key: k.ClosedReferrals(), ID: r.ID}] = float64(r.ClosedAt.UnixMilli())
 	}
 	return out
 }
@@ -165,24 +162,13 @@ func (rp *repo) nhsIndex(r *Referral) string {
 
 // indexOps turns the difference between a referral before and after a change into writes.
 func (rp *repo) indexOps(before, after *Referral) []store.Op {
-	var old map[indexEntry]float64 // nil when creating: every entry is new
+	var old map[store.Member]float64 // nil when creating: every entry is new
 	oldNHS := ""
 	if before != nil {
 		old = rp.indexes(before)
 		oldNHS = rp.nhsIndex(before)
 	}
-	now := rp.indexes(after)
-	ops := make([]store.Op, 0, len(now)+1)
-	for e := range old {
-		if _, keep := now[e]; !keep {
-			ops = append(ops, store.ZRem(e.key, e.member))
-		}
-	}
-	for e, score := range now {
-		if s, ok := old[e]; !ok || s != score {
-			ops = append(ops, store.ZAdd(e.key, score, e.member))
-		}
-	}
+	ops := store.IndexDiff(old, rp.indexes(after))
 	if newNHS := rp.nhsIndex(after); newNHS != oldNHS {
 		if oldNHS != "" {
 			ops = append(ops, store.SRem(oldNHS, after.ID))

@@ -63,7 +63,7 @@ func New(a *app.Service) *Service {
 	a.API("PATCH /v1/referrals/{id}/actions/{action}", s.mutation(s.updateAction), auth.ReferralManage, auth.ReferralWork)
 	a.API("POST /v1/referrals/{id}/readmissions", s.mutation(s.readmission), auth.ReferralManage)
 	a.API("PUT /v1/referrals/{id}/follow-ups/{days}", s.mutation(s.followUp), auth.ReferralManage)
-	a.API("GET /v1/referrals/{id}/audit", s.auditTrail, auth.AuditRead)
+	a.API("GET /v1/referrals/{id}/audit", a.AuditTrail(auditKind), auth.AuditRead)
 	a.API("GET /v1/actions/overdue", s.overdueActions, read...)
 	a.API("GET /v1/closure-days", s.getClosureDays, auth.ReferralRead, auth.ReferralReadOwn, auth.CalendarManage)
 	a.API("PUT /v1/closure-days", s.putClosureDays, auth.CalendarManage)
@@ -591,45 +591,6 @@ func (s *Service) followUp(r *http.Request, ref *Referral, p *auth.Principal, no
 			"days": days, "dueDate": f.DueDate, "result": req.Result, "wellbeing": req.Wellbeing, "wellbeingAtReferral": ref.Wellbeing}}}, nil
 	}
 	return nil, httpapi.NotFound(fmt.Sprintf("a %d-day follow-up", days))
-}
-
-func (s *Service) auditTrail(w http.ResponseWriter, r *http.Request) {
-	id, prob := pathID(r)
-	if prob != nil {
-		httpapi.WriteProblem(w, r, prob)
-		return
-	}
-	limit, prob := limitParam(r, 100, 1000)
-	if prob != nil {
-		httpapi.WriteProblem(w, r, prob)
-		return
-	}
-	after := r.URL.Query().Get("after")
-	if after != "" && !streamID(after) {
-		httpapi.WriteProblem(w, r, httpapi.BadRequest("after must be an audit entry id such as 1764000000000-0"))
-		return
-	}
-	entries, err := audit.Trail(r.Context(), s.app.Redis, s.repo.keys, auditKind, id, after, int64(limit))
-	if err != nil {
-		storageFailed(w, r, err)
-		return
-	}
-	if len(entries) == 0 && after == "" {
-		httpapi.WriteProblem(w, r, httpapi.NotFound("referral "+id))
-		return
-	}
-	resp := map[string]any{"items": entries}
-	if len(entries) == limit {
-		resp["next"] = entries[len(entries)-1].ID
-	}
-	httpapi.WriteJSON(w, http.StatusOK, resp)
-}
-
-func streamID(s string) bool {
-	ms, seq, ok := strings.Cut(s, "-")
-	_, err1 := strconv.ParseUint(ms, 10, 64)
-	_, err2 := strconv.ParseUint(seq, 10, 64)
-	return ok && err1 == nil && err2 == nil
 }
 
 func limitParam(r *http.Request, def, max int) (int, *httpapi.Problem) {

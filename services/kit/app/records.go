@@ -5,12 +5,14 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/homeward-dev/homeward/services/kit/audit"
 	"github.com/homeward-dev/homeward/services/kit/auth"
 	"github.com/homeward-dev/homeward/services/kit/httpapi"
+	"github.com/homeward-dev/homeward/services/kit/ids"
 	"github.com/homeward-dev/homeward/services/kit/store"
 )
 
@@ -81,4 +83,52 @@ func WriteStorageProblem(w http.ResponseWriter, r *http.Request, err error, what
 		w.Header().Set("Retry-After", "1")
 	}
 	httpapi.WriteProblem(w, r, StorageProblem(r, err, what))
+}
+
+// AuditTrail serves the audit trail of the record whose id is the path's {id}: up to limit
+// (1–1000, default 100) entries, oldest first, after the entry id after.
+func (s *Service) AuditTrail(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		if !ids.Valid(id) {
+			httpapi.WriteProblem(w, r, httpapi.NotFound(kind+" "+strconv.Quote(id)))
+			return
+		}
+		q := r.URL.Query()
+		limit := 100
+		if v := q.Get("limit"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 1000 {
+				httpapi.WriteProblem(w, r, httpapi.BadRequest("limit must be 1 to 1000"))
+				return
+			}
+			limit = n
+		}
+		after := q.Get("after")
+		if after != "" && !streamID(after) {
+			httpapi.WriteProblem(w, r, httpapi.BadRequest("after must be an audit entry id such as 1764000000000-0"))
+			return
+		}
+		entries, err := audit.Trail(r.Context(), s.Redis, s.Keys, kind, id, after, int64(limit))
+		if err != nil {
+			WriteStorageProblem(w, r, err, "the "+kind)
+			return
+		}
+		if len(entries) == 0 && after == "" {
+			httpapi.WriteProblem(w, r, httpapi.NotFound(kind+" "+id))
+			return
+		}
+		resp := map[string]any{"items": entries}
+		if len(entries) == limit {
+			resp["next"] = entries[len(entries)-1].ID
+		}
+		httpapi.WriteJSON(w, http.StatusOK, resp)
+	}
+}
+
+func streamID(s string) bool {
+	ms, seq, ok := strings.Cut(s, "-")
+	_, err1 := strconv.ParseUint(ms, 10, 64)
+	_, err2 := strconv.ParseUint(seq, 10, 64)
+	return ok && err1 == nil && err2 == nil
 }

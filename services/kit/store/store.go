@@ -300,3 +300,23 @@ func Unavailable(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "LOADING") || strings.Contains(msg, "connection pool timeout")
 }
+
+// Member is one sorted-set membership of a record.
+type Member struct{ Key, ID string }
+
+// IndexDiff turns a record's sorted-set memberships before and after a change (before is nil
+// when creating) into the writes that move it from one to the other.
+func IndexDiff(before, after map[Member]float64) []Op {
+	ops := make([]Op, 0, len(after))
+	for m := range before {
+		if _, keep := after[m]; !keep {
+			ops = append(ops, ZRem(m.Key, m.ID))
+		}
+	}
+	for m, score := range after {
+		if s, ok := before[m]; !ok || s != score {
+			ops = append(ops, ZAdd(m.Key, score, m.ID))
+		}
+	}
+	return ops
+}

@@ -1,0 +1,822 @@
+package housing
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/homeward-dev/homeward/services/kit/app"
+	"github.com/homeward-dev/homeward/services/kit/auth"
+	"github.com/homeward-dev/homeward/services/kit/calendar"
+	"github.com/homeward-dev/homeward/services/kit/config"
+	"github.com/homeward-dev/homeward/services/kit/servicetest"
+	"github.com/homeward-dev/homeward/services/referral"
+)
+
+// fixture is one Kirklees tenant with its referral and housing services and a person for every role.
+type fixture struct {
+	tenant   *servicetest.Tenant
+	clock    *servicetest.Clock
+	svc      *Service
+	base     string
+	referral string // the referral service's base URL
+	people   map[string]*servicetest.Client
+}
+
+// monday0930 is Monday 23 November 2026, 09:30 in London.
+var monday0930 = time.Date(2026, 11, 23, 9, 30, 0, 0, calendar.London())
+
+func kirkleesPolicy() config.Policy {
+	p := config.DefaultPolicy()
+	p.CostModel = &config.CostModel{Currency: "GBP", BedDayCost: "345.00", ResidentialCareWeekly: "536.77", StepDownWeekly: "203.77",
+		WaitingListBaselineDays: 180, SchemeAnnualCost: "120000.00", SavingsSplit: config.SavingsSplit{NHS: 50, LocalAuthority: 30, HousingProvider: 20}}
+	return p
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{tenant: servicetest.StartTenant(t, "kirklees"), clock: servicetest.NewClock(monday0930), people: map[string]*servicetest.Client{}}
+	opts := app.Options{Now: f.clock.Now}
+	_, srv := servicetest.Serve(t, f.tenant.Config(t, Name, kirkleesPolicy()), opts, func(a *app.Service) { f.svc = New(a) })
+	_, refSrv := servicetest.Serve(t, f.tenant.Config(t, referral.Name, kirkleesPolicy()), opts, func(a *app.Service) { referral.New(a) })
+	f.base, f.referral = srv.URL, refSrv.URL
+	for _, role := range auth.Roles {
+		f.people[string(role)] = f.tenant.Person(t, f.base, string(role)+"@kirklees.example", "kirklees", string(role))
+	}
+	return f
+}
+
+func (f *fixture) as(t *testing.T, who string) *servicetest.Client { return f.people[who].As(t) }
+
+// day is a date relative to the fixture's Monday.
+func day(offset int) calendar.Date { return calendar.DateOf(monday0930).AddDays(offset) }
+
+// at moves the clock to 10:00 on a day relative to the fixture's Monday.
+func (f *fixture) at(offset int) {
+	f.clock.Set(day(offset).In(calendar.London(), 10, 0, 0, 0))
+}
+
+// newReferral refers a synthetic person through the real referral service.
+func (f *fixture) newReferral(t *testing.T) string {
+	t.Helper()
+	c := *f.people["coordinator"]
+	c.Base = f.referral
+	r := c.As(t).Must(http.StatusCreated, "POST", "/v1/referrals", map[string]any{
+		"person":   map[string]any{"name": "Test Person", "dateOfBirth": "1944-03-02"},
+		"source":   "ward",
+		"referrer": map[string]any{"organisation": "Huddersfield Royal Infirmary", "ward": "Ward 8"},
+		"consent":  map[string]any{"toRefer": true, "toShare": true}, "tenure": "owner-occupier",
+		"needs": []string{"adaptations"}, "priority": "urgent",
+	})
+	var ref struct{ ID string }
+	r.JSON(t, &ref)
+	f.clock.Advance(time.Millisecond)
+	return ref.ID
+}
+
+func unitBody(scheme, typ string, bedrooms int, cost string, features ...string) map[string]any {
+	if features == nil {
+		features = []string{}
+	}
+	return map[string]any{
+		"scheme": scheme, "address": map[string]any{"line1": "1 Example Court", "town": "Huddersfield", "postcode": "hd1 2ab"},
+		"ownerOrganisation": "Kirklees Neighbourhood Housing", "type": typ, "bedrooms": bedrooms, "features": features,
+		"weeklyCost": cost, "housingBenefitEligible": true,
+	}
+}
+
+func (f *fixture) unit(t *testing.T, body map[string]any) (Unit, string) {
+	t.Helper()
+	r := f.as(t, "housing-officer").Must(http.StatusCreated, "POST", "/v1/units", body)
+	var u Unit
+	r.JSON(t, &u)
+	f.clock.Advance(time.Millisecond)
+	return u, r.Header.Get("ETag")
+}
+
+func (f *fixture) getUnit(t *testing.T, id string) (Unit, string) {
+	t.Helper()
+	r := f.as(t, "coordinator").Must(http.StatusOK, "GET", "/v1/units/"+id, nil)
+	var u Unit
+	r.JSON(t, &u)
+	return u, r.Header.Get("ETag")
+}
+
+func (f *fixture) book(t *testing.T, referralID, unitID string, arrival calendar.Date, extra map[string]any) (Placement, string) {
+	t.Helper()
+	body := map[string]any{"referralId": referralID, "unitId": unitID, "arrival": arrival}
+	for k, v := range extra {
+		body[k] = v
+	}
+	r := f.as(t, "coordinator").Must(http.StatusCreated, "POST", "/v1/placements", body)
+	var p Placement
+	r.JSON(t, &p)
+	f.clock.Advance(time.Millisecond)
+	return p, r.Header.Get("ETag")
+}
+
+// move makes a placement transition and returns the placement and its new ETag.
+func (f *fixture) move(t *testing.T, id, etag string, body map[string]any) (Placement, string) {
+	t.Helper()
+	r := f.as(t, "coordinator").Must(http.StatusOK, "POST", "/v1/placements/"+id+"/transitions", body, "If-Match", etag)
+	var p Placement
+	r.JSON(t, &p)
+	return p, r.Header.Get("ETag")
+}
+
+func TestHousingService(t *testing.T) {
+	f := newFixture(t)
+	t.Run("units", f.testUnits)
+	t.Run("placement lifecycle, voids and turnaround", f.testPlacementLifecycle)
+	t.Run("every illegal placement move", f.testIllegalPlacementMoves)
+	t.Run("void and closed units cannot be booked", f.testUnbookable)
+	t.Run("concurrent bookings never double-book", f.testConcurrentBooking)
+	t.Run("over-stays and late housing-benefit claims", f.testFlags)
+	t.Run("matching on Kirklees and Calderdale stock", f.testMatching)
+	t.Run("occupancy against hand-computed figures", f.testOccupancy)
+	t.Run("rehousing", f.testRehousing)
+	t.Run("roles", f.testRoles)
+	t.Run("bad input writes nothing", f.testBadInput)
+	t.Run("audit and sealing", f.testAuditAndSealing)
+	t.Run("domain events carry no personal data", f.testEvents)
+	t.Run("openapi lists every route", f.testOpenAPI)
+}
+
+func (f *fixture) testUnits(t *testing.T) {
+	f.at(0)
+	u, etag := f.unit(t, unitBody("Home from Home", "flat", 1, "203.77", "wheelchair-accessible", "level-access-shower"))
+	want := UnitFields{Scheme: "Home from Home", Address: Address{Line1: "1 Example Court", Town: "Huddersfield", Postcode: "HD1 2AB"},
+		OwnerOrganisation: "Kirklees Neighbourhood Housing", Type: "flat", Bedrooms: 1, Features: []string{"level-access-shower", "wheelchair-accessible"},
+		WeeklyCost: "203.77", HousingBenefitEligible: true, MaxStayDays: 42}
+	if diff := cmp.Diff(want, u.UnitFields); diff != "" {
+		t.Errorf("created unit (-want +got):\n%s", diff)
+	}
+	if u.Status != UnitAvailable || u.CreatedOn != day(0) {
+		t.Errorf("new unit %s since %s", u.Status, u.CreatedOn)
+	}
+	c := f.as(t, "housing-officer")
+	body := unitBody("Home from Home", "flat", 2, "250", "wheelchair-accessible")
+	body["maxStayDays"] = 56
+	if r := c.Do("PUT", "/v1/units/"+u.ID, body); r.Status != http.StatusPreconditionRequired {
+		t.Errorf("edit without If-Match: %d", r.Status)
+	}
+	if r := c.Do("PUT", "/v1/units/"+u.ID, body, "If-Match", `"v9"`); r.Status != http.StatusPreconditionFailed {
+		t.Errorf("edit with a stale ETag: %d", r.Status)
+	}
+	r := c.Must(http.StatusOK, "PUT", "/v1/units/"+u.ID, body, "If-Match", etag)
+	var edited Unit
+	r.JSON(t, &edited)
+	if edited.Bedrooms != 2 || edited.MaxStayDays != 56 || edited.WeeklyCost != "250.00" {
+		t.Errorf("edited %+v", edited.UnitFields)
+	}
+	etag = r.Header.Get("ETag")
+
+	// Staff void, ready, close and reopen a unit; occupied is never theirs to set.
+	r = c.Must(http.StatusOK, "POST", "/v1/units/"+u.ID+"/transitions", map[string]any{"to": "void", "reason": "repairs"}, "If-Match", etag)
+	etag = r.Header.Get("ETag")
+	p := c.Must(http.StatusConflict, "POST", "/v1/units/"+u.ID+"/transitions", map[string]any{"to": "void", "reason": "cleaning"}, "If-Match", etag).Problem(t)
+	if fmt.Sprint(p["allowed"]) != "[available closed]" {
+		t.Errorf("void → void: %v", p)
+	}
+	c.Must(http.StatusBadRequest, "POST", "/v1/units/"+u.ID+"/transitions", map[string]any{"to": "occupied"}, "If-Match", etag)
+	c.Must(http.StatusBadRequest, "POST", "/v1/units/"+u.ID+"/transitions", map[string]any{"to": "void"}, "If-Match", etag)
+	f.at(3)
+	r = c.Must(http.StatusOK, "POST", "/v1/units/"+u.ID+"/transitions", map[string]any{"to": "available"}, "If-Match", etag)
+	var ready Unit
+	r.JSON(t, &ready)
+	wantPeriods := []StatusPeriod{{Status: UnitVoid, Reason: "repairs", From: day(0), To: ptr(day(3))}}
+	if diff := cmp.Diff(wantPeriods, ready.Periods); diff != "" {
+		t.Errorf("void spell (-want +got):\n%s", diff)
+	}
+
+	// Lists filter and page.
+	for i := range 3 {
+		f.unit(t, unitBody("Heatherstones Court", "apartment", 1, fmt.Sprintf("19%d.00", i)))
+	}
+	var page Page[Unit]
+	c.Must(http.StatusOK, "GET", "/v1/units?scheme=heatherstones+court&limit=2", nil).JSON(t, &page)
+	if len(page.Items) != 2 || page.Next == "" {
+		t.Fatalf("first page %+v", page)
+	}
+	var rest Page[Unit]
+	c.Must(http.StatusOK, "GET", "/v1/units?scheme=heatherstones+court&limit=2&cursor="+page.Next, nil).JSON(t, &rest)
+	if len(rest.Items) != 1 || rest.Next != "" || rest.Items[0].ID == page.Items[1].ID {
+		t.Errorf("second page %+v", rest)
+	}
+	c.Must(http.StatusOK, "GET", "/v1/units?feature=wheelchair-accessible&type=flat", nil).JSON(t, &page)
+	if len(page.Items) != 1 || page.Items[0].ID != u.ID {
+		t.Errorf("feature filter: %+v", page.Items)
+	}
+	if p := c.Must(http.StatusBadRequest, "GET", "/v1/units?colour=red", nil).Problem(t); !strings.Contains(fmt.Sprint(p["errors"]), "colour") {
+		t.Errorf("unknown filter: %v", p)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func (f *fixture) testPlacementLifecycle(t *testing.T) {
+	f.at(0)
+	u, _ := f.unit(t, unitBody("Home from Home", "flat", 1, "203.77"))
+	ref := f.newReferral(t)
+	p, etag := f.book(t, ref, u.ID, day(2), nil)
+	if p.Status != PlacementProvisional || p.PlannedDeparture != day(44) || p.Scheme != "Home from Home" || !p.HousingBenefit.Eligible {
+		t.Fatalf("booked %+v", p)
+	}
+	if got, _ := f.getUnit(t, u.ID); len(got.Bookings) != 1 || got.Bookings[0] != (Booking{Placement: p.ID, From: day(2), To: day(44)}) {
+		t.Errorf("unit bookings %+v", got.Bookings)
+	}
+	p, etag = f.move(t, p.ID, etag, map[string]any{"to": "confirmed"})
+	f.at(2)
+	p, etag = f.move(t, p.ID, etag, map[string]any{"to": "arrived"})
+	if p.ArrivedOn == nil || *p.ArrivedOn != day(2) || p.TurnaroundDays != nil {
+		t.Errorf("arrived %+v", p)
+	}
+	if got, _ := f.getUnit(t, u.ID); got.Status != UnitOccupied || got.StatusSince != day(2) {
+		t.Errorf("unit after arrival: %s since %s", got.Status, got.StatusSince)
+	}
+	c := f.as(t, "coordinator")
+	if pr := c.Must(http.StatusBadRequest, "POST", "/v1/placements/"+p.ID+"/transitions", map[string]any{"to": "extended", "plannedDeparture": day(50)}, "If-Match", etag).Problem(t); !strings.Contains(fmt.Sprint(pr["errors"]), "reason") {
+		t.Errorf("extension without a reason: %v", pr)
+	}
+	p, etag = f.move(t, p.ID, etag, map[string]any{"to": "extended", "plannedDeparture": day(50), "reason": "Stairlift fitting delayed"})
+	if p.PlannedDeparture != day(50) || len(p.Extensions) != 1 || p.Extensions[0].Reason != "Stairlift fitting delayed" || p.Extensions[0].From != day(44) {
+		t.Errorf("extended %+v", p)
+	}
+	f.at(30)
+	c.Must(http.StatusBadRequest, "POST", "/v1/placements/"+p.ID+"/transitions", map[string]any{"to": "departed"}, "If-Match", etag)
+	c.Must(http.StatusUnprocessableEntity, "POST", "/v1/placements/"+p.ID+"/transitions", map[string]any{"to": "departed", "destination": "own-home", "on": day(31)}, "If-Match", etag)
+	p, _ = f.move(t, p.ID, etag, map[string]any{"to": "departed", "destination": "own-home", "voidReason": "repairs"})
+	if p.Nights == nil || *p.Nights != 28 || p.Departure.Destination != "own-home" || p.Departure.HousingBenefitClaimed || p.Departure.VoidReason != "repairs" {
+		t.Errorf("departed %+v %+v", p, p.Departure)
+	}
+	got, uEtag := f.getUnit(t, u.ID)
+	if got.Status != UnitVoid || got.VoidReason != "repairs" || len(got.Bookings) != 0 || *got.LastDepartureOn != day(30) {
+		t.Errorf("unit after departure %+v", got)
+	}
+	// Void until made ready; then the next arrival records the turnaround.
+	ref2 := f.newReferral(t)
+	c.Must(http.StatusConflict, "POST", "/v1/placements", map[string]any{"referralId": ref2, "unitId": u.ID, "arrival": day(35)})
+	f.at(33)
+	f.as(t, "housing-officer").Must(http.StatusOK, "POST", "/v1/units/"+u.ID+"/transitions", map[string]any{"to": "available"}, "If-Match", uEtag)
+	p2, etag2 := f.book(t, ref2, u.ID, day(35), map[string]any{"plannedDeparture": day(49), "carerStaying": false})
+	p2, etag2 = f.move(t, p2.ID, etag2, map[string]any{"to": "confirmed"})
+	f.at(35)
+	p2, _ = f.move(t, p2.ID, etag2, map[string]any{"to": "arrived"})
+	if p2.TurnaroundDays == nil || *p2.TurnaroundDays != 5 {
+		t.Errorf("turnaround %v, want 5 days (departed day 30, arrived day 35)", p2.TurnaroundDays)
+	}
+	got, _ = f.getUnit(t, u.ID)
+	wantPeriods := []StatusPeriod{{Status: UnitVoid, Reason: "repairs", From: day(30), To: ptr(day(33))}}
+	if diff := cmp.Diff(wantPeriods, got.Periods); diff != "" {
+		t.Errorf("void days (-want +got):\n%s", diff)
+	}
+}
+
+// placementIn books a placement and walks it to status.
+func (f *fixture) placementIn(t *testing.T, status PlacementStatus) (Placement, string) {
+	t.Helper()
+	f.at(100)
+	u, _ := f.unit(t, unitBody("Illegal Moves", "room", 0, "100"))
+	p, etag := f.book(t, f.newReferral(t), u.ID, day(100), nil)
+	path := map[PlacementStatus][]map[string]any{
+		PlacementProvisional: {},
+		PlacementConfirmed:   {{"to": "confirmed"}},
+		PlacementArrived:     {{"to": "confirmed"}, {"to": "arrived"}},
+		PlacementExtended:    {{"to": "confirmed"}, {"to": "arrived"}, {"to": "extended", "plannedDeparture": day(150), "reason": "r"}},
+		PlacementDeparted:    {{"to": "confirmed"}, {"to": "arrived"}, {"to": "departed", "destination": "own-home"}},
+		PlacementCancelled:   {{"to": "cancelled", "reason": "r"}},
+		PlacementNotArrived:  {{"to": "confirmed"}, {"to": "not-arrived", "reason": "r"}},
+	}
+	for _, body := range path[status] {
+		p, etag = f.move(t, p.ID, etag, body)
+	}
+	return p, etag
+}
+
+func (f *fixture) testIllegalPlacementMoves(t *testing.T) {
+	bodies := map[PlacementStatus]map[string]any{
+		PlacementConfirmed:  {"to": "confirmed"},
+		PlacementArrived:    {"to": "arrived"},
+		PlacementExtended:   {"to": "extended", "plannedDeparture": day(160), "reason": "r"},
+		PlacementDeparted:   {"to": "departed", "destination": "own-home"},
+		PlacementCancelled:  {"to": "cancelled", "reason": "r"},
+		PlacementNotArrived: {"to": "not-arrived", "reason": "r"},
+	}
+	for from, allowed := range placementMoves {
+		p, etag := f.placementIn(t, from)
+		for to, body := range bodies {
+			legal := false
+			for _, a := range allowed {
+				legal = legal || a == to
+			}
+			if legal {
+				continue
+			}
+			r := f.as(t, "coordinator").Do("POST", "/v1/placements/"+p.ID+"/transitions", body, "If-Match", etag)
+			if r.Status != http.StatusConflict {
+				t.Errorf("%s → %s: status %d, want 409: %s", from, to, r.Status, r.Body)
+				continue
+			}
+			if pr := r.Problem(t); !strings.HasSuffix(pr["type"].(string), "/illegal-transition") {
+				t.Errorf("%s → %s: %v", from, to, pr)
+			}
+		}
+	}
+}
+
+func (f *fixture) testUnbookable(t *testing.T) {
+	f.at(200)
+	c := f.as(t, "housing-officer")
+	ref := f.newReferral(t)
+	for _, move := range []map[string]any{{"to": "void", "reason": "adaptation-install"}, {"to": "closed"}} {
+		u, etag := f.unit(t, unitBody("Unbookable", "flat", 1, "100"))
+		c.Must(http.StatusOK, "POST", "/v1/units/"+u.ID+"/transitions", move, "If-Match", etag)
+		r := f.as(t, "coordinator").Do("POST", "/v1/placements", map[string]any{"referralId": ref, "unitId": u.ID, "arrival": day(201)})
+		if pr := r.Problem(t); r.Status != http.StatusConflict || !strings.HasSuffix(pr["type"].(string), "/unit-unavailable") {
+			t.Errorf("booking a %v unit: %d %v", move["to"], r.Status, pr)
+		}
+		if got, _ := f.getUnit(t, u.ID); len(got.Bookings) != 0 {
+			t.Errorf("refused booking left %+v", got.Bookings)
+		}
+	}
+	// A unit with a booking cannot be closed under it.
+	u, _ := f.unit(t, unitBody("Unbookable", "flat", 1, "100"))
+	p, _ := f.book(t, ref, u.ID, day(210), nil)
+	_, etag := f.getUnit(t, u.ID)
+	if pr := c.Must(http.StatusConflict, "POST", "/v1/units/"+u.ID+"/transitions", map[string]any{"to": "closed"}, "If-Match", etag).Problem(t); !strings.Contains(pr["detail"].(string), p.ID) {
+		t.Errorf("closing a booked unit: %v", pr)
+	}
+}
+
+// rawPost posts JSON as a person without failing the test from another goroutine.
+func rawPost(c *servicetest.Client, path string, body any) (int, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return 0, err
+	}
+	req, err := http.NewRequest("POST", c.Base+path, strings.NewReader(string(b)))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+func (f *fixture) testConcurrentBooking(t *testing.T) {
+	f.at(300)
+	u, _ := f.unit(t, unitBody("Contended", "flat", 1, "100"))
+	refs := make([]string, 32)
+	for i := range refs {
+		refs[i] = f.newReferral(t)
+	}
+	c := f.people["coordinator"]
+	// 32 people want the same unit for overlapping stays: exactly one gets it.
+	statuses := make([]int, len(refs))
+	var wg sync.WaitGroup
+	for i, ref := range refs {
+		wg.Go(func() {
+			var err error
+			statuses[i], err = rawPost(c, "/v1/placements", map[string]any{"referralId": ref, "unitId": u.ID, "arrival": day(301 + i%3)})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	count := map[int]int{}
+	for _, s := range statuses {
+		count[s]++
+	}
+	if count[http.StatusCreated] != 1 || count[http.StatusConflict] != len(refs)-1 {
+		t.Errorf("overlapping bookings: %v, want one 201 and the rest 409", count)
+	}
+	// Eight stays of a week each, back to back: all fit, though every one rewrites the same unit.
+	u2, _ := f.unit(t, unitBody("Contended", "flat", 1, "100"))
+	for i := range 8 {
+		wg.Go(func() {
+			s, err := rawPost(c, "/v1/placements", map[string]any{"referralId": refs[i], "unitId": u2.ID, "arrival": day(301 + 7*i), "plannedDeparture": day(308 + 7*i)})
+			if err != nil || s != http.StatusCreated {
+				t.Errorf("back-to-back stay %d: %d %v", i, s, err)
+			}
+		})
+	}
+	wg.Wait()
+	got, _ := f.getUnit(t, u2.ID)
+	if len(got.Bookings) != 8 {
+		t.Fatalf("bookings %+v", got.Bookings)
+	}
+	for i := 1; i < len(got.Bookings); i++ {
+		if got.Bookings[i].From.Before(got.Bookings[i-1].To) {
+			t.Errorf("overlap: %+v then %+v", got.Bookings[i-1], got.Bookings[i])
+		}
+	}
+}
+
+func (f *fixture) testFlags(t *testing.T) {
+	f.at(400)
+	u, _ := f.unit(t, unitBody("Flags", "flat", 1, "100"))
+	p, etag := f.book(t, f.newReferral(t), u.ID, day(400), map[string]any{"plannedDeparture": day(420)})
+	p, etag = f.move(t, p.ID, etag, map[string]any{"to": "confirmed"})
+	p, etag = f.move(t, p.ID, etag, map[string]any{"to": "arrived"})
+	c := f.as(t, "coordinator")
+	listed := func(path string) bool {
+		var page Page[Placement]
+		c.Must(http.StatusOK, "GET", path, nil).JSON(t, &page)
+		for _, it := range page.Items {
+			if it.ID == p.ID {
+				return true
+			}
+		}
+		return false
+	}
+	// Policy: a claim is due within 14 days of arrival.
+	f.at(414)
+	if listed("/v1/placements/housing-benefit-unclaimed") {
+		t.Error("flagged on day 14")
+	}
+	f.at(415)
+	if !listed("/v1/placements/housing-benefit-unclaimed") {
+		t.Error("not flagged on day 15")
+	}
+	r := c.Must(http.StatusOK, "PUT", "/v1/placements/"+p.ID+"/housing-benefit", map[string]any{"claimedOn": day(415)}, "If-Match", etag)
+	etag = r.Header.Get("ETag")
+	if listed("/v1/placements/housing-benefit-unclaimed") {
+		t.Error("still flagged after the claim")
+	}
+	if listed("/v1/placements/over-stays") {
+		t.Error("over-stay before the planned departure")
+	}
+	f.at(421)
+	if !listed("/v1/placements/over-stays") {
+		t.Error("no over-stay the day after the planned departure")
+	}
+	var got Placement
+	c.Must(http.StatusOK, "GET", "/v1/placements/"+p.ID, nil).JSON(t, &got)
+	if got.Flags == nil || !got.Flags.OverStay || got.Flags.HousingBenefitClaimOverdue {
+		t.Errorf("flags %+v", got.Flags)
+	}
+	p, _ = f.move(t, p.ID, etag, map[string]any{"to": "departed", "destination": "extra-care"})
+	if !p.Departure.HousingBenefitClaimed || listed("/v1/placements/over-stays") {
+		t.Errorf("departure %+v", p.Departure)
+	}
+}
+
+func (f *fixture) testMatching(t *testing.T) {
+	// A fresh tenant holds just this stock: Kirklees' seven Home from Home flats and Calderdale's
+	// twelve Heatherstones apartments, three with shared kitchens.
+	g := newFixture(t)
+	g.at(0)
+	ids := map[string]string{}
+	add := func(name string, body map[string]any) {
+		u, _ := g.unit(t, body)
+		ids[name] = u.ID
+	}
+	add("hfh-wheelchair-1", unitBody("Home from Home", "flat", 1, "203.77", "wheelchair-accessible", "level-access-shower", "ground-floor"))
+	add("hfh-wheelchair-2", unitBody("Home from Home", "flat", 1, "210.00", "wheelchair-accessible", "level-access-shower", "lift"))
+	add("hfh-hoist", unitBody("Home from Home", "flat", 1, "203.77", "wheelchair-accessible", "level-access-shower", "hoist", "ground-floor"))
+	add("hfh-carer", unitBody("Home from Home", "flat", 2, "240.00", "two-bedroom-carer", "level-access-shower", "lift"))
+	add("hfh-extra-care", unitBody("Home from Home", "flat", 1, "260.00", "on-site-care", "level-access-shower", "lift"))
+	add("hfh-retirement", unitBody("Home from Home", "bungalow", 1, "190.00", "ground-floor", "level-access-shower"))
+	add("hfh-independent", unitBody("Home from Home", "flat", 1, "180.00", "lift"))
+	for i := range 9 {
+		add(fmt.Sprintf("hs-%d", i+1), unitBody("Heatherstones Court", "apartment", 1, "175.00", "assistive-technology", "lift"))
+	}
+	for i := range 3 {
+		add(fmt.Sprintf("hs-shared-%d", i+1), unitBody("Heatherstones Court", "shared-apartment", 1, "150.00", "assistive-technology"))
+	}
+	// Two are taken: one booked over the stay's nights, one void.
+	ref := g.newReferral(t)
+	g.book(t, ref, ids["hfh-wheelchair-2"], day(5), map[string]any{"plannedDeparture": day(20)})
+	u, etag := g.getUnit(t, ids["hfh-retirement"])
+	g.as(t, "housing-officer").Must(http.StatusOK, "POST", "/v1/units/"+u.ID+"/transitions", map[string]any{"to": "void", "reason": "cleaning"}, "If-Match", etag)
+
+	var res MatchResult
+	g.as(t, "coordinator").Must(http.StatusOK, "POST", "/v1/matches", map[string]any{
+		"referralId": ref, "features": []string{"level-access-shower"}, "bedrooms": 1, "arrival": day(10), "expectedStayDays": 28,
+	}).JSON(t, &res)
+	var order []string
+	for _, m := range res.Matches {
+		for name, id := range ids {
+			if id == m.Unit.ID {
+				order = append(order, name)
+			}
+		}
+	}
+	// Each free unit with a level-access shower has a specialist feature the person does not
+	// need: one each (wheelchair, on-site care, carer's room) rank by spare bedrooms then cost; the
+	// hoist flat (two: wheelchair and hoist) comes last.
+	want := []string{"hfh-wheelchair-1", "hfh-extra-care", "hfh-carer", "hfh-hoist"}
+	if diff := cmp.Diff(want, order); diff != "" {
+		t.Errorf("ranking (-want +got):\n%s", diff)
+	}
+	excluded := map[string][]string{}
+	for _, e := range res.Excluded {
+		for name, id := range ids {
+			if id == e.UnitID {
+				excluded[name] = e.Reasons
+			}
+		}
+	}
+	if len(excluded) != len(ids)-len(want) {
+		t.Errorf("excluded %d units, want %d", len(excluded), len(ids)-len(want))
+	}
+	checks := map[string]string{
+		"hfh-wheelchair-2": "booked " + day(5).String() + " to " + day(20).String(),
+		"hfh-retirement":   "void (cleaning) until made ready",
+		"hfh-independent":  "lacks level-access-shower",
+		"hs-1":             "lacks level-access-shower",
+		"hs-shared-3":      "lacks level-access-shower",
+	}
+	for name, reason := range checks {
+		if !strings.Contains(strings.Join(excluded[name], "; "), reason) {
+			t.Errorf("%s excluded for %v, want %q", name, excluded[name], reason)
+		}
+	}
+	// A carer staying and a hoist: only the hoist flat has a hoist, and it has no carer's room.
+	g.as(t, "coordinator").Must(http.StatusOK, "POST", "/v1/matches", map[string]any{
+		"features": []string{"hoist"}, "carerStaying": true, "arrival": day(10), "expectedStayDays": 60,
+	}).JSON(t, &res)
+	if len(res.Matches) != 0 {
+		t.Errorf("matches %+v", res.Matches)
+	}
+	for _, e := range res.Excluded {
+		if e.UnitID == ids["hfh-hoist"] && (!strings.Contains(strings.Join(e.Reasons, ";"), "no room for a carer") ||
+			!strings.Contains(strings.Join(e.Reasons, ";"), "maximum stay 42 nights, shorter than the 60 expected")) {
+			t.Errorf("hoist flat excluded for %v", e.Reasons)
+		}
+	}
+}
+
+func (f *fixture) testOccupancy(t *testing.T) {
+	// One unit over 20 nights from day 500: created day 500, a stay of nights 502–511 (10), void
+	// 512–514 (3, ready day 515), a second stay from day 516 still under way on day 520.
+	f.at(500)
+	u, _ := f.unit(t, unitBody("Occupancy Court", "flat", 1, "100"))
+	p, etag := f.book(t, f.newReferral(t), u.ID, day(502), map[string]any{"plannedDeparture": day(512)})
+	p, etag = f.move(t, p.ID, etag, map[string]any{"to": "confirmed"})
+	f.at(502)
+	p, etag = f.move(t, p.ID, etag, map[string]any{"to": "arrived"})
+	f.at(512)
+	f.move(t, p.ID, etag, map[string]any{"to": "departed", "destination": "own-home"})
+	f.at(515)
+	_, uEtag := f.getUnit(t, u.ID)
+	f.as(t, "housing-officer").Must(http.StatusOK, "POST", "/v1/units/"+u.ID+"/transitions", map[string]any{"to": "available"}, "If-Match", uEtag)
+	p2, etag2 := f.book(t, f.newReferral(t), u.ID, day(516), nil)
+	p2, etag2 = f.move(t, p2.ID, etag2, map[string]any{"to": "confirmed"})
+	f.at(516)
+	f.move(t, p2.ID, etag2, map[string]any{"to": "arrived"})
+	f.at(520)
+
+	var rep OccupancyReport
+	f.as(t, "commissioner").Must(http.StatusOK, "GET", fmt.Sprintf("/v1/occupancy?from=%s&to=%s&scheme=Occupancy+Court", day(500), day(530)), nil).JSON(t, &rep)
+	if rep.CountedTo != day(520) || len(rep.Units) != 1 || len(rep.Schemes) != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	got := rep.Units[0].Occupancy
+	want := Occupancy{Nights: 20, AvailableNights: 20, OccupiedNights: 14, VoidNights: 3, OccupancyPercent: ptr(70.0),
+		Stays: 1, AverageStayNights: ptr(10.0), Turnarounds: 1, AverageTurnaroundDays: ptr(4.0)}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(Occupancy{})); diff != "" {
+		t.Errorf("unit occupancy (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want, rep.Schemes[0].Occupancy, cmp.AllowUnexported(Occupancy{})); diff != "" {
+		t.Errorf("scheme occupancy (-want +got):\n%s", diff)
+	}
+	// A window that cuts the first stay: nights 505–509 are 5 occupied of 5.
+	f.as(t, "coordinator").Must(http.StatusOK, "GET", fmt.Sprintf("/v1/occupancy?from=%s&to=%s&unit=%s", day(505), day(510), u.ID), nil).JSON(t, &rep)
+	if o := rep.Units[0].Occupancy; o.OccupiedNights != 5 || *o.OccupancyPercent != 100 || o.Stays != 0 || o.AverageStayNights != nil {
+		t.Errorf("window %+v", o)
+	}
+	for _, q := range []string{"", "from=2026-01-01", "from=2026-02-01&to=2026-01-01", "from=2020-01-01&to=2026-01-02", "from=2026-02-30&to=2026-03-01", "from=2026-01-01&to=2026-02-01&colour=red"} {
+		if r := f.as(t, "coordinator").Do("GET", "/v1/occupancy?"+q, nil); r.Status != http.StatusBadRequest {
+			t.Errorf("occupancy?%s: %d", q, r.Status)
+		} else {
+			r.Problem(t)
+		}
+	}
+}
+
+func (f *fixture) testRehousing(t *testing.T) {
+	f.at(600)
+	ref := f.newReferral(t)
+	c := f.as(t, "housing-officer")
+	r := c.Must(http.StatusCreated, "POST", "/v1/rehousing-cases", map[string]any{"referralId": ref})
+	var rc RehousingCase
+	r.JSON(t, &rc)
+	etag := r.Header.Get("ETag")
+	if rc.Status != RehousingApplying || rc.ReferralReceivedOn != day(600) || rc.WaitingListBaselineDays != 180 || rc.ReferralSource != "ward" {
+		t.Fatalf("opened %+v", rc)
+	}
+	c.Must(http.StatusConflict, "POST", "/v1/rehousing-cases", map[string]any{"referralId": ref})
+	step := func(want int, path string, body any) {
+		t.Helper()
+		r := c.Must(want, "POST", "/v1/rehousing-cases/"+rc.ID+path, body, "If-Match", etag)
+		if want == http.StatusOK {
+			r.JSON(t, &rc)
+			etag = r.Header.Get("ETag")
+		}
+	}
+	f.at(610)
+	step(http.StatusOK, "/bids", map[string]any{"landlord": "Nottingham City Homes", "reference": "NCH-1", "submittedOn": day(610)})
+	step(http.StatusConflict, "/move-in", map[string]any{"on": day(610)})
+	step(http.StatusOK, "/offers", map[string]any{"landlord": "Nottingham City Homes", "property": "Flat 2, Example House", "offeredOn": day(610)})
+	step(http.StatusConflict, "/offers", map[string]any{"landlord": "Other", "property": "Elsewhere", "offeredOn": day(610)})
+	first := rc.Offers[0].ID
+	step(http.StatusBadRequest, "/offers/"+first+"/response", map[string]any{"decision": "refused", "respondedOn": day(610)})
+	step(http.StatusOK, "/offers/"+first+"/response", map[string]any{"decision": "refused", "reason": "Second floor, no lift", "respondedOn": day(610)})
+	if rc.Status != RehousingApplying {
+		t.Errorf("after a refusal: %s", rc.Status)
+	}
+	step(http.StatusConflict, "/offers/"+first+"/response", map[string]any{"decision": "accepted", "respondedOn": day(610)})
+	f.at(640)
+	step(http.StatusOK, "/offers", map[string]any{"landlord": "Nottingham City Homes", "property": "Bungalow 4, Example Close", "offeredOn": day(640)})
+	step(http.StatusOK, "/offers/"+rc.Offers[1].ID+"/response", map[string]any{"decision": "accepted", "respondedOn": day(641 - 1)})
+	f.at(650)
+	step(http.StatusUnprocessableEntity, "/move-in", map[string]any{"on": day(651)})
+	step(http.StatusOK, "/move-in", map[string]any{"on": day(650)})
+	if rc.Status != RehousingRehoused || *rc.DaysToRehoused != 50 || *rc.DaysSavedAgainstBaseline != 130 {
+		t.Errorf("rehoused %+v", rc)
+	}
+	step(http.StatusConflict, "/withdraw", map[string]any{"reason": "changed mind"})
+	var page Page[rehousingSummary]
+	c.Must(http.StatusOK, "GET", "/v1/rehousing-cases?referral="+ref, nil).JSON(t, &page)
+	if len(page.Items) != 1 || page.Items[0].Status != RehousingRehoused || page.Items[0].Offers != 2 {
+		t.Errorf("list %+v", page)
+	}
+	// A new case may open once the last is closed.
+	c.Must(http.StatusCreated, "POST", "/v1/rehousing-cases", map[string]any{"referralId": ref})
+}
+
+func (f *fixture) testRoles(t *testing.T) {
+	f.at(700)
+	u, _ := f.unit(t, unitBody("Roles", "flat", 1, "100"))
+	ref := f.newReferral(t)
+	cases := []struct {
+		who, method, path string
+		body              any
+		want              int
+	}{
+		{"referrer", "POST", "/v1/placements", map[string]any{"referralId": ref, "unitId": u.ID, "arrival": day(701)}, http.StatusForbidden},
+		{"referrer", "GET", "/v1/units", nil, http.StatusForbidden},
+		{"commissioner", "GET", "/v1/placements", nil, http.StatusForbidden},
+		{"commissioner", "GET", "/v1/units/" + u.ID, nil, http.StatusForbidden},
+		{"commissioner", "GET", "/v1/rehousing-cases", nil, http.StatusForbidden},
+		{"commissioner", "POST", "/v1/matches", map[string]any{"arrival": day(701), "expectedStayDays": 7}, http.StatusForbidden},
+		{"commissioner", "GET", "/v1/occupancy?from=2026-01-01&to=2026-02-01", nil, http.StatusOK},
+		{"partnership-admin", "POST", "/v1/units", unitBody("Roles", "flat", 1, "100"), http.StatusForbidden},
+		{"housing-officer", "POST", "/v1/placements", map[string]any{"referralId": ref, "unitId": u.ID, "arrival": day(701)}, http.StatusCreated},
+		{"manager", "GET", "/v1/placements/over-stays", nil, http.StatusOK},
+	}
+	for _, c := range cases {
+		if r := f.as(t, c.who).Do(c.method, c.path, c.body); r.Status != c.want {
+			t.Errorf("%s %s %s: %d, want %d: %s", c.who, c.method, c.path, r.Status, c.want, r.Body)
+		}
+	}
+	if r := (&servicetest.Client{Base: f.base}).As(t).Do("GET", "/v1/units", nil); r.Status != http.StatusUnauthorized {
+		t.Errorf("anonymous: %d", r.Status)
+	}
+}
+
+// housingKeys counts the tenant's housing records and indexes.
+func (f *fixture) housingKeys(t *testing.T) int {
+	t.Helper()
+	keys, err := f.tenant.Admin.Keys(context.Background(), "t:{kirklees}:*housing*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(keys)
+}
+
+func (f *fixture) testBadInput(t *testing.T) {
+	f.at(800)
+	u, _ := f.unit(t, unitBody("Bad Input", "flat", 1, "100"))
+	ref := f.newReferral(t)
+	before := f.housingKeys(t)
+	events, _ := f.tenant.Admin.XLen(context.Background(), "t:{kirklees}:events").Result()
+	c := f.as(t, "coordinator")
+	bad := []struct {
+		path string
+		body any
+		want int
+	}{
+		{"/v1/units", `{"scheme":`, http.StatusBadRequest},
+		{"/v1/units", map[string]any{"scheme": "X"}, http.StatusBadRequest},
+		{"/v1/units", mergeBody(unitBody("X", "castle", 1, "100"), nil), http.StatusBadRequest},
+		{"/v1/units", mergeBody(unitBody("X", "flat", 1, "100.001"), nil), http.StatusBadRequest},
+		{"/v1/units", mergeBody(unitBody("X", "flat", 1, "100", "jacuzzi"), nil), http.StatusBadRequest},
+		{"/v1/units", mergeBody(unitBody("X", "flat", 1, "100"), map[string]any{"maxStayDays": 400}), http.StatusBadRequest},
+		{"/v1/units", mergeBody(unitBody("X", "flat", 1, "100"), map[string]any{"colour": "red"}), http.StatusBadRequest},
+		{"/v1/placements", map[string]any{"referralId": ref, "unitId": u.ID, "arrival": "2026-13-01"}, http.StatusBadRequest},
+		{"/v1/placements", map[string]any{"referralId": ref, "unitId": u.ID, "arrival": day(799)}, http.StatusUnprocessableEntity},
+		{"/v1/placements", map[string]any{"referralId": ref, "unitId": u.ID, "arrival": day(801), "plannedDeparture": day(801)}, http.StatusBadRequest},
+		{"/v1/placements", map[string]any{"referralId": ref, "unitId": u.ID, "arrival": day(801), "plannedDeparture": day(900)}, http.StatusUnprocessableEntity},
+		{"/v1/placements", map[string]any{"referralId": ref, "unitId": u.ID, "arrival": day(801), "carerStaying": true}, http.StatusUnprocessableEntity},
+		{"/v1/placements", map[string]any{"referralId": "01JZZZZZZZZZZZZZZZZZZZZZZZ", "unitId": u.ID, "arrival": day(801)}, http.StatusUnprocessableEntity},
+		{"/v1/placements", map[string]any{"referralId": ref, "unitId": "01JZZZZZZZZZZZZZZZZZZZZZZZ", "arrival": day(801)}, http.StatusUnprocessableEntity},
+		{"/v1/matches", map[string]any{"arrival": day(801), "expectedStayDays": 0}, http.StatusBadRequest},
+		{"/v1/rehousing-cases", map[string]any{"referralId": "nope"}, http.StatusBadRequest},
+	}
+	for _, b := range bad {
+		r := c.Do("POST", b.path, b.body)
+		if r.Status != b.want {
+			t.Errorf("POST %s %v: %d, want %d: %s", b.path, b.body, r.Status, b.want, r.Body)
+			continue
+		}
+		r.Problem(t)
+	}
+	if after := f.housingKeys(t); after != before {
+		t.Errorf("refused requests wrote keys: %d → %d", before, after)
+	}
+	if n, _ := f.tenant.Admin.XLen(context.Background(), "t:{kirklees}:events").Result(); n != events {
+		t.Errorf("refused requests wrote %d events", n-events)
+	}
+	c.Must(http.StatusNotFound, "GET", "/v1/placements/01JZZZZZZZZZZZZZZZZZZZZZZZ", nil)
+	c.Must(http.StatusNotFound, "GET", "/v1/units/not-an-id", nil)
+}
+
+func mergeBody(a, b map[string]any) map[string]any {
+	for k, v := range b {
+		a[k] = v
+	}
+	return a
+}
+
+func (f *fixture) testAuditAndSealing(t *testing.T) {
+	f.at(900)
+	u, _ := f.unit(t, unitBody("Audit", "flat", 1, "100"))
+	p, etag := f.book(t, f.newReferral(t), u.ID, day(900), nil)
+	f.move(t, p.ID, etag, map[string]any{"to": "cancelled", "reason": "Person chose to go to their daughter's"})
+	f.as(t, "manager").Must(http.StatusOK, "GET", "/v1/placements/"+p.ID, nil)
+	var trail struct {
+		Items []struct{ Action, Actor string }
+	}
+	f.as(t, "partnership-admin").Must(http.StatusOK, "GET", "/v1/placements/"+p.ID+"/audit", nil).JSON(t, &trail)
+	var actions []string
+	for _, e := range trail.Items {
+		actions = append(actions, e.Action)
+	}
+	if diff := cmp.Diff([]string{"create", "update", "read"}, actions); diff != "" || trail.Items[2].Actor != f.people["manager"].ID {
+		t.Errorf("trail (-want +got):\n%s %+v", diff, trail.Items)
+	}
+	f.as(t, "coordinator").Must(http.StatusForbidden, "GET", "/v1/placements/"+p.ID+"/audit", nil)
+	doc, err := f.tenant.Admin.HGet(context.Background(), "t:{kirklees}:housing:placement:"+p.ID, "doc").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(doc, "daughter") || strings.Contains(doc, p.ReferralID) {
+		t.Error("the placement is stored in the clear")
+	}
+	// The housing service's Redis user cannot rewrite the trail.
+	rdb := f.tenant.ServiceClient(Name)
+	defer rdb.Close()
+	if err := rdb.Del(context.Background(), "t:{kirklees}:audit:placement:"+p.ID).Err(); err == nil {
+		t.Error("the housing user deleted an audit stream")
+	}
+}
+
+func (f *fixture) testEvents(t *testing.T) {
+	msgs, err := f.tenant.Admin.XRange(context.Background(), "t:{kirklees}:events", "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, m := range msgs {
+		typ, _ := m.Values["type"].(string)
+		seen[typ]++
+		data, _ := m.Values["data"].(string)
+		for _, secret := range []string{"Test Person", "Stairlift", "daughter", "Example House", "no lift"} {
+			if strings.Contains(data, secret) {
+				t.Errorf("event %s carries %q: %s", typ, secret, data)
+			}
+		}
+		if typ == "placement.departed" {
+			var d map[string]any
+			if err := json.Unmarshal([]byte(data), &d); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []string{"nights", "destination", "housingBenefitClaimed", "weeklyCost", "unitId", "scheme", "arrivedOn", "departedOn"} {
+				if _, ok := d[k]; !ok {
+					t.Errorf("placement.departed lacks %s: %s", k, data)
+				}
+			}
+		}
+	}
+	for _, typ := range []string{"unit.created", "unit.status-changed", "placement.booked", "placement.arrived", "placement.extended",
+		"placement.departed", "placement.cancelled", "placement.housing-benefit-claimed", "rehousing.opened", "rehousing.rehoused"} {
+		if seen[typ] == 0 {
+			t.Errorf("no %s event", typ)
+		}
+	}
+}

@@ -1,0 +1,526 @@
+package housing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"reflect"
+	"slices"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/homeward-dev/homeward/services/kit/app"
+	"github.com/homeward-dev/homeward/services/kit/audit"
+	"github.com/homeward-dev/homeward/services/kit/calendar"
+	"github.com/homeward-dev/homeward/services/kit/httpapi"
+	"github.com/homeward-dev/homeward/services/kit/ids"
+	"github.com/homeward-dev/homeward/services/kit/store"
+)
+
+func placementEvent(kind string, p *Placement, data map[string]any) event {
+	d := map[string]any{"placementId": p.ID, "unitId": p.UnitID, "scheme": p.Scheme, "arrival": p.Arrival,
+		"plannedDeparture": p.PlannedDeparture, "weeklyCost": p.WeeklyCost, "housingBenefitEligible": p.HousingBenefit.Eligible}
+	for k, v := range data {
+		d[k] = v
+	}
+	return event{Type: "placement." + kind, Subject: kindPlacement + ":" + p.ID, Referral: p.ReferralID, Data: d}
+}
+
+// hasCarerRoom reports whether a unit has space for a carer to stay.
+func hasCarerRoom(u *Unit) bool {
+	return u.Bedrooms >= 2 || slices.Contains(u.Features, "two-bedroom-carer")
+}
+
+func (s *Service) book(w http.ResponseWriter, r *http.Request) {
+	var req BookRequest
+	if p := decode(r, &req); p != nil {
+		httpapi.WriteProblem(w, r, p)
+		return
+	}
+	now, today := s.now(), s.today()
+	if req.Arrival.Before(today) {
+		httpapi.WriteProblem(w, r, httpapi.Invalid("a booking starts today or later",
+			httpapi.FieldError{Field: "arrival", Message: "must not be before " + today.String()}))
+		return
+	}
+	ref, err := s.repo.referral(r.Context(), req.ReferralID)
+	if errors.Is(err, store.ErrNotFound) {
+		httpapi.WriteProblem(w, r, httpapi.Invalid("the referral does not exist", httpapi.FieldError{Field: "referralId", Message: "no such referral"}))
+		return
+	}
+	if err != nil {
+		app.WriteStorageProblem(w, r, err, "the referral")
+		return
+	}
+	if !ref.open() {
+		httpapi.WriteProblem(w, r, conflict("referral-closed", "The referral is closed", "a "+ref.Status+" referral cannot be placed"))
+		return
+	}
+	p := &Placement{ID: ids.New(now), ReferralID: req.ReferralID, UnitID: req.UnitID, Status: PlacementProvisional,
+		Arrival: req.Arrival, CarerStaying: req.CarerStaying, Extensions: []Extension{}, CreatedBy: staffOf(r), CreatedAt: now, UpdatedAt: now}
+	p.History = []Transition{{To: string(PlacementProvisional), At: now, By: p.CreatedBy}}
+	for attempt := 0; ; attempt++ {
+		u, uv, err := s.repo.loadUnit(r.Context(), req.UnitID)
+		if errors.Is(err, store.ErrNotFound) {
+			httpapi.WriteProblem(w, r, httpapi.Invalid("the unit does not exist", httpapi.FieldError{Field: "unitId", Message: "no such unit"}))
+			return
+		}
+		if err != nil {
+			app.WriteStorageProblem(w, r, err, "the unit")
+			return
+		}
+		if prob := bookingProblem(&req, u); prob != nil {
+			httpapi.WriteProblem(w, r, prob)
+			return
+		}
+		p.Scheme, p.WeeklyCost, p.HousingBenefit.Eligible = u.Scheme, u.WeeklyCost, u.HousingBenefitEligible
+		p.PlannedDeparture = req.Arrival.AddDays(u.MaxStayDays)
+		if req.PlannedDeparture != nil {
+			p.PlannedDeparture = *req.PlannedDeparture
+		}
+		after, err := clone(u)
+		if err != nil {
+			httpapi.Internal(w, r, err)
+			return
+		}
+		after.setBooking(Booking{Placement: p.ID, From: p.Arrival, To: p.PlannedDeparture})
+		after.UpdatedAt = now
+		entry := s.app.AuditEntry(r, audit.ActionCreate, "")
+		pw, err := s.repo.placementWrite(nil, p, 0, entry)
+		if err != nil {
+			httpapi.Internal(w, r, err)
+			return
+		}
+		uw, err := s.repo.unitWrite(u, after, uv, nil)
+		if err != nil {
+			httpapi.Internal(w, r, err)
+			return
+		}
+		ev := placementEvent("booked", p, nil)
+		ev.At = now
+		version, err := s.repo.commit(r.Context(), change{writes: []write{pw, uw}, events: []event{ev}})
+		if isConflictOn(err, uw.key) && attempt < unitConflictRetries {
+			continue // another booking of this unit landed first: look again
+		}
+		if err != nil {
+			app.WriteStorageProblem(w, r, err, "the placement")
+			return
+		}
+		w.Header().Set("Location", "/v1/placements/"+p.ID)
+		p.Flags = p.flags(today, s.policy.Rules.HousingBenefitClaimDays)
+		writeRecord(w, http.StatusCreated, p, version)
+		return
+	}
+}
+
+// bookingProblem says why a unit cannot take a booking as asked, or nil.
+func bookingProblem(req *BookRequest, u *Unit) *httpapi.Problem {
+	if why := u.bookable(); why != "" {
+		return conflict("unit-unavailable", "The unit cannot be booked", why)
+	}
+	to := req.Arrival.AddDays(u.MaxStayDays)
+	if req.PlannedDeparture != nil {
+		to = *req.PlannedDeparture
+		if n := req.Arrival.DaysUntil(to); n > u.MaxStayDays {
+			return httpapi.Invalid("the stay is too long for the unit", httpapi.FieldError{Field: "plannedDeparture",
+				Message: fmt.Sprintf("a stay of %d nights is longer than the unit's maximum of %d; book the maximum and extend with a reason", n, u.MaxStayDays)})
+		}
+	}
+	if req.CarerStaying && !hasCarerRoom(u) {
+		return httpapi.Invalid("the unit has no room for a carer", httpapi.FieldError{Field: "carerStaying", Message: "the unit has one bedroom and no carer's room"})
+	}
+	if c := u.clash(req.Arrival, to, ""); c != nil {
+		return conflict("double-booking", "The unit is already booked",
+			fmt.Sprintf("placement %s holds the unit from %s to %s", c.Placement, c.From, c.To))
+	}
+	return nil
+}
+
+func (s *Service) getPlacement(w http.ResponseWriter, r *http.Request) {
+	id, prob := pathID(r, "id", "placement")
+	if prob != nil {
+		httpapi.WriteProblem(w, r, prob)
+		return
+	}
+	p, version, err := s.repo.getPlacement(r.Context(), id, s.app.AuditEntry(r, audit.ActionRead, ""))
+	if err != nil {
+		app.WriteStorageProblem(w, r, err, "placement "+id)
+		return
+	}
+	p.Flags = p.flags(s.today(), s.policy.Rules.HousingBenefitClaimDays)
+	writeRecord(w, http.StatusOK, p, version)
+}
+
+// placementStep changes a placement and, when it must, its unit.
+type placementStep func(p *Placement, u *Unit, today calendar.Date, by Staff, now time.Time) ([]event, *httpapi.Problem)
+
+// placementMutation runs a change of a placement: If-Match against the placement, and the unit
+// updated in the same atomic step (re-read and retried when another change of the unit landed
+// first, since the caller never saw the unit's version).
+func (s *Service) placementMutation(prepare func(r *http.Request) (placementStep, *httpapi.Problem)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, prob := pathID(r, "id", "placement")
+		if prob != nil {
+			httpapi.WriteProblem(w, r, prob)
+			return
+		}
+		match, prob := app.IfMatch(r, "placement")
+		if prob != nil {
+			httpapi.WriteProblem(w, r, prob)
+			return
+		}
+		step, prob := prepare(r)
+		if prob != nil {
+			httpapi.WriteProblem(w, r, prob)
+			return
+		}
+		for attempt := 0; ; attempt++ {
+			done, retry := s.placementAttempt(w, r, id, match, step, attempt < unitConflictRetries)
+			if done || !retry {
+				return
+			}
+		}
+	}
+}
+
+// placementAttempt makes one try of a placement change; retry means the unit moved meanwhile.
+func (s *Service) placementAttempt(w http.ResponseWriter, r *http.Request, id, match string, step placementStep, mayRetry bool) (done, retry bool) {
+	before, pv, err := s.repo.loadPlacement(r.Context(), id)
+	if err != nil {
+		app.WriteStorageProblem(w, r, err, "placement "+id)
+		return true, false
+	}
+	if match != app.ETag(pv) {
+		app.Stale(w, r, "placement", pv)
+		return true, false
+	}
+	unitBefore, uv, err := s.repo.loadUnit(r.Context(), before.UnitID)
+	if err != nil {
+		app.WriteStorageProblem(w, r, err, "the placement's unit")
+		return true, false
+	}
+	p, err := clone(before)
+	if err != nil {
+		httpapi.Internal(w, r, err)
+		return true, false
+	}
+	u, err := clone(unitBefore)
+	if err != nil {
+		httpapi.Internal(w, r, err)
+		return true, false
+	}
+	now, today := s.now(), s.today()
+	events, prob := step(p, u, today, staffOf(r), now)
+	if prob != nil {
+		httpapi.WriteProblem(w, r, prob)
+		return true, false
+	}
+	p.UpdatedAt = now
+	for i := range events {
+		events[i].At = now
+	}
+	entry := s.app.AuditEntry(r, audit.ActionUpdate, r.Pattern)
+	pw, err := s.repo.placementWrite(before, p, pv, entry)
+	if err != nil {
+		httpapi.Internal(w, r, err)
+		return true, false
+	}
+	writes := []write{pw}
+	unitKey := ""
+	if !reflect.DeepEqual(unitBefore, u) {
+		u.UpdatedAt = now
+		uw, err := s.repo.unitWrite(unitBefore, u, uv, nil)
+		if err != nil {
+			httpapi.Internal(w, r, err)
+			return true, false
+		}
+		writes, unitKey = append(writes, uw), uw.key
+	}
+	next, err := s.repo.commit(r.Context(), change{writes: writes, events: events})
+	switch {
+	case unitKey != "" && isConflictOn(err, unitKey) && mayRetry:
+		return false, true
+	case isConflictOn(err, pw.key):
+		_, current, _ := s.repo.loadPlacement(r.Context(), id)
+		app.Stale(w, r, "placement", current)
+		return true, false
+	case err != nil:
+		app.WriteStorageProblem(w, r, err, "placement "+id)
+		return true, false
+	}
+	p.Flags = p.flags(today, s.policy.Rules.HousingBenefitClaimDays)
+	writeRecord(w, http.StatusOK, p, next)
+	return true, false
+}
+
+func (s *Service) movePlacement(r *http.Request) (placementStep, *httpapi.Problem) {
+	var req PlacementTransitionRequest
+	if p := decode(r, &req); p != nil {
+		return nil, p
+	}
+	return func(p *Placement, u *Unit, today calendar.Date, by Staff, now time.Time) ([]event, *httpapi.Problem) {
+		from := p.Status
+		if !slices.Contains(placementMoves[from], req.To) {
+			prob := conflict("illegal-transition", "Move not allowed", fmt.Sprintf("a placement that is %s cannot move to %s", from, req.To))
+			for _, a := range placementMoves[from] {
+				prob.Allowed = append(prob.Allowed, string(a))
+			}
+			return nil, prob
+		}
+		on := today
+		if req.On != nil {
+			on = *req.On
+		}
+		if on.Compare(today) > 0 {
+			return nil, httpapi.Invalid("the day has not come yet", httpapi.FieldError{Field: "on", Message: "must not be after " + today.String()})
+		}
+		var data map[string]any
+		switch req.To {
+		case PlacementArrived:
+			prob := arrive(p, u, on)
+			if prob != nil {
+				return nil, prob
+			}
+			data = map[string]any{"arrivedOn": on, "turnaroundDays": p.TurnaroundDays}
+		case PlacementExtended:
+			prob := extend(p, u, *req.PlannedDeparture, req.Reason, by, now)
+			if prob != nil {
+				return nil, prob
+			}
+			data = map[string]any{"previousPlannedDeparture": p.Extensions[len(p.Extensions)-1].From}
+		case PlacementDeparted:
+			if on.Before(*p.ArrivedOn) {
+				return nil, httpapi.Invalid("a departure comes after the arrival", httpapi.FieldError{Field: "on", Message: "must not be before the arrival on " + p.ArrivedOn.String()})
+			}
+			claimed := p.HousingBenefit.ClaimedOn != nil
+			if req.HousingBenefitClaimed != nil {
+				claimed = *req.HousingBenefitClaimed
+			}
+			voidReason := req.VoidReason
+			if voidReason == "" {
+				voidReason = "cleaning"
+			}
+			nights := p.ArrivedOn.DaysUntil(on)
+			p.DepartedOn, p.Nights = &on, &nights
+			p.Departure = &Departure{Destination: req.Destination, HousingBenefitClaimed: claimed, VoidReason: voidReason}
+			u.dropBooking(p.ID)
+			u.setStatus(UnitVoid, voidReason, on)
+			u.LastDepartureOn = &on
+			data = map[string]any{"arrivedOn": p.ArrivedOn, "departedOn": on, "nights": nights, "destination": req.Destination,
+				"housingBenefitClaimed": claimed, "turnaroundDays": p.TurnaroundDays, "overStayNights": max(0, p.PlannedDeparture.DaysUntil(on))}
+		case PlacementCancelled, PlacementNotArrived:
+			u.dropBooking(p.ID)
+		}
+		p.Status = req.To
+		p.History = append(p.History, Transition{From: string(from), To: string(req.To), At: now, By: by, Reason: req.Reason})
+		return []event{placementEvent(string(req.To), p, data)}, nil
+	}, nil
+}
+
+// arrive records the person moving into the unit on a day.
+func arrive(p *Placement, u *Unit, on calendar.Date) *httpapi.Problem {
+	if on.Before(p.Arrival) {
+		return httpapi.Invalid("the arrival is before the booking starts", httpapi.FieldError{Field: "on", Message: "must not be before " + p.Arrival.String() + "; cancel and book again for an earlier start"})
+	}
+	if !on.Before(p.PlannedDeparture) {
+		return httpapi.Invalid("the arrival is after the planned departure", httpapi.FieldError{Field: "on", Message: "must be before " + p.PlannedDeparture.String()})
+	}
+	switch u.Status {
+	case UnitVoid, UnitClosed:
+		return conflict("unit-unavailable", "The unit is not ready", u.bookable())
+	case UnitOccupied:
+		return conflict("unit-occupied", "The unit is still occupied", "the previous stay has not departed yet")
+	}
+	p.ArrivedOn = &on
+	if u.LastDepartureOn != nil {
+		days := u.LastDepartureOn.DaysUntil(on)
+		p.TurnaroundDays = &days
+	}
+	u.setBooking(Booking{Placement: p.ID, From: on, To: p.PlannedDeparture})
+	u.setStatus(UnitOccupied, "", on)
+	return nil
+}
+
+// extend lengthens a stay, if nobody else holds the unit on the added nights.
+func extend(p *Placement, u *Unit, to calendar.Date, reason string, by Staff, now time.Time) *httpapi.Problem {
+	if !p.PlannedDeparture.Before(to) {
+		return httpapi.Invalid("an extension lengthens the stay", httpapi.FieldError{Field: "plannedDeparture", Message: "must be after " + p.PlannedDeparture.String()})
+	}
+	if c := u.clash(*p.ArrivedOn, to, p.ID); c != nil {
+		return conflict("double-booking", "The unit is booked on those nights",
+			fmt.Sprintf("placement %s holds the unit from %s to %s", c.Placement, c.From, c.To))
+	}
+	p.Extensions = append(p.Extensions, Extension{From: p.PlannedDeparture, To: to, Reason: reason, At: now, By: by})
+	p.PlannedDeparture = to
+	u.setBooking(Booking{Placement: p.ID, From: *p.ArrivedOn, To: to})
+	return nil
+}
+
+func (s *Service) recordClaim(r *http.Request) (placementStep, *httpapi.Problem) {
+	var req HousingBenefitRequest
+	if p := decode(r, &req); p != nil {
+		return nil, p
+	}
+	return func(p *Placement, _ *Unit, today calendar.Date, _ Staff, _ time.Time) ([]event, *httpapi.Problem) {
+		if !p.HousingBenefit.Eligible {
+			return nil, conflict("not-eligible", "Housing benefit does not apply", "the unit was not eligible for housing benefit when booked")
+		}
+		if p.Status == PlacementCancelled || p.Status == PlacementNotArrived {
+			return nil, conflict("placement-ended", "The placement did not go ahead", "a "+string(p.Status)+" placement has no claim")
+		}
+		if req.ClaimedOn.Compare(today) > 0 {
+			return nil, httpapi.Invalid("the day has not come yet", httpapi.FieldError{Field: "claimedOn", Message: "must not be after " + today.String()})
+		}
+		p.HousingBenefit.ClaimedOn = &req.ClaimedOn
+		data := map[string]any{"claimedOn": req.ClaimedOn}
+		if p.ArrivedOn != nil {
+			data["daysAfterArrival"] = p.ArrivedOn.DaysUntil(req.ClaimedOn)
+		}
+		return []event{placementEvent("housing-benefit-claimed", p, data)}, nil
+	}, nil
+}
+
+// placementFilter is what GET /v1/placements may be filtered by.
+type placementFilter struct{ unit, referral, status string }
+
+func (s *Service) listPlacements(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, cursor, prob := listQuery(q, "unit", "referral", "status")
+	if prob != nil {
+		httpapi.WriteProblem(w, r, prob)
+		return
+	}
+	f := placementFilter{unit: q.Get("unit"), referral: q.Get("referral"), status: q.Get("status")}
+	var e fields
+	statuses := make([]string, 0, len(placementMoves))
+	for st := range placementMoves {
+		statuses = append(statuses, string(st))
+	}
+	slices.Sort(statuses)
+	e.OneOf("status", f.status, statuses, false)
+	if f.unit != "" && !ids.Valid(f.unit) {
+		e.Add("unit", "must be a unit id")
+	}
+	if f.referral != "" && !ids.Valid(f.referral) {
+		e.Add("referral", "must be a referral id")
+	}
+	if len(e) > 0 {
+		httpapi.WriteProblem(w, r, httpapi.BadRequest("the filters are not valid", e...))
+		return
+	}
+	keep := func(p *Placement) bool {
+		return (f.status == "" || string(p.Status) == f.status) && (f.referral == "" || p.ReferralID == f.referral) &&
+			(f.unit == "" || p.UnitID == f.unit)
+	}
+	var page Page[*Placement]
+	var err error
+	if f.unit != "" {
+		// A unit's placements are indexed by arrival day; a unit holds few enough to read at once.
+		var all []string
+		all, err = s.app.Redis.ZRange(r.Context(), s.repo.keys.HousingIndex(kindPlacement, "unit", f.unit), 0, -1).Result()
+		if err == nil {
+			slices.Sort(all)
+			var items []*Placement
+			items, err = s.repo.placementSummaries(r.Context(), all)
+			items = slices.DeleteFunc(items, func(p *Placement) bool { return !keep(p) })
+			page = pageOf(items, func(p *Placement) string { return p.ID }, cursor, limit)
+		}
+	} else {
+		index := s.repo.keys.HousingIndex(kindPlacement, "all")
+		switch {
+		case f.referral != "":
+			index = s.repo.keys.HousingIndex(kindPlacement, "referral", f.referral)
+		case f.status != "":
+			index = s.repo.keys.HousingIndex(kindPlacement, "status", f.status)
+		}
+		page, err = s.walk(r.Context(), index, cursor, limit, keep)
+	}
+	if err != nil {
+		app.WriteStorageProblem(w, r, err, "the placements")
+		return
+	}
+	s.writePlacements(w, r, page)
+}
+
+// walk reads a page of placements from an index whose members all score 0 (so they sort by id),
+// keeping those keep accepts.
+func (s *Service) walk(ctx context.Context, index, cursor string, limit int, keep func(*Placement) bool) (Page[*Placement], error) {
+	page := Page[*Placement]{Items: []*Placement{}}
+	lower := "-"
+	if cursor != "" {
+		lower = "(" + cursor
+	}
+	batch := int64(limit) * 2
+	for {
+		members, err := s.app.Redis.ZRangeByLex(ctx, index, &redis.ZRangeBy{Min: lower, Max: "+", Count: batch}).Result()
+		if err != nil {
+			return page, fmt.Errorf("read %s: %w", index, err)
+		}
+		items, err := s.repo.placementSummaries(ctx, members)
+		if err != nil {
+			return page, err
+		}
+		for _, p := range items {
+			if !keep(p) {
+				continue
+			}
+			page.Items = append(page.Items, p)
+			if len(page.Items) == limit {
+				page.Next = p.ID
+				return page, nil
+			}
+		}
+		if int64(len(members)) < batch {
+			return page, nil
+		}
+		lower = "(" + members[len(members)-1]
+	}
+}
+
+// writePlacements answers a list of placements, recording that each was shown.
+func (s *Service) writePlacements(w http.ResponseWriter, r *http.Request, page Page[*Placement]) {
+	placementIDs := make([]string, len(page.Items))
+	today := s.today()
+	for i, p := range page.Items {
+		placementIDs[i] = p.ID
+		p.Flags = p.flags(today, s.policy.Rules.HousingBenefitClaimDays)
+	}
+	if err := audit.AppendMany(r.Context(), s.app.Redis, s.repo.keys, kindPlacement, placementIDs, s.app.AuditEntry(r, audit.ActionList, r.Pattern)); err != nil {
+		app.WriteStorageProblem(w, r, err, "the placements")
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, page)
+}
+
+// overStays lists people still in a unit after their planned departure.
+func (s *Service) overStays(w http.ResponseWriter, r *http.Request) {
+	s.flagged(w, r, s.repo.keys.HousingIndex(kindPlacement, "in-unit"), s.today().AddDays(-1))
+}
+
+// claimsDue lists stays in eligible units with no housing-benefit claim recorded more than the
+// policy's housingBenefitClaimDays after arrival.
+func (s *Service) claimsDue(w http.ResponseWriter, r *http.Request) {
+	s.flagged(w, r, s.repo.keys.HousingIndex(kindPlacement, "claim-pending"), s.today().AddDays(-s.policy.Rules.HousingBenefitClaimDays-1))
+}
+
+func (s *Service) flagged(w http.ResponseWriter, r *http.Request, index string, last calendar.Date) {
+	limit, cursor, prob := listQuery(r.URL.Query())
+	if prob != nil {
+		httpapi.WriteProblem(w, r, prob)
+		return
+	}
+	flaggedIDs, err := s.repo.placementsScored(r.Context(), index, last)
+	if err != nil {
+		app.WriteStorageProblem(w, r, err, "the placements")
+		return
+	}
+	slices.Sort(flaggedIDs)
+	items, err := s.repo.placementSummaries(r.Context(), flaggedIDs)
+	if err != nil {
+		app.WriteStorageProblem(w, r, err, "the placements")
+		return
+	}
+	s.writePlacements(w, r, pageOf(items, func(p *Placement) string { return p.ID }, cursor, limit))
+}

@@ -1,0 +1,344 @@
+package housing
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/homeward-dev/homeward/services/kit/app"
+	"github.com/homeward-dev/homeward/services/kit/audit"
+	"github.com/homeward-dev/homeward/services/kit/calendar"
+	"github.com/homeward-dev/homeward/services/kit/httpapi"
+	"github.com/homeward-dev/homeward/services/kit/ids"
+	"github.com/homeward-dev/homeward/services/kit/store"
+)
+
+func rehousingEvent(kind string, c *RehousingCase, data map[string]any) event {
+	d := map[string]any{"caseId": c.ID, "status": c.Status, "referralSource": c.ReferralSource,
+		"referralReceivedOn": c.ReferralReceivedOn, "waitingListBaselineDays": c.WaitingListBaselineDays}
+	for k, v := range data {
+		d[k] = v
+	}
+	return event{Type: "rehousing." + kind, Subject: kindRehousing + ":" + c.ID, Referral: c.ReferralID, Data: d}
+}
+
+func (s *Service) baselineDays() int {
+	if s.policy.CostModel == nil {
+		return 0
+	}
+	return s.policy.CostModel.WaitingListBaselineDays
+}
+
+func (s *Service) openRehousing(w http.ResponseWriter, r *http.Request) {
+	var req OpenRehousingRequest
+	if p := decode(r, &req); p != nil {
+		httpapi.WriteProblem(w, r, p)
+		return
+	}
+	ref, err := s.repo.referral(r.Context(), req.ReferralID)
+	if errors.Is(err, store.ErrNotFound) {
+		httpapi.WriteProblem(w, r, httpapi.Invalid("the referral does not exist", httpapi.FieldError{Field: "referralId", Message: "no such referral"}))
+		return
+	}
+	if err != nil {
+		app.WriteStorageProblem(w, r, err, "the referral")
+		return
+	}
+	existing, err := s.app.Redis.ZRange(r.Context(), s.repo.keys.HousingIndex(kindRehousing, "referral", req.ReferralID), 0, -1).Result()
+	if err != nil {
+		app.WriteStorageProblem(w, r, err, "the rehousing cases")
+		return
+	}
+	cases, err := s.rehousingSummaries(r, existing)
+	if err != nil {
+		app.WriteStorageProblem(w, r, err, "the rehousing cases")
+		return
+	}
+	for _, c := range cases {
+		if c.Status.open() {
+			httpapi.WriteProblem(w, r, conflict("case-open", "A rehousing case is open", "the referral already has open case "+c.ID))
+			return
+		}
+	}
+	now := s.now()
+	by := staffOf(r)
+	c := &RehousingCase{ID: ids.New(now), ReferralID: ref.ID, ReferralSource: ref.Source,
+		ReferralReceivedOn: calendar.DateOf(ref.ReceivedAt.In(calendar.London())), Status: RehousingApplying,
+		Bids: []Bid{}, Offers: []Offer{}, WaitingListBaselineDays: s.baselineDays(),
+		History: []Transition{{To: string(RehousingApplying), At: now, By: by}}, CreatedBy: by, CreatedAt: now, UpdatedAt: now}
+	wr, err := s.repo.rehousingWrite(nil, c, 0, s.app.AuditEntry(r, audit.ActionCreate, ""))
+	if err != nil {
+		httpapi.Internal(w, r, err)
+		return
+	}
+	ev := rehousingEvent("opened", c, nil)
+	ev.At = now
+	version, err := s.repo.commit(r.Context(), change{writes: []write{wr}, events: []event{ev}})
+	if err != nil {
+		app.WriteStorageProblem(w, r, err, "the rehousing case")
+		return
+	}
+	w.Header().Set("Location", "/v1/rehousing-cases/"+c.ID)
+	writeRecord(w, http.StatusCreated, c, version)
+}
+
+func (s *Service) rehousingSummaries(r *http.Request, caseIDs []string) ([]*rehousingSummary, error) {
+	keys := make([]string, len(caseIDs))
+	for i, id := range caseIDs {
+		keys[i] = s.repo.keys.RehousingCase(id)
+	}
+	recs, err := s.repo.summaries(r.Context(), keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*rehousingSummary, len(recs))
+	for i, rec := range recs {
+		out[i] = &rehousingSummary{}
+		if err := json.Unmarshal(rec.Doc, out[i]); err != nil {
+			return nil, fmt.Errorf("decode rehousing case: %w", err)
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) listRehousing(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, cursor, prob := listQuery(q, "referral", "status")
+	if prob != nil {
+		httpapi.WriteProblem(w, r, prob)
+		return
+	}
+	referral, status := q.Get("referral"), q.Get("status")
+	var e fields
+	e.OneOf("status", status, []string{string(RehousingApplying), string(RehousingOffered), string(RehousingAccepted), string(RehousingRehoused), string(RehousingWithdrawn)}, false)
+	if referral != "" && !ids.Valid(referral) {
+		e.Add("referral", "must be a referral id")
+	}
+	if len(e) > 0 {
+		httpapi.WriteProblem(w, r, httpapi.BadRequest("the filters are not valid", e...))
+		return
+	}
+	index := s.repo.keys.HousingIndex(kindRehousing, "all")
+	switch {
+	case referral != "":
+		index = s.repo.keys.HousingIndex(kindRehousing, "referral", referral)
+	case status != "":
+		index = s.repo.keys.HousingIndex(kindRehousing, "status", status)
+	}
+	caseIDs, err := s.app.Redis.ZRange(r.Context(), index, 0, -1).Result()
+	if err != nil {
+		app.WriteStorageProblem(w, r, err, "the rehousing cases")
+		return
+	}
+	page := pageOf(caseIDs, func(id string) string { return id }, cursor, limit)
+	items, err := s.rehousingSummaries(r, page.Items)
+	if err == nil {
+		items = slices.DeleteFunc(items, func(c *rehousingSummary) bool { return status != "" && string(c.Status) != status })
+		err = audit.AppendMany(r.Context(), s.app.Redis, s.repo.keys, kindRehousing, page.Items, s.app.AuditEntry(r, audit.ActionList, r.Pattern))
+	}
+	if err != nil {
+		app.WriteStorageProblem(w, r, err, "the rehousing cases")
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, Page[*rehousingSummary]{Items: items, Next: page.Next})
+}
+
+func (s *Service) getRehousing(w http.ResponseWriter, r *http.Request) {
+	id, prob := pathID(r, "id", "rehousing case")
+	if prob != nil {
+		httpapi.WriteProblem(w, r, prob)
+		return
+	}
+	c, version, err := s.repo.getRehousing(r.Context(), id, s.app.AuditEntry(r, audit.ActionRead, ""))
+	if err != nil {
+		app.WriteStorageProblem(w, r, err, "rehousing case "+id)
+		return
+	}
+	writeRecord(w, http.StatusOK, c, version)
+}
+
+// rehousingStep changes a case.
+type rehousingStep func(c *RehousingCase, today calendar.Date, by Staff, now time.Time) ([]event, *httpapi.Problem)
+
+func (s *Service) rehousingMutation(prepare func(r *http.Request) (rehousingStep, *httpapi.Problem)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, prob := pathID(r, "id", "rehousing case")
+		if prob != nil {
+			httpapi.WriteProblem(w, r, prob)
+			return
+		}
+		match, prob := app.IfMatch(r, "rehousing case")
+		if prob != nil {
+			httpapi.WriteProblem(w, r, prob)
+			return
+		}
+		step, prob := prepare(r)
+		if prob != nil {
+			httpapi.WriteProblem(w, r, prob)
+			return
+		}
+		before, version, err := s.repo.loadRehousing(r.Context(), id)
+		if err != nil {
+			app.WriteStorageProblem(w, r, err, "rehousing case "+id)
+			return
+		}
+		if match != app.ETag(version) {
+			app.Stale(w, r, "rehousing case", version)
+			return
+		}
+		c, err := clone(before)
+		if err != nil {
+			httpapi.Internal(w, r, err)
+			return
+		}
+		if !c.Status.open() {
+			httpapi.WriteProblem(w, r, conflict("case-closed", "The case is closed", "a "+string(c.Status)+" case no longer changes"))
+			return
+		}
+		now, today := s.now(), s.today()
+		events, prob := step(c, today, staffOf(r), now)
+		if prob != nil {
+			httpapi.WriteProblem(w, r, prob)
+			return
+		}
+		c.UpdatedAt = now
+		for i := range events {
+			events[i].At = now
+		}
+		wr, err := s.repo.rehousingWrite(before, c, version, s.app.AuditEntry(r, audit.ActionUpdate, r.Pattern))
+		if err != nil {
+			httpapi.Internal(w, r, err)
+			return
+		}
+		next, err := s.repo.commit(r.Context(), change{writes: []write{wr}, events: events})
+		if isConflictOn(err, wr.key) {
+			_, current, _ := s.repo.loadRehousing(r.Context(), id)
+			app.Stale(w, r, "rehousing case", current)
+			return
+		}
+		if err != nil {
+			app.WriteStorageProblem(w, r, err, "rehousing case "+id)
+			return
+		}
+		writeRecord(w, http.StatusOK, c, next)
+	}
+}
+
+func notFuture(field string, d, today calendar.Date) *httpapi.Problem {
+	if d.Compare(today) > 0 {
+		return httpapi.Invalid("the day has not come yet", httpapi.FieldError{Field: field, Message: "must not be after " + today.String()})
+	}
+	return nil
+}
+
+func (c *RehousingCase) move(to RehousingStatus, by Staff, now time.Time, reason string) {
+	c.History = append(c.History, Transition{From: string(c.Status), To: string(to), At: now, By: by, Reason: reason})
+	c.Status = to
+}
+
+func (s *Service) addBid(r *http.Request) (rehousingStep, *httpapi.Problem) {
+	var req BidRequest
+	if p := decode(r, &req); p != nil {
+		return nil, p
+	}
+	return func(c *RehousingCase, today calendar.Date, _ Staff, now time.Time) ([]event, *httpapi.Problem) {
+		if p := notFuture("submittedOn", req.SubmittedOn, today); p != nil {
+			return nil, p
+		}
+		b := Bid{ID: ids.New(now), Landlord: req.Landlord, Reference: req.Reference, Scheme: req.Scheme, SubmittedOn: req.SubmittedOn}
+		c.Bids = append(c.Bids, b)
+		return []event{rehousingEvent("bid", c, map[string]any{"bidId": b.ID, "submittedOn": b.SubmittedOn})}, nil
+	}, nil
+}
+
+func (s *Service) addOffer(r *http.Request) (rehousingStep, *httpapi.Problem) {
+	var req OfferRequest
+	if p := decode(r, &req); p != nil {
+		return nil, p
+	}
+	return func(c *RehousingCase, today calendar.Date, by Staff, now time.Time) ([]event, *httpapi.Problem) {
+		if c.Status != RehousingApplying {
+			return nil, conflict("illegal-transition", "An offer is already in hand",
+				fmt.Sprintf("a case that is %s takes no new offer until the last one is answered", c.Status))
+		}
+		if p := notFuture("offeredOn", req.OfferedOn, today); p != nil {
+			return nil, p
+		}
+		o := Offer{ID: ids.New(now), Landlord: req.Landlord, Property: req.Property, OfferedOn: req.OfferedOn}
+		c.Offers = append(c.Offers, o)
+		c.move(RehousingOffered, by, now, "")
+		return []event{rehousingEvent("offered", c, map[string]any{"offerId": o.ID, "offeredOn": o.OfferedOn})}, nil
+	}, nil
+}
+
+func (s *Service) answerOffer(r *http.Request) (rehousingStep, *httpapi.Problem) {
+	offerID := r.PathValue("offer")
+	if !ids.Valid(offerID) {
+		return nil, httpapi.NotFound("offer " + offerID)
+	}
+	var req OfferResponseRequest
+	if p := decode(r, &req); p != nil {
+		return nil, p
+	}
+	return func(c *RehousingCase, today calendar.Date, by Staff, now time.Time) ([]event, *httpapi.Problem) {
+		o := c.pendingOffer()
+		if o == nil || o.ID != offerID {
+			i := slices.IndexFunc(c.Offers, func(o Offer) bool { return o.ID == offerID })
+			if i < 0 {
+				return nil, httpapi.NotFound("offer " + offerID)
+			}
+			return nil, conflict("offer-answered", "The offer was answered", "offer "+offerID+" was "+c.Offers[i].Decision)
+		}
+		if p := notFuture("respondedOn", req.RespondedOn, today); p != nil {
+			return nil, p
+		}
+		if req.RespondedOn.Before(o.OfferedOn) {
+			return nil, httpapi.Invalid("an answer comes after the offer", httpapi.FieldError{Field: "respondedOn", Message: "must not be before " + o.OfferedOn.String()})
+		}
+		o.Decision, o.Reason, o.RespondedOn = req.Decision, req.Reason, &req.RespondedOn
+		to := RehousingAccepted
+		if req.Decision == "refused" {
+			to = RehousingApplying
+		}
+		c.move(to, by, now, req.Reason)
+		return []event{rehousingEvent("offer-"+req.Decision, c, map[string]any{"offerId": o.ID, "respondedOn": req.RespondedOn})}, nil
+	}, nil
+}
+
+func (s *Service) moveIn(r *http.Request) (rehousingStep, *httpapi.Problem) {
+	var req MoveInRequest
+	if p := decode(r, &req); p != nil {
+		return nil, p
+	}
+	return func(c *RehousingCase, today calendar.Date, by Staff, now time.Time) ([]event, *httpapi.Problem) {
+		if c.Status != RehousingAccepted {
+			return nil, conflict("illegal-transition", "No offer has been accepted", "a case moves in only after an offer is accepted; it is "+string(c.Status))
+		}
+		if p := notFuture("on", req.On, today); p != nil {
+			return nil, p
+		}
+		if req.On.Before(c.ReferralReceivedOn) {
+			return nil, httpapi.Invalid("a move-in comes after the referral", httpapi.FieldError{Field: "on", Message: "must not be before " + c.ReferralReceivedOn.String()})
+		}
+		days := c.ReferralReceivedOn.DaysUntil(req.On)
+		saved := max(0, c.WaitingListBaselineDays-days)
+		c.MoveInOn, c.DaysToRehoused, c.DaysSavedAgainstBaseline = &req.On, &days, &saved
+		c.move(RehousingRehoused, by, now, "")
+		return []event{rehousingEvent("rehoused", c, map[string]any{"moveInOn": req.On, "daysToRehoused": days, "daysSavedAgainstBaseline": saved})}, nil
+	}, nil
+}
+
+func (s *Service) withdraw(r *http.Request) (rehousingStep, *httpapi.Problem) {
+	var req WithdrawRequest
+	if p := decode(r, &req); p != nil {
+		return nil, p
+	}
+	return func(c *RehousingCase, _ calendar.Date, by Staff, now time.Time) ([]event, *httpapi.Problem) {
+		c.WithdrawnReason = req.Reason
+		c.move(RehousingWithdrawn, by, now, req.Reason)
+		return []event{rehousingEvent("withdrawn", c, nil)}, nil
+	}, nil
+}

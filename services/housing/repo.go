@@ -1,0 +1,416 @@
+package housing
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/homeward-dev/homeward/services/kit/audit"
+	"github.com/homeward-dev/homeward/services/kit/calendar"
+	"github.com/homeward-dev/homeward/services/kit/keyspace"
+	"github.com/homeward-dev/homeward/services/kit/pii"
+	"github.com/homeward-dev/homeward/services/kit/store"
+)
+
+// Record kinds, as audit streams and events name them.
+const (
+	kindUnit      = "unit"
+	kindPlacement = "placement"
+	kindRehousing = "rehousing"
+)
+
+// repo stores units in the clear (they describe buildings) and placements and rehousing cases
+// sealed whole (they describe a person's stay and move), with plain summaries for lists.
+type repo struct {
+	rdb  *redis.Client
+	keys keyspace.Tenant
+	pii  *pii.Protector
+}
+
+// event is a domain event for the reporting service: facts, never personal data.
+type event struct {
+	Type     string
+	Subject  string
+	Referral string
+	At       time.Time
+	Data     any
+}
+
+func (rp *repo) eventOps(events []event) ([]store.Op, error) {
+	ops := make([]store.Op, 0, len(events))
+	for _, e := range events {
+		data, err := json.Marshal(e.Data)
+		if err != nil {
+			return nil, fmt.Errorf("encode event: %w", err)
+		}
+		ops = append(ops, store.XAdd(rp.keys.Events(), "type", e.Type, "subject", e.Subject, "referral", e.Referral,
+			"at", e.At.UTC().Format(time.RFC3339Nano), "data", string(data)))
+	}
+	return ops, nil
+}
+
+// write is one record of a change: its key, version read, documents and index memberships.
+type write struct {
+	kind, id     string
+	key          string
+	version      int64
+	doc, summary []byte
+	before       map[store.Member]float64
+	after        map[store.Member]float64
+	audit        *audit.Entry
+}
+
+// change is one atomic step over one or more records.
+type change struct {
+	writes []write
+	events []event
+}
+
+// commit applies a change; the first write is the main record, whose new version is returned.
+func (rp *repo) commit(ctx context.Context, c change) (int64, error) {
+	var ops []store.Op
+	puts := make([]store.Put, 0, len(c.writes)-1)
+	for i, w := range c.writes {
+		ops = append(ops, store.IndexDiff(w.before, w.after)...)
+		if w.audit != nil {
+			ops = append(ops, audit.Op(rp.keys, w.kind, w.id, *w.audit))
+		}
+		if i > 0 {
+			puts = append(puts, store.Put{Key: w.key, ExpectVersion: w.version, Doc: w.doc, Summary: w.summary})
+		}
+	}
+	evOps, err := rp.eventOps(c.events)
+	if err != nil {
+		return 0, err
+	}
+	main := c.writes[0]
+	return store.Apply(ctx, rp.rdb, store.Commit{Key: main.key, ExpectVersion: main.version, Doc: main.doc,
+		Summary: main.summary, Also: puts, Ops: append(ops, evOps...)})
+}
+
+// Units.
+
+func (rp *repo) unitIndexes(u *Unit) map[store.Member]float64 {
+	return map[store.Member]float64{{Key: rp.keys.HousingIndex(kindUnit, "all"), ID: u.ID}: 0}
+}
+
+// unitWrite prepares a unit's write; before is nil when creating.
+func (rp *repo) unitWrite(before, after *Unit, version int64, entry *audit.Entry) (write, error) {
+	doc, err := json.Marshal(after)
+	if err != nil {
+		return write{}, fmt.Errorf("encode unit: %w", err)
+	}
+	sum := *after
+	sum.Periods = nil
+	summary, err := json.Marshal(sum)
+	if err != nil {
+		return write{}, fmt.Errorf("encode unit: %w", err)
+	}
+	w := write{kind: kindUnit, id: after.ID, key: rp.keys.Unit(after.ID), version: version, doc: doc, summary: summary,
+		after: rp.unitIndexes(after), audit: entry}
+	if before != nil {
+		w.before = rp.unitIndexes(before)
+	}
+	return w, nil
+}
+
+func (rp *repo) loadUnit(ctx context.Context, id string) (*Unit, int64, error) {
+	rec, err := rp.read(ctx, rp.keys.Unit(id), false)
+	if err != nil {
+		return nil, 0, err
+	}
+	var u Unit
+	if err := json.Unmarshal(rec.Doc, &u); err != nil {
+		return nil, 0, fmt.Errorf("decode unit %s: %w", id, err)
+	}
+	return &u, rec.Version, nil
+}
+
+// read fetches a record's version and document (or summary).
+func (rp *repo) read(ctx context.Context, key string, summary bool) (store.Record, error) {
+	pipe := rp.rdb.Pipeline()
+	var rd store.Read
+	if summary {
+		rd = store.ReadSummaryIn(ctx, pipe, key)
+	} else {
+		rd = store.ReadIn(ctx, pipe, key)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return store.Record{}, fmt.Errorf("read %s: %w", key, err)
+	}
+	return rd.Result()
+}
+
+// summaries reads the summaries of records by key, skipping those that no longer exist.
+func (rp *repo) summaries(ctx context.Context, keys []string) ([]store.Record, error) {
+	return rp.records(ctx, keys, true)
+}
+
+// records reads records' documents (or summaries) by key, skipping those that no longer exist.
+func (rp *repo) records(ctx context.Context, keys []string, summary bool) ([]store.Record, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	pipe := rp.rdb.Pipeline()
+	reads := make([]store.Read, len(keys))
+	for i, k := range keys {
+		if summary {
+			reads[i] = store.ReadSummaryIn(ctx, pipe, k)
+		} else {
+			reads[i] = store.ReadIn(ctx, pipe, k)
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("read summaries: %w", err)
+	}
+	out := make([]store.Record, 0, len(keys))
+	for _, rd := range reads {
+		rec, err := rd.Result()
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+// allUnits reads every unit's summary (full: with its void and closed spells), in id order.
+func (rp *repo) allUnits(ctx context.Context, full bool) ([]*Unit, error) {
+	unitIDs, err := rp.rdb.ZRange(ctx, rp.keys.HousingIndex(kindUnit, "all"), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read units: %w", err)
+	}
+	keys := make([]string, len(unitIDs))
+	for i, id := range unitIDs {
+		keys[i] = rp.keys.Unit(id)
+	}
+	recs, err := rp.records(ctx, keys, !full)
+	if err != nil {
+		return nil, err
+	}
+	units := make([]*Unit, len(recs))
+	for i, rec := range recs {
+		units[i] = &Unit{}
+		if err := json.Unmarshal(rec.Doc, units[i]); err != nil {
+			return nil, fmt.Errorf("decode unit: %w", err)
+		}
+	}
+	return units, nil
+}
+
+// Placements.
+
+func (rp *repo) placementIndexes(p *Placement) map[store.Member]float64 {
+	k, ix := rp.keys, kindPlacement
+	out := map[store.Member]float64{
+		{Key: k.HousingIndex(ix, "all"), ID: p.ID}:                      0,
+		{Key: k.HousingIndex(ix, "status", string(p.Status)), ID: p.ID}: 0,
+		{Key: k.HousingIndex(ix, "referral", p.ReferralID), ID: p.ID}:   0,
+		{Key: k.HousingIndex(ix, "unit", p.UnitID), ID: p.ID}:           dayNumber(p.Arrival),
+	}
+	if p.Status.inUnit() {
+		out[store.Member{Key: k.HousingIndex(ix, "in-unit"), ID: p.ID}] = dayNumber(p.PlannedDeparture)
+		if p.HousingBenefit.Eligible && p.HousingBenefit.ClaimedOn == nil && p.ArrivedOn != nil {
+			out[store.Member{Key: k.HousingIndex(ix, "claim-pending"), ID: p.ID}] = dayNumber(*p.ArrivedOn)
+		}
+	}
+	return out
+}
+
+func (rp *repo) placementWrite(before, after *Placement, version int64, entry audit.Entry) (write, error) {
+	plain, err := json.Marshal(after)
+	if err != nil {
+		return write{}, fmt.Errorf("encode placement: %w", err)
+	}
+	sum := *after
+	sum.History, sum.Extensions = nil, nil
+	summary, err := json.Marshal(sum)
+	if err != nil {
+		return write{}, fmt.Errorf("encode placement: %w", err)
+	}
+	key := rp.keys.Placement(after.ID)
+	w := write{kind: kindPlacement, id: after.ID, key: key, version: version, doc: rp.pii.Seal(plain, key),
+		summary: summary, after: rp.placementIndexes(after), audit: &entry}
+	if before != nil {
+		w.before = rp.placementIndexes(before)
+	}
+	return w, nil
+}
+
+func (rp *repo) decodePlacement(key string, doc []byte) (*Placement, error) {
+	plain, err := rp.pii.Open(doc, key)
+	if err != nil {
+		return nil, fmt.Errorf("placement: %w", err)
+	}
+	var p Placement
+	if err := json.Unmarshal(plain, &p); err != nil {
+		return nil, fmt.Errorf("decode placement: %w", err)
+	}
+	return &p, nil
+}
+
+// loadPlacement reads a placement without auditing: for the checks before a change, which is
+// audited itself.
+func (rp *repo) loadPlacement(ctx context.Context, id string) (*Placement, int64, error) {
+	key := rp.keys.Placement(id)
+	rec, err := rp.read(ctx, key, false)
+	if err != nil {
+		return nil, 0, err
+	}
+	p, err := rp.decodePlacement(key, rec.Doc)
+	return p, rec.Version, err
+}
+
+// getPlacement reads a placement and records the read in its audit trail.
+func (rp *repo) getPlacement(ctx context.Context, id string, entry audit.Entry) (*Placement, int64, error) {
+	key := rp.keys.Placement(id)
+	rec, err := store.ReadAudited(ctx, rp.rdb, key, audit.Op(rp.keys, kindPlacement, id, entry))
+	if err != nil {
+		return nil, 0, err
+	}
+	p, err := rp.decodePlacement(key, rec.Doc)
+	return p, rec.Version, err
+}
+
+// placementSummaries reads placements' summaries by id.
+func (rp *repo) placementSummaries(ctx context.Context, placementIDs []string) ([]*Placement, error) {
+	keys := make([]string, len(placementIDs))
+	for i, id := range placementIDs {
+		keys[i] = rp.keys.Placement(id)
+	}
+	recs, err := rp.summaries(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Placement, len(recs))
+	for i, rec := range recs {
+		out[i] = &Placement{}
+		if err := json.Unmarshal(rec.Doc, out[i]); err != nil {
+			return nil, fmt.Errorf("decode placement: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// placementsScored reads the ids of an index scored by day, for days up to and including last.
+func (rp *repo) placementsScored(ctx context.Context, index string, last calendar.Date) ([]string, error) {
+	out, err := rp.rdb.ZRangeByScore(ctx, index, &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatFloat(dayNumber(last), 'f', 0, 64)}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", index, err)
+	}
+	return out, nil
+}
+
+// Rehousing cases.
+
+func (rp *repo) rehousingIndexes(c *RehousingCase) map[store.Member]float64 {
+	k, ix := rp.keys, kindRehousing
+	return map[store.Member]float64{
+		{Key: k.HousingIndex(ix, "all"), ID: c.ID}:                      0,
+		{Key: k.HousingIndex(ix, "status", string(c.Status)), ID: c.ID}: 0,
+		{Key: k.HousingIndex(ix, "referral", c.ReferralID), ID: c.ID}:   0,
+	}
+}
+
+// rehousingSummary is what lists show of a case: no property addresses, no reasons.
+type rehousingSummary struct {
+	ID                      string          `json:"id"`
+	ReferralID              string          `json:"referralId"`
+	Status                  RehousingStatus `json:"status"`
+	ReferralReceivedOn      calendar.Date   `json:"referralReceivedOn"`
+	Bids                    int             `json:"bids"`
+	Offers                  int             `json:"offers"`
+	MoveInOn                *calendar.Date  `json:"moveInOn,omitempty"`
+	DaysToRehoused          *int            `json:"daysToRehoused,omitempty"`
+	WaitingListBaselineDays int             `json:"waitingListBaselineDays"`
+	UpdatedAt               time.Time       `json:"updatedAt"`
+}
+
+func (rp *repo) rehousingWrite(before, after *RehousingCase, version int64, entry audit.Entry) (write, error) {
+	plain, err := json.Marshal(after)
+	if err != nil {
+		return write{}, fmt.Errorf("encode rehousing case: %w", err)
+	}
+	summary, err := json.Marshal(rehousingSummary{
+		ID: after.ID, ReferralID: after.ReferralID, Status: after.Status, ReferralReceivedOn: after.ReferralReceivedOn,
+		Bids: len(after.Bids), Offers: len(after.Offers), MoveInOn: after.MoveInOn, DaysToRehoused: after.DaysToRehoused,
+		WaitingListBaselineDays: after.WaitingListBaselineDays, UpdatedAt: after.UpdatedAt,
+	})
+	if err != nil {
+		return write{}, fmt.Errorf("encode rehousing case: %w", err)
+	}
+	key := rp.keys.RehousingCase(after.ID)
+	w := write{kind: kindRehousing, id: after.ID, key: key, version: version, doc: rp.pii.Seal(plain, key),
+		summary: summary, after: rp.rehousingIndexes(after), audit: &entry}
+	if before != nil {
+		w.before = rp.rehousingIndexes(before)
+	}
+	return w, nil
+}
+
+func (rp *repo) decodeRehousing(key string, doc []byte) (*RehousingCase, error) {
+	plain, err := rp.pii.Open(doc, key)
+	if err != nil {
+		return nil, fmt.Errorf("rehousing case: %w", err)
+	}
+	var c RehousingCase
+	if err := json.Unmarshal(plain, &c); err != nil {
+		return nil, fmt.Errorf("decode rehousing case: %w", err)
+	}
+	return &c, nil
+}
+
+func (rp *repo) loadRehousing(ctx context.Context, id string) (*RehousingCase, int64, error) {
+	key := rp.keys.RehousingCase(id)
+	rec, err := rp.read(ctx, key, false)
+	if err != nil {
+		return nil, 0, err
+	}
+	c, err := rp.decodeRehousing(key, rec.Doc)
+	return c, rec.Version, err
+}
+
+func (rp *repo) getRehousing(ctx context.Context, id string, entry audit.Entry) (*RehousingCase, int64, error) {
+	key := rp.keys.RehousingCase(id)
+	rec, err := store.ReadAudited(ctx, rp.rdb, key, audit.Op(rp.keys, kindRehousing, id, entry))
+	if err != nil {
+		return nil, 0, err
+	}
+	c, err := rp.decodeRehousing(key, rec.Doc)
+	return c, rec.Version, err
+}
+
+// Referrals, as the referral service stores them.
+
+// referralFacts is what housing needs of a referral. It reads the referral service's list
+// summary, whose fields (id, status, source, receivedAt) are the services' shared contract.
+type referralFacts struct {
+	ID         string    `json:"id"`
+	Status     string    `json:"status"`
+	Source     string    `json:"source"`
+	ReceivedAt time.Time `json:"receivedAt"`
+}
+
+func (f *referralFacts) open() bool {
+	return f.Status != "closed" && f.Status != "declined" && f.Status != "withdrawn"
+}
+
+func (rp *repo) referral(ctx context.Context, id string) (*referralFacts, error) {
+	rec, err := rp.read(ctx, rp.keys.Referral(id), true)
+	if err != nil {
+		return nil, err
+	}
+	var f referralFacts
+	if err := json.Unmarshal(rec.Doc, &f); err != nil {
+		return nil, fmt.Errorf("decode referral %s: %w", id, err)
+	}
+	return &f, nil
+}
