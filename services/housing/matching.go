@@ -31,9 +31,14 @@ type Exclusion struct {
 type MatchResult struct {
 	Arrival   calendar.Date `json:"arrival"`
 	Departure calendar.Date `json:"departure"`
-	Matches   []Match       `json:"matches"`
-	Excluded  []Exclusion   `json:"excluded"`
+	// MatchCount is how many units match; Matches holds the best of them, up to the limit asked.
+	MatchCount int         `json:"matchCount"`
+	Matches    []Match     `json:"matches"`
+	Excluded   []Exclusion `json:"excluded"`
 }
+
+// defaultMatches is how many matches a result holds unless the request asks otherwise.
+const defaultMatches = 25
 
 // candidate is a unit that passed, with its ranking key.
 type candidate struct {
@@ -120,7 +125,12 @@ func rankUnits(units []*Unit, req *MatchRequest, today calendar.Date) MatchResul
 			cmp.Compare(a.unit.ID, b.unit.ID),
 		)
 	})
-	for i, c := range passed {
+	res.MatchCount = len(passed)
+	limit := req.Limit
+	if limit == 0 {
+		limit = defaultMatches
+	}
+	for i, c := range passed[:min(limit, len(passed))] {
 		fit := []string{}
 		if len(req.Features) > 0 {
 			fit = append(fit, "has "+strings.Join(req.Features, ", "))

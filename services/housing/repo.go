@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -30,6 +31,17 @@ type repo struct {
 	rdb  *redis.Client
 	keys keyspace.Tenant
 	pii  *pii.Protector
+
+	// units holds decoded unit summaries by id with their versions. Matching reads every unit:
+	// decoding 2,000 documents per request would cost more than the rest of it together, so a
+	// request reads only the versions and decodes what changed since.
+	unitsMu sync.Mutex
+	units   map[string]cachedUnit
+}
+
+type cachedUnit struct {
+	version int64
+	unit    *Unit
 }
 
 // event is a domain event for the reporting service: facts, never personal data.
@@ -182,7 +194,9 @@ func (rp *repo) records(ctx context.Context, keys []string, summary bool) ([]sto
 	return out, nil
 }
 
-// allUnits reads every unit's summary (full: with its void and closed spells), in id order.
+// allUnits reads every unit in id order: their summaries (shared, read-only values, from the
+// cache when their version has not moved), or with full their whole documents, void and closed
+// spells included.
 func (rp *repo) allUnits(ctx context.Context, full bool) ([]*Unit, error) {
 	unitIDs, err := rp.rdb.ZRange(ctx, rp.keys.HousingIndex(kindUnit, "all"), 0, -1).Result()
 	if err != nil {
@@ -192,18 +206,84 @@ func (rp *repo) allUnits(ctx context.Context, full bool) ([]*Unit, error) {
 	for i, id := range unitIDs {
 		keys[i] = rp.keys.Unit(id)
 	}
-	recs, err := rp.records(ctx, keys, !full)
+	if full {
+		recs, err := rp.records(ctx, keys, false)
+		if err != nil {
+			return nil, err
+		}
+		units := make([]*Unit, len(recs))
+		for i, rec := range recs {
+			units[i] = &Unit{}
+			if err := json.Unmarshal(rec.Doc, units[i]); err != nil {
+				return nil, fmt.Errorf("decode unit: %w", err)
+			}
+		}
+		return units, nil
+	}
+	versions, err := rp.versions(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
-	units := make([]*Unit, len(recs))
-	for i, rec := range recs {
-		units[i] = &Unit{}
-		if err := json.Unmarshal(rec.Doc, units[i]); err != nil {
-			return nil, fmt.Errorf("decode unit: %w", err)
+	rp.unitsMu.Lock()
+	if rp.units == nil {
+		rp.units = map[string]cachedUnit{}
+	}
+	var stale []string
+	for i, id := range unitIDs {
+		if c, ok := rp.units[id]; !ok || c.version != versions[i] {
+			stale = append(stale, keys[i])
 		}
 	}
+	rp.unitsMu.Unlock()
+	recs, err := rp.summaries(ctx, stale)
+	if err != nil {
+		return nil, err
+	}
+	fresh := make([]cachedUnit, 0, len(recs))
+	for _, rec := range recs {
+		u := &Unit{}
+		if err := json.Unmarshal(rec.Doc, u); err != nil {
+			return nil, fmt.Errorf("decode unit: %w", err)
+		}
+		fresh = append(fresh, cachedUnit{version: rec.Version, unit: u})
+	}
+	rp.unitsMu.Lock()
+	defer rp.unitsMu.Unlock()
+	for _, c := range fresh {
+		if old, ok := rp.units[c.unit.ID]; !ok || old.version < c.version {
+			rp.units[c.unit.ID] = c
+		}
+	}
+	units := make([]*Unit, 0, len(unitIDs))
+	for i, id := range unitIDs {
+		c, ok := rp.units[id]
+		if !ok || versions[i] == 0 {
+			continue // gone since the index was read
+		}
+		units = append(units, c.unit)
+	}
 	return units, nil
+}
+
+// versions reads records' versions (0 for a record that does not exist).
+func (rp *repo) versions(ctx context.Context, keys []string) ([]int64, error) {
+	pipe := rp.rdb.Pipeline()
+	cmds := make([]*redis.StringCmd, len(keys))
+	for i, k := range keys {
+		cmds[i] = pipe.HGet(ctx, k, "v")
+	}
+	if len(keys) > 0 {
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("read versions: %w", err)
+		}
+	}
+	out := make([]int64, len(keys))
+	for i, c := range cmds {
+		if v, err := c.Int64(); err == nil {
+			out[i] = v
+		}
+	}
+	return out, nil
 }
 
 // Placements.

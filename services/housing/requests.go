@@ -192,6 +192,8 @@ type MatchRequest struct {
 	Scheme           string        `json:"scheme,omitempty"`
 	// MaxWeeklyCost, when given, leaves out dearer units.
 	MaxWeeklyCost string `json:"maxWeeklyCost,omitempty"`
+	// Limit is how many of the best matches to return (default 25).
+	Limit int `json:"limit,omitempty"`
 }
 
 // Validate checks a match request.
@@ -219,6 +221,9 @@ func (m *MatchRequest) Validate() []httpapi.FieldError {
 		e.Add("expectedStayDays", "must be 1 to %d", maxUnitStay)
 	}
 	e.Text("scheme", &m.Scheme, false, 100)
+	if m.Limit < 0 || m.Limit > 200 {
+		e.Add("limit", "must be 1 to 200")
+	}
 	if m.MaxWeeklyCost != "" {
 		if _, err := money.Parse(m.MaxWeeklyCost); err != nil {
 			e.Add("maxWeeklyCost", "%v", err)

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -72,59 +71,9 @@ func rawClients(b *testing.B, base string) []*rawClient {
 	return out
 }
 
-// loadResult is what a load run measured.
-type loadResult struct {
-	n        int
-	elapsed  time.Duration
-	p50, p99 time.Duration
-	errors   int64
-}
-
-func (r loadResult) perSecond() float64 { return float64(r.n) / r.elapsed.Seconds() }
-
-func (r loadResult) report(b *testing.B) {
-	b.ReportMetric(r.perSecond(), "req/s")
-	b.ReportMetric(float64(r.p50.Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(r.p99.Microseconds())/1000, "p99-ms")
-	if r.errors > 0 {
-		b.Errorf("%d requests failed", r.errors)
-	}
-}
-
 // load runs n calls of do across concurrency workers and measures each call.
-func load(n int, do func(worker int) error) loadResult { return loadWith(concurrency, n, do) }
-
-// loadWith runs n calls of do across the given number of workers.
-func loadWith(workers, n int, do func(worker int) error) loadResult {
-	var next atomic.Int64
-	var failed atomic.Int64
-	latencies := make([][]time.Duration, workers)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for next.Add(1) <= int64(n) {
-				t0 := time.Now()
-				if err := do(w); err != nil {
-					failed.Add(1)
-				}
-				latencies[w] = append(latencies[w], time.Since(t0))
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	all := slices.Concat(latencies...)
-	slices.Sort(all)
-	pick := func(q float64) time.Duration {
-		if len(all) == 0 {
-			return 0
-		}
-		return all[min(len(all)-1, int(q*float64(len(all))))]
-	}
-	return loadResult{n: n, elapsed: elapsed, p50: pick(0.50), p99: pick(0.99), errors: failed.Load()}
+func load(n int, do func(worker int) error) servicetest.LoadResult {
+	return servicetest.Load(concurrency, n, do)
 }
 
 var httpClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency * 2, MaxConnsPerHost: concurrency * 2}}
@@ -236,7 +185,7 @@ func BenchmarkReferralAPI(b *testing.B) {
 	}
 	checksBefore := testutil.ToFloat64(e.svc.app.Auth.ChecksCounter())
 	started := time.Now()
-	b.Run("service/create", func(b *testing.B) { load(b.N, create).report(b) })
+	b.Run("service/create", func(b *testing.B) { load(b.N, create).Report(b) })
 	var idList []string
 	made.Range(func(k, _ any) bool { idList = append(idList, k.(string)); return true })
 	b.Run("service/get", func(b *testing.B) {
@@ -248,7 +197,7 @@ func BenchmarkReferralAPI(b *testing.B) {
 				return fmt.Errorf("status %d: %v", status, err)
 			}
 			return nil
-		}).report(b)
+		}).Report(b)
 	})
 	checks := testutil.ToFloat64(e.svc.app.Auth.ChecksCounter()) - checksBefore
 	periods := max(1, time.Since(started).Seconds()/30)
@@ -267,7 +216,7 @@ func BenchmarkReferralAPI(b *testing.B) {
 			}
 			bareIDs.Store(strings.TrimPrefix(location, "/v1/referrals/"), true)
 			return nil
-		}).report(b)
+		}).Report(b)
 	})
 	var bareList []string
 	bareIDs.Range(func(k, _ any) bool { bareList = append(bareList, k.(string)); return true })
@@ -279,7 +228,7 @@ func BenchmarkReferralAPI(b *testing.B) {
 				return fmt.Errorf("status %d: %v", status, err)
 			}
 			return nil
-		}).report(b)
+		}).Report(b)
 	})
 
 	k := keyspace.For("oldham")
@@ -361,11 +310,11 @@ func BenchmarkReferralList(b *testing.B) {
 	for _, workers := range []int{1, 8, concurrency} {
 		b.Run(fmt.Sprintf("page-of-50/clients=%d", workers), func(b *testing.B) {
 			cursors.Clear()
-			loadWith(workers, b.N, func(w int) error { return page(w, "") }).report(b)
+			servicetest.Load(workers, b.N, func(w int) error { return page(w, "") }).Report(b)
 		})
 		b.Run(fmt.Sprintf("filtered-page-of-50/clients=%d", workers), func(b *testing.B) {
 			cursors.Clear()
-			loadWith(workers, b.N, func(w int) error { return page(w, "&status=received&priority=routine") }).report(b)
+			servicetest.Load(workers, b.N, func(w int) error { return page(w, "&status=received&priority=routine") }).Report(b)
 		})
 	}
 }
