@@ -207,4 +207,3 @@ func BenchmarkBookingContention(b *testing.B) {
 		b.Fatalf("%d bookings acknowledged, %d held by units", booked.Load(), held)
 	}
 }
-
