@@ -101,7 +101,7 @@ func rankUnits(units []*Unit, req *MatchRequest, today calendar.Date) MatchResul
 		}
 		for _, b := range u.Bookings {
 			if b.overlaps(req.Arrival, departure) {
-				why = append(why, fmt.Sprintf("booked %s to %s (placement %s)", b.From, b.To, b.Placement))
+				why = append(why, "booked "+b.From.String()+" to "+b.To.String()+" (placement "+b.Placement+")")
 			}
 		}
 		if len(why) > 0 {

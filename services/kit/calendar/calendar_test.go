@@ -137,3 +137,24 @@ func TestOutsideCalendar(t *testing.T) {
 		t.Error("2026-02-30 accepted")
 	}
 }
+
+func TestDateString(t *testing.T) {
+	for _, tc := range []struct {
+		d    Date
+		want string
+	}{
+		{Date{2026, time.November, 23}, "2026-11-23"},
+		{Date{2024, time.February, 29}, "2024-02-29"},
+		{Date{999, time.January, 1}, "0999-01-01"},
+		{Date{10000, time.December, 31}, "10000-12-31"},
+	} {
+		if got := tc.d.String(); got != tc.want {
+			t.Errorf("%#v.String() = %q, want %q", tc.d, got, tc.want)
+		}
+		if tc.d.Year <= 9999 {
+			if back, err := ParseDate(tc.want); err != nil || back != tc.d {
+				t.Errorf("ParseDate(%q) = %v, %v", tc.want, back, err)
+			}
+		}
+	}
+}
