@@ -22,6 +22,9 @@ import (
 func placementEvent(kind string, p *Placement, data map[string]any) event {
 	d := map[string]any{"placementId": p.ID, "unitId": p.UnitID, "scheme": p.Scheme, "arrival": p.Arrival,
 		"plannedDeparture": p.PlannedDeparture, "weeklyCost": p.WeeklyCost, "housingBenefitEligible": p.HousingBenefit.Eligible}
+	if p.ArrivedOn != nil {
+		d["arrivedOn"] = *p.ArrivedOn
+	}
 	for k, v := range data {
 		d[k] = v
 	}

@@ -25,7 +25,7 @@ func (s *Service) normaliseUnit(f *UnitFields) {
 }
 
 func unitEvent(kind string, u *Unit, data map[string]any) event {
-	d := map[string]any{"unitId": u.ID, "scheme": u.Scheme, "type": u.Type, "bedrooms": u.Bedrooms}
+	d := map[string]any{"unitId": u.ID, "scheme": u.Scheme, "type": u.Type, "bedrooms": u.Bedrooms, "createdOn": u.CreatedOn}
 	for k, v := range data {
 		d[k] = v
 	}
@@ -48,7 +48,7 @@ func (s *Service) createUnit(w http.ResponseWriter, r *http.Request) {
 		httpapi.Internal(w, r, err)
 		return
 	}
-	ev := unitEvent("created", u, map[string]any{"createdOn": today, "weeklyCost": u.WeeklyCost})
+	ev := unitEvent("created", u, map[string]any{"weeklyCost": u.WeeklyCost})
 	ev.At = now
 	version, err := s.repo.commit(r.Context(), change{writes: []write{wr}, events: []event{ev}})
 	if err != nil {

@@ -78,6 +78,33 @@ func (t Tenant) HousingIndex(parts ...string) string {
 	return t.key(append([]string{"ix", "housing"}, parts...)...)
 }
 
+// Aggregate keys: the reporting service's own, each generation's under agg:g<n>: so a rebuild
+// builds beside the live figures and switches in one write.
+
+// AggGeneration names the generation reports read.
+func (t Tenant) AggGeneration() string { return t.key("agg", "gen") }
+
+// AggPrefix starts every key of one aggregate generation.
+func (t Tenant) AggPrefix(gen string) string { return t.key("agg", "g"+gen) + ":" }
+
+// AggDay is one day's counters in a generation.
+func (t Tenant) AggDay(gen, day string) string { return t.AggPrefix(gen) + "d:" + day }
+
+// AggLive holds a generation's stays, void and closed spells and units under way.
+func (t Tenant) AggLive(gen string) string { return t.AggPrefix(gen) + "live" }
+
+// AggState holds a generation's last applied event id and event count.
+func (t Tenant) AggState(gen string) string { return t.AggPrefix(gen) + "state" }
+
+// AggKeys is the set of a generation's day keys, so a generation can be deleted without SCAN.
+func (t Tenant) AggKeys(gen string) string { return t.AggPrefix(gen) + "keys" }
+
+// AggIngestLock is held by the reporting replica that ingests events.
+func (t Tenant) AggIngestLock() string { return t.key("agg", "lock", "ingest") }
+
+// AggRebuildRequest asks the ingesting replica to rebuild the aggregates.
+func (t Tenant) AggRebuildRequest() string { return t.key("agg", "rebuild") }
+
 // Idempotency remembers one Idempotency-Key of one caller.
 func (t Tenant) Idempotency(scope, key string) string { return t.key("idem", scope, key) }
 
