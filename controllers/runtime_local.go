@@ -61,7 +61,7 @@ type supervisedService struct {
 }
 
 // implementedServices are the tenant services the homeward binary provides.
-var implementedServices = map[string]bool{ComponentReferral: true, ComponentHousing: true}
+var implementedServices = map[string]bool{ComponentReferral: true, ComponentHousing: true, ComponentReporting: true}
 
 // server is what redisserver.Server and kratosserver.Server have in common.
 type server interface {

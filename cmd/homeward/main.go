@@ -24,6 +24,7 @@ import (
 	"github.com/homeward-dev/homeward/services/housing"
 	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/referral"
+	"github.com/homeward-dev/homeward/services/reporting"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -35,6 +36,8 @@ commands:
   operator   run the operator that turns Partnerships into tenants
   referral   serve one partnership's referral API (flags or HOMEWARD_* variables; --help lists them)
   housing    serve one partnership's housing-options API (same flags and variables)
+  reporting  ingest one partnership's events and serve its reports (same flags and variables);
+             "reporting rebuild" recomputes the aggregates from the whole event stream
 `
 
 func main() {
@@ -52,6 +55,8 @@ func main() {
 		err = referral.Run(ctx, os.Args[2:], os.Getenv, app.Options{Version: version})
 	case "housing":
 		err = housing.Run(ctx, os.Args[2:], os.Getenv, app.Options{Version: version})
+	case "reporting":
+		err = reporting.Run(ctx, os.Args[2:], os.Getenv, app.Options{Version: version})
 	case "-h", "--help", "help":
 		fmt.Fprint(os.Stdout, usage)
 		return

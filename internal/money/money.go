@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 )
@@ -58,4 +59,25 @@ func (p Pence) String() string {
 		sign, v = "-", -v
 	}
 	return fmt.Sprintf("%s%d.%02d", sign, v/100, v%100)
+}
+
+// Round rounds an exact amount of pence to a whole penny, half away from zero: figures are kept
+// exact through a calculation and rounded once, at the end.
+func Round(pence *big.Rat) Pence {
+	return Pence(RoundRat(pence, 0).Num().Int64())
+}
+
+// RoundRat rounds r to places decimal places, half away from zero.
+func RoundRat(r *big.Rat, places int) *big.Rat {
+	scale := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(places)), nil)
+	scaled := new(big.Rat).Mul(r, new(big.Rat).SetInt(scale))
+	num, den := new(big.Int).Set(scaled.Num()), scaled.Denom()
+	neg := num.Sign() < 0
+	num.Abs(num)
+	// ⌊(2·|n| + d) / 2d⌋ is |n|/d rounded half up; the sign is put back after.
+	q := new(big.Int).Div(new(big.Int).Add(new(big.Int).Mul(num, big.NewInt(2)), den), new(big.Int).Mul(den, big.NewInt(2)))
+	if neg {
+		q.Neg(q)
+	}
+	return new(big.Rat).SetFrac(q, scale)
 }

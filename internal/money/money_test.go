@@ -2,6 +2,7 @@ package money_test
 
 import (
 	"errors"
+	"math/big"
 	"testing"
 
 	"github.com/homeward-dev/homeward/internal/money"
@@ -76,4 +77,29 @@ func FuzzParseAgreesWithString(f *testing.F) {
 			t.Fatalf("Parse(%q) = %d; Parse(String()) = %d, %v", s, p, back, err)
 		}
 	})
+}
+
+func TestRound(t *testing.T) {
+	for _, tc := range []struct {
+		num, den int64
+		places   int
+		want     string
+	}{
+		{266400, 1, 0, "266400"},
+		{1, 2, 0, "1"},               // half a penny rounds up
+		{-1, 2, 0, "-1"},             // and away from zero below
+		{3, 2, 0, "2"},               // 1.5 → 2
+		{29979, 7, 0, "4283"},        // 4282.714…
+		{415270, 63400, 2, "131/20"}, // 6.55 exactly
+		{1, 3, 2, "33/100"},
+		{-5, 1000, 2, "-1/100"},
+	} {
+		got := money.RoundRat(big.NewRat(tc.num, tc.den), tc.places)
+		if got.RatString() != tc.want {
+			t.Errorf("RoundRat(%d/%d, %d) = %s, want %s", tc.num, tc.den, tc.places, got.RatString(), tc.want)
+		}
+	}
+	if got := money.Round(big.NewRat(1869112, 7)); got != 267016 {
+		t.Errorf("Round(1869112/7) = %d, want 267016", got)
+	}
 }

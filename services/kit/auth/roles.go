@@ -46,6 +46,8 @@ const (
 	HousingManage Permission = "housing:manage"
 	// ReportRead: read aggregate reports; personal data never appears in them.
 	ReportRead Permission = "report:read"
+	// ReportRebuild: recompute a partnership's aggregates from its event stream.
+	ReportRebuild Permission = "report:rebuild"
 )
 
 // permissions is the explicit table of what each role may do; the tests pin every cell.
@@ -55,7 +57,7 @@ var permissions = map[Role][]Permission{
 	RoleHousingOfficer:   {ReferralReadOwn, ReferralRead, ReferralWork, HousingRead, HousingManage, ReportRead},
 	RoleManager:          {ReferralCreate, ReferralReadOwn, ReferralRead, ReferralManage, ReferralWork, HousingRead, HousingManage, ReportRead},
 	RoleCommissioner:     {ReportRead},
-	RolePartnershipAdmin: {AuditRead, CalendarManage, ReportRead},
+	RolePartnershipAdmin: {AuditRead, CalendarManage, ReportRead, ReportRebuild},
 }
 
 // Allowed reports whether any of roles grants p.
