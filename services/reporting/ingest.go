@@ -25,8 +25,11 @@ const consumer = "ingest"
 // applyScript applies a batch of events' aggregate changes, records the last event applied and
 // acknowledges the batch, in one atomic step. An event at or before the last one applied is
 // acknowledged but not applied again: a redelivery or a replay never counts twice.
+// Every day counter is added to its month's hash too, so a report of whole months reads a dozen
+// hashes instead of hundreds of days.
 // ARGV: state key, keys-set key, stream key ("" to acknowledge nothing), group, live key, day key
-// prefix, event count, then per event: id, op count, ops (i day field n | s field value | d field).
+// prefix, event count, month key prefix, then per event: id, op count, ops (i day field n | s
+// field value | d field).
 var applyScript = redis.NewScript(`
 local applied = redis.call('HGET', ARGV[1], 'last')
 local function parse(id)
@@ -40,7 +43,7 @@ local function after(a, b)
   if am ~= bm then return am > bm end
   return as > bs
 end
-local p = 8
+local p = 9
 local last = nil
 local ids = {}
 local touched = {}
@@ -55,8 +58,11 @@ for e = 1, tonumber(ARGV[7]) do
     if kind == 'i' then
       if fresh then
         local k = ARGV[6] .. ARGV[p + 1]
+        local m = ARGV[8] .. string.sub(ARGV[p + 1], 1, 7)
         redis.call('HINCRBY', k, ARGV[p + 2], ARGV[p + 3])
+        redis.call('HINCRBY', m, ARGV[p + 2], ARGV[p + 3])
         touched[k] = true
+        touched[m] = true
       end
       p = p + 4
     elseif kind == 's' then
@@ -110,7 +116,7 @@ func (s *store) apply(ctx context.Context, gen string, events []Event, ack bool,
 	if ack {
 		stream = s.keys.Events()
 	}
-	args := []any{s.keys.AggState(gen), s.keys.AggKeys(gen), stream, Group, s.keys.AggLive(gen), s.keys.AggDay(gen, ""), len(events)}
+	args := []any{s.keys.AggState(gen), s.keys.AggKeys(gen), stream, Group, s.keys.AggLive(gen), s.keys.AggDay(gen, ""), len(events), s.keys.AggMonth(gen, "")}
 	for _, e := range events {
 		ops, err := translate(e)
 		if err != nil {

@@ -122,56 +122,81 @@ func controlled(r *http.Request, export bool) bool {
 	return export || p == nil || !p.Can(auth.ReferralRead)
 }
 
-// periodData is a period's day counters, one map per day, and the live hash.
+// periodData is a period's counters: whole months that are over as one hash each, other days
+// one hash each; and the live hash.
 type periodData struct {
 	days      map[calendar.Date]map[string]int64
+	months    map[calendar.Date]map[string]int64 // by first day
 	live      map[string]string
 	from, to  calendar.Date
 	today     calendar.Date
 	readUntil calendar.Date // days before this were read (to, or tomorrow)
 }
 
-// read fetches the counters of every day of [from, to) up to today, and the live hash: one
-// pipelined round trip of O(days) hash reads, whatever the size of the tenant.
+func monthAfter(d calendar.Date) calendar.Date {
+	return calendar.Date{Year: d.Year, Month: d.Month + 1, Day: 1}.AddDays(0)
+}
+
+// wholeMonth reports whether the month starting on d lies inside [from, end) and is over.
+func (pd *periodData) wholeMonth(d, end calendar.Date) bool {
+	next := monthAfter(d)
+	return d.Day == 1 && !end.Before(next) && !pd.today.Before(next)
+}
+
+// read fetches the counters of [from, to) up to today and the live hash: one pipelined round trip
+// of a hash per month that is over and a hash per other day, whatever the size of the tenant.
 func (st *store) read(ctx context.Context, from, to, today calendar.Date) (*periodData, error) {
 	gen, err := st.generation(ctx)
 	if err != nil {
 		return nil, err
 	}
-	pd := &periodData{days: map[calendar.Date]map[string]int64{}, from: from, to: to, today: today, readUntil: to}
+	pd := &periodData{days: map[calendar.Date]map[string]int64{}, months: map[calendar.Date]map[string]int64{}, from: from, to: to, today: today, readUntil: to}
 	if tomorrow := today.AddDays(1); tomorrow.Before(to) {
 		pd.readUntil = tomorrow
 	}
 	pipe := st.rdb.Pipeline()
-	var days []calendar.Date
-	var cmds []*redis.MapStringStringCmd
-	for d := from; d.Before(pd.readUntil); d = d.AddDays(1) {
-		days = append(days, d)
-		cmds = append(cmds, pipe.HGetAll(ctx, st.keys.AggDay(gen, d.String())))
+	type read struct {
+		day   calendar.Date
+		month bool
+		cmd   *redis.MapStringStringCmd
+	}
+	var reads []read
+	for d := from; d.Before(pd.readUntil); {
+		if pd.wholeMonth(d, pd.readUntil) {
+			reads = append(reads, read{d, true, pipe.HGetAll(ctx, st.keys.AggMonth(gen, d.String()[:7]))})
+			d = monthAfter(d)
+			continue
+		}
+		reads = append(reads, read{d, false, pipe.HGetAll(ctx, st.keys.AggDay(gen, d.String()))})
+		d = d.AddDays(1)
 	}
 	live := pipe.HGetAll(ctx, st.keys.AggLive(gen))
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("read aggregates: %w", err)
 	}
-	for i, c := range cmds {
-		if len(c.Val()) == 0 {
+	for _, rd := range reads {
+		if len(rd.cmd.Val()) == 0 {
 			continue
 		}
-		m := make(map[string]int64, len(c.Val()))
-		for k, v := range c.Val() {
+		m := make(map[string]int64, len(rd.cmd.Val()))
+		for k, v := range rd.cmd.Val() {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
-				return nil, fmt.Errorf("aggregate %s %s: %w", days[i], k, err)
+				return nil, fmt.Errorf("aggregate %s %s: %w", rd.day, k, err)
 			}
 			m[k] = n
 		}
-		pd.days[days[i]] = m
+		if rd.month {
+			pd.months[rd.day] = m
+		} else {
+			pd.days[rd.day] = m
+		}
 	}
 	pd.live = live.Val()
 	return pd, nil
 }
 
-// inputs sums the days of [from, to) (a part of the period read) into a report's inputs.
+// inputs sums the counters of [from, to) (a part of the period read) into a report's inputs.
 func (pd *periodData) inputs(from, to calendar.Date) inputs {
 	in := inputs{sum: map[string]int64{}, dueSum: map[string]int64{}, live: pd.live, from: from, to: to, countedTo: to}
 	if pd.today.Before(to) {
@@ -182,18 +207,24 @@ func (pd *periodData) inputs(from, to calendar.Date) inputs {
 		end = pd.readUntil
 	}
 	in.days = max(0, from.DaysUntil(end))
-	for d, m := range pd.days {
-		if d.Before(from) || !d.Before(end) {
-			continue
-		}
+	add := func(m map[string]int64, over bool) {
 		for k, v := range m {
 			in.sum[k] += v
 		}
 		// Deadlines count once their day is over: today's may not have passed yet.
-		if d.Before(pd.today) {
+		if over {
 			in.dueSum[fDue] += m[fDue]
 			in.dueSum[fDueMet] += m[fDueMet]
 		}
+	}
+	for d := from; d.Before(end); {
+		if m, ok := pd.months[d]; ok && pd.wholeMonth(d, end) {
+			add(m, true)
+			d = monthAfter(d)
+			continue
+		}
+		add(pd.days[d], d.Before(pd.today))
+		d = d.AddDays(1)
 	}
 	return in
 }
@@ -264,7 +295,7 @@ func (s *Service) monthly(w http.ResponseWriter, r *http.Request) {
 	f := figures{control: controlled(r, asCSV)}
 	series := Series{Partnership: s.app.Config.Partnership, From: from, To: to, DisclosureControl: f.control, Months: []Month{}}
 	for start := from; start.Before(to); {
-		end := calendar.Date{Year: start.Year, Month: start.Month + 1, Day: 1}.AddDays(0)
+		end := monthAfter(start)
 		if to.Before(end) {
 			end = to
 		}

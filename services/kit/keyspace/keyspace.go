@@ -90,6 +90,9 @@ func (t Tenant) AggPrefix(gen string) string { return t.key("agg", "g"+gen) + ":
 // AggDay is one day's counters in a generation.
 func (t Tenant) AggDay(gen, day string) string { return t.AggPrefix(gen) + "d:" + day }
 
+// AggMonth is one calendar month's counters in a generation (month as YYYY-MM): the sum of its days.
+func (t Tenant) AggMonth(gen, month string) string { return t.AggPrefix(gen) + "m:" + month }
+
 // AggLive holds a generation's stays, void and closed spells and units under way.
 func (t Tenant) AggLive(gen string) string { return t.AggPrefix(gen) + "live" }
 

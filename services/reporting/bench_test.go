@@ -1,0 +1,227 @@
+package reporting
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/homeward-dev/homeward/services/kit/app"
+	"github.com/homeward-dev/homeward/services/kit/calendar"
+	"github.com/homeward-dev/homeward/services/kit/config"
+	"github.com/homeward-dev/homeward/services/kit/servicetest"
+)
+
+// synthetic makes a year of a tenant's events: referrals received, contacted, half of them
+// discharged, some rehoused; placements in 60 units across 6 schemes.
+type synthetic struct {
+	rng *rand.Rand
+	day calendar.Date
+}
+
+func (s *synthetic) event(typ string, data map[string]any) Event {
+	b, _ := json.Marshal(data)
+	return Event{Type: typ, Data: b}
+}
+
+func (s *synthetic) referral() []Event {
+	day := s.day.AddDays(s.rng.IntN(365))
+	received := day.In(calendar.London(), 9+s.rng.IntN(8), 0, 0, 0)
+	due := received.Add(72 * time.Hour)
+	out := []Event{
+		s.event("referral.received", map[string]any{"source": sources[s.rng.IntN(len(sources))], "tenure": tenures[s.rng.IntN(len(tenures))],
+			"priority": priorities[s.rng.IntN(3)], "needs": []string{needs[s.rng.IntN(len(needs))], needs[s.rng.IntN(len(needs))]},
+			"receivedAt": received, "responseDueAt": due}),
+		s.event("referral.first-contact", map[string]any{"dueAt": due, "met": s.rng.IntN(10) < 8}),
+	}
+	if s.rng.IntN(2) == 0 {
+		delay := s.rng.IntN(15)
+		out = append(out, s.event("referral.discharged", map[string]any{"date": day.AddDays(20), "destination": destinations[s.rng.IntN(len(destinations))],
+			"delayedDays": delay, "dischargeReadyDate": day.AddDays(20 - delay), "delayReason": "awaiting-equipment-adaptations-to-housing"}))
+	}
+	if s.rng.IntN(20) == 0 {
+		days := 20 + s.rng.IntN(150)
+		out = append(out, s.event("rehousing.rehoused", map[string]any{"referralSource": "ward", "moveInOn": day.AddDays(days),
+			"daysToRehoused": days, "daysSavedAgainstBaseline": max(0, 129-days)}))
+	}
+	return out
+}
+
+func (s *synthetic) placement(i int) []Event {
+	scheme, unit := fmt.Sprintf("Scheme %d", i%6), fmt.Sprintf("unit-%d", i%60)
+	arrived := s.day.AddDays(s.rng.IntN(330))
+	departed := arrived.AddDays(7 + s.rng.IntN(35))
+	base := map[string]any{"placementId": fmt.Sprint("p", i), "unitId": unit, "scheme": scheme, "arrivedOn": arrived, "plannedDeparture": arrived.AddDays(42)}
+	departure := map[string]any{"departedOn": departed, "nights": arrived.DaysUntil(departed), "destination": stepDownEnds[s.rng.IntN(len(stepDownEnds))],
+		"housingBenefitClaimed": s.rng.IntN(2) == 0}
+	for k, v := range base {
+		departure[k] = v
+	}
+	return []Event{s.event("placement.arrived", base), s.event("placement.departed", departure)}
+}
+
+// seed applies a tenant's year straight into the aggregates, as ingest would.
+func seed(b *testing.B, st *store, referrals, placements int) int {
+	s := &synthetic{rng: rand.New(rand.NewPCG(3, 4)), day: calendar.Date{Year: 2025, Month: time.January, Day: 1}}
+	var events []Event
+	for i := range 60 {
+		events = append(events, s.event("unit.created", map[string]any{"unitId": fmt.Sprintf("unit-%d", i), "scheme": fmt.Sprintf("Scheme %d", i%6), "createdOn": "2024-06-01"}))
+	}
+	for range referrals {
+		events = append(events, s.referral()...)
+	}
+	for i := range placements {
+		events = append(events, s.placement(i)...)
+	}
+	ctx := context.Background()
+	log := discardLogger()
+	var wg sync.WaitGroup
+	batches := make(chan []Event)
+	for range 4 {
+		wg.Go(func() {
+			for batch := range batches {
+				// Counters add up in any order; each batch gets its own ids so none is skipped.
+				if _, err := st.apply(ctx, "1", batch, false, log); err != nil {
+					b.Error(err)
+				}
+			}
+		})
+	}
+	for i := 0; i < len(events); i += 500 {
+		batch := slices.Clone(events[i:min(i+500, len(events))])
+		for j := range batch {
+			batch[j].ID = fmt.Sprintf("%d-%d", i+j+1, 0)
+		}
+		batches <- batch
+	}
+	close(batches)
+	wg.Wait()
+	return len(events)
+}
+
+// BenchmarkReport asks for a year's report of tenants of 1,000, 10,000 and 100,000 referrals
+// (with a fifth as many placements), through the HTTP API.
+func BenchmarkReport(b *testing.B) {
+	for _, size := range []int{1000, 10000, 100000} {
+		b.Run(fmt.Sprintf("referrals=%d", size), func(b *testing.B) {
+			tenant := servicetest.StartTenant(b, "nottingham")
+			policy := config.DefaultPolicy()
+			policy.CostModel = kirkleesCostModel()
+			var svc *Service
+			_, srv := servicetest.Serve(b, tenant.Config(b, Name, policy), app.Options{}, func(a *app.Service) { svc = New(a) })
+			n := seed(b, svc.store, size, size/5)
+			token := tenant.Person(b, srv.URL, "manager@nottingham.example", "nottingham", "manager").Token
+			get := func(period string) error {
+				req, _ := http.NewRequest("GET", srv.URL+"/v1/reports?"+period, nil)
+				req.Header.Set("Authorization", "Bearer "+token)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					return err
+				}
+				defer resp.Body.Close()
+				var rep Report
+				if resp.StatusCode != http.StatusOK {
+					return fmt.Errorf("status %d", resp.StatusCode)
+				}
+				return json.NewDecoder(resp.Body).Decode(&map[string]any{"received": &rep.Referrals})
+			}
+			b.Logf("%d events", n)
+			// A calendar year reads 12 month hashes; a year from mid-month 11 months and 31 days.
+			for name, period := range map[string]string{"year": "from=2025-01-01&to=2026-01-01", "mid-month-year": "from=2025-01-15&to=2026-01-15"} {
+				b.Run(name, func(b *testing.B) {
+					if err := get(period); err != nil {
+						b.Fatal(err)
+					}
+					servicetest.Load(1, b.N, func(int) error { return get(period) }).Report(b)
+				})
+			}
+		})
+	}
+}
+
+// BenchmarkIngest appends 2,000 events a second for ten seconds while the service ingests, and
+// samples the lag: the age of the oldest event not yet applied.
+func BenchmarkIngest(b *testing.B) {
+	tenant := servicetest.StartTenant(b, "oldham")
+	policy := config.DefaultPolicy()
+	var svc *Service
+	servicetest.Serve(b, tenant.Config(b, Name, policy), app.Options{}, func(a *app.Service) { svc = New(a) })
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { _ = svc.Ingest(ctx) }()
+	b.Cleanup(cancel)
+	writer := tenant.ServiceClient("referral")
+	b.Cleanup(func() { _ = writer.Close() })
+	s := &synthetic{rng: rand.New(rand.NewPCG(5, 6)), day: calendar.Date{Year: 2026, Month: time.January, Day: 1}}
+	const rate, seconds = 2000, 10
+	var pool []Event
+	for len(pool) < rate*seconds {
+		pool = append(pool, s.referral()...)
+		pool = append(pool, s.placement(len(pool))...)
+	}
+	pool = pool[:rate*seconds]
+	stream := svc.store.keys.Events()
+	var lags []time.Duration
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			lags = append(lags, oldestUnapplied(ctx, svc.store, stream))
+		}
+	}()
+	b.ResetTimer()
+	start := time.Now()
+	// Twenty ticks a second, a hundred events each, as services write them: one XADD per event.
+	for tick := 0; tick < rate*seconds/100; tick++ {
+		pipe := writer.Pipeline()
+		for _, e := range pool[tick*100 : (tick+1)*100] {
+			pipe.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: []any{"type", e.Type, "subject", "", "referral", "", "at", time.Now().UTC().Format(time.RFC3339Nano), "data", string(e.Data)}})
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			b.Fatal(err)
+		}
+		time.Sleep(time.Until(start.Add(time.Duration(tick+1) * 50 * time.Millisecond)))
+	}
+	for oldestUnapplied(ctx, svc.store, stream) > 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	cancel()
+	<-done
+	slices.Sort(lags)
+	b.ReportMetric(float64(len(pool))/elapsed.Seconds(), "events/s")
+	b.ReportMetric(lags[len(lags)*99/100].Seconds()*1000, "lag-p99-ms")
+	b.ReportMetric(lags[len(lags)-1].Seconds()*1000, "lag-max-ms")
+	applied, _ := svc.store.rdb.HGet(context.Background(), svc.store.keys.AggState("1"), "events").Int64()
+	if applied != int64(len(pool)) {
+		b.Fatalf("%d events applied, %d written", applied, len(pool))
+	}
+}
+
+// oldestUnapplied is how long the oldest event not yet applied has waited (0 when none waits).
+func oldestUnapplied(ctx context.Context, st *store, stream string) time.Duration {
+	last, err := st.rdb.HGet(ctx, st.keys.AggState("1"), "last").Result()
+	start := "-"
+	if err == nil {
+		start = "(" + last
+	}
+	next, err := st.rdb.XRangeN(ctx, stream, start, "+", 1).Result()
+	if err != nil || len(next) == 0 {
+		return 0
+	}
+	return time.Since(streamTime(next[0].ID))
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
