@@ -139,6 +139,7 @@ func TestHousingService(t *testing.T) {
 	t.Run("void and closed units cannot be booked", f.testUnbookable)
 	t.Run("concurrent bookings never double-book", f.testConcurrentBooking)
 	t.Run("over-stays and late housing-benefit claims", f.testFlags)
+	t.Run("placement lists", f.testPlacementLists)
 	t.Run("matching on Kirklees and Calderdale stock", f.testMatching)
 	t.Run("occupancy against hand-computed figures", f.testOccupancy)
 	t.Run("rehousing", f.testRehousing)
@@ -819,4 +820,41 @@ func (f *fixture) testEvents(t *testing.T) {
 			t.Errorf("no %s event", typ)
 		}
 	}
+}
+
+func (f *fixture) testPlacementLists(t *testing.T) {
+	f.at(1000)
+	u, _ := f.unit(t, unitBody("Lists", "flat", 1, "100"))
+	ref := f.newReferral(t)
+	var booked []string
+	for i := range 5 {
+		p, _ := f.book(t, ref, u.ID, day(1000+10*i), map[string]any{"plannedDeparture": day(1005 + 10*i)})
+		booked = append(booked, p.ID)
+	}
+	c := f.as(t, "coordinator")
+	for _, q := range []string{"referral=" + ref, "unit=" + u.ID, "status=provisional"} {
+		var got []string
+		cursor := ""
+		for pages := 0; pages < 20; pages++ {
+			var page Page[Placement]
+			c.Must(http.StatusOK, "GET", "/v1/placements?limit=2&"+q+cursor, nil).JSON(t, &page)
+			for _, p := range page.Items {
+				if p.UnitID == u.ID {
+					got = append(got, p.ID)
+				}
+				if p.Status != PlacementProvisional && strings.HasPrefix(q, "status") {
+					t.Errorf("%s listed a %s placement", q, p.Status)
+				}
+			}
+			if page.Next == "" {
+				break
+			}
+			cursor = "&cursor=" + page.Next
+		}
+		if diff := cmp.Diff(booked, got); diff != "" {
+			t.Errorf("%s pages (-want +got):\n%s", q, diff)
+		}
+	}
+	c.Must(http.StatusBadRequest, "GET", "/v1/placements?status=lost", nil)
+	c.Must(http.StatusBadRequest, "GET", "/v1/placements?limit=500", nil)
 }

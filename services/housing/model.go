@@ -174,11 +174,6 @@ var placementMoves = map[PlacementStatus][]PlacementStatus{
 	PlacementNotArrived:  {},
 }
 
-// live reports whether the placement still holds its unit.
-func (s PlacementStatus) live() bool {
-	return s == PlacementProvisional || s == PlacementConfirmed || s == PlacementArrived || s == PlacementExtended
-}
-
 // inUnit reports whether the person is staying in the unit.
 func (s PlacementStatus) inUnit() bool { return s == PlacementArrived || s == PlacementExtended }
 

@@ -228,7 +228,7 @@ func (s *Service) placementsBefore(r *http.Request, units []*Unit, before calend
 	cmds := make([]*redis.StringSliceCmd, len(units))
 	upper := "(" + strconv.Itoa(int(dayNumber(before)))
 	for i, u := range units {
-		cmds[i] = pipe.ZRangeByScore(ctx, s.repo.keys.HousingIndex(kindPlacement, "unit", u.ID), &redis.ZRangeBy{Min: "-inf", Max: upper})
+		cmds[i] = pipe.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.repo.keys.HousingIndex(kindPlacement, "unit", u.ID), Start: "-inf", Stop: upper, ByScore: true})
 	}
 	if len(units) > 0 {
 		if _, err := pipe.Exec(ctx); err != nil {

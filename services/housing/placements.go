@@ -457,7 +457,7 @@ func (s *Service) walk(ctx context.Context, index, cursor string, limit int, kee
 	}
 	batch := int64(limit) * 2
 	for {
-		members, err := s.app.Redis.ZRangeByLex(ctx, index, &redis.ZRangeBy{Min: lower, Max: "+", Count: batch}).Result()
+		members, err := s.app.Redis.ZRangeArgs(ctx, redis.ZRangeArgs{Key: index, Start: lower, Stop: "+", ByLex: true, Count: batch}).Result()
 		if err != nil {
 			return page, fmt.Errorf("read %s: %w", index, err)
 		}

@@ -382,7 +382,7 @@ func (rp *repo) placementSummaries(ctx context.Context, placementIDs []string) (
 
 // placementsScored reads the ids of an index scored by day, for days up to and including last.
 func (rp *repo) placementsScored(ctx context.Context, index string, last calendar.Date) ([]string, error) {
-	out, err := rp.rdb.ZRangeByScore(ctx, index, &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatFloat(dayNumber(last), 'f', 0, 64)}).Result()
+	out, err := rp.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{Key: index, Start: "-inf", Stop: strconv.FormatFloat(dayNumber(last), 'f', 0, 64), ByScore: true}).Result()
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", index, err)
 	}
