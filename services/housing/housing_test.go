@@ -136,6 +136,7 @@ func TestHousingService(t *testing.T) {
 	t.Run("units", f.testUnits)
 	t.Run("placement lifecycle, voids and turnaround", f.testPlacementLifecycle)
 	t.Run("every illegal placement move", f.testIllegalPlacementMoves)
+	t.Run("every illegal unit move", f.testIllegalUnitMoves)
 	t.Run("void and closed units cannot be booked", f.testUnbookable)
 	t.Run("concurrent bookings never double-book", f.testConcurrentBooking)
 	t.Run("over-stays and late housing-benefit claims", f.testFlags)
@@ -857,4 +858,39 @@ func (f *fixture) testPlacementLists(t *testing.T) {
 	}
 	c.Must(http.StatusBadRequest, "GET", "/v1/placements?status=lost", nil)
 	c.Must(http.StatusBadRequest, "GET", "/v1/placements?limit=500", nil)
+}
+
+func (f *fixture) testIllegalUnitMoves(t *testing.T) {
+	f.at(1100)
+	c := f.as(t, "housing-officer")
+	into := map[UnitStatus]map[string]any{
+		UnitAvailable: {"to": "available"},
+		UnitVoid:      {"to": "void", "reason": "repairs"},
+		UnitClosed:    {"to": "closed"},
+	}
+	for from := range unitMoves {
+		u, etag := f.unit(t, unitBody("Unit Moves", "flat", 1, "100"))
+		switch from {
+		case UnitVoid, UnitClosed:
+			etag = c.Must(http.StatusOK, "POST", "/v1/units/"+u.ID+"/transitions", into[from], "If-Match", etag).Header.Get("ETag")
+		case UnitOccupied:
+			p, pEtag := f.book(t, f.newReferral(t), u.ID, day(1100), nil)
+			p, pEtag = f.move(t, p.ID, pEtag, map[string]any{"to": "confirmed"})
+			f.move(t, p.ID, pEtag, map[string]any{"to": "arrived"})
+			_, etag = f.getUnit(t, u.ID)
+		}
+		for to, body := range into {
+			legal := false
+			for _, a := range unitMoves[from] {
+				legal = legal || a == to
+			}
+			if legal {
+				continue
+			}
+			r := c.Do("POST", "/v1/units/"+u.ID+"/transitions", body, "If-Match", etag)
+			if r.Status != http.StatusConflict || !strings.HasSuffix(r.Problem(t)["type"].(string), "/illegal-transition") {
+				t.Errorf("%s → %s: %d %s", from, to, r.Status, r.Body)
+			}
+		}
+	}
 }
