@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -124,12 +123,10 @@ func (rp *repo) decode(doc []byte) (*Referral, error) {
 func (rp *repo) indexes(r *Referral) map[store.Member]float64 {
 	k := rp.keys
 	out := map[store.Member]float64{
-		{Key: k.AllReferrals(), ID: r.ID}:                                             0,
-		{Key: k.ReferralIndex("status", string(r.Status)), ID: r.ID}:                  0,
-		{Key: k.ReferralIndex("priority", r.Priority), ID: r.ID}:                      0,
-		{Key: k.ReferralIndex("created-by", r.CreatedBy.ID), ID: r.ID}:                0,
-		{Key: k.ReferralIndex("source", r.Source), ID: r.ID}:                          0,
-		{Key: k.ReferralIndex("open", strconv.FormatBool(r.Status.Open())), ID: r.ID}: 0,
+		{Key: k.AllReferrals(), ID: r.ID}:                              0,
+		{Key: k.ReferralIndex("status", string(r.Status)), ID: r.ID}:   0,
+		{Key: k.ReferralIndex("priority", r.Priority), ID: r.ID}:       0,
+		{Key: k.ReferralIndex("created-by", r.CreatedBy.ID), ID: r.ID}: 0,
 	}
 	for _, n := range r.Needs {
 		out[store.Member{Key: k.ReferralIndex("need", n), ID: r.ID}] = 0
