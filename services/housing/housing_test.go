@@ -420,6 +420,29 @@ func (f *fixture) testConcurrentBooking(t *testing.T) {
 	if len(got.Bookings) != 8 {
 		t.Fatalf("bookings %+v", got.Bookings)
 	}
+	// With no retries, a booking that loses the race for its unit is refused as busy (503, safe to
+	// retry), never a 500 and never a double booking.
+	f.svc.unitRetries = 0
+	defer func() { f.svc.unitRetries = unitConflictRetries }()
+	u3, _ := f.unit(t, unitBody("Contended", "flat", 1, "100"))
+	busy := make([]int, 16)
+	for i := range busy {
+		wg.Go(func() {
+			busy[i], _ = rawPost(c, "/v1/placements", map[string]any{"referralId": refs[i], "unitId": u3.ID, "arrival": day(301 + 7*i), "plannedDeparture": day(308 + 7*i)})
+		})
+	}
+	wg.Wait()
+	count = map[int]int{}
+	for _, s := range busy {
+		count[s]++
+	}
+	t.Logf("without retries: %v", count)
+	if count[http.StatusCreated]+count[http.StatusServiceUnavailable] != len(busy) || count[http.StatusCreated] == 0 {
+		t.Errorf("without retries: %v, want only 201 and 503", count)
+	}
+	if got, _ := f.getUnit(t, u3.ID); len(got.Bookings) != count[http.StatusCreated] {
+		t.Errorf("%d bookings held, %d acknowledged", len(got.Bookings), count[http.StatusCreated])
+	}
 	for i := 1; i < len(got.Bookings); i++ {
 		if got.Bookings[i].From.Before(got.Bookings[i-1].To) {
 			t.Errorf("overlap: %+v then %+v", got.Bookings[i-1], got.Bookings[i])

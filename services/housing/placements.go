@@ -104,8 +104,12 @@ func (s *Service) book(w http.ResponseWriter, r *http.Request) {
 		ev := placementEvent("booked", p, nil)
 		ev.At = now
 		version, err := s.repo.commit(r.Context(), change{writes: []write{pw, uw}, events: []event{ev}})
-		if isConflictOn(err, uw.key) && attempt < unitConflictRetries {
-			continue // another booking of this unit landed first: look again
+		if isConflictOn(err, uw.key) {
+			if attempt < s.unitRetries {
+				continue // another booking of this unit landed first: look again
+			}
+			unitBusy(w, r)
+			return
 		}
 		if err != nil {
 			app.WriteStorageProblem(w, r, err, "the placement")
@@ -116,6 +120,14 @@ func (s *Service) book(w http.ResponseWriter, r *http.Request) {
 		writeRecord(w, http.StatusCreated, p, version)
 		return
 	}
+}
+
+// unitBusy answers a change that lost the race for its unit more often than it retries: nothing
+// was written, and trying again is safe.
+func unitBusy(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Retry-After", "1")
+	httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusServiceUnavailable, "unit-busy", "The unit is busy",
+		"other changes to this unit kept landing first; nothing was written, try again"))
 }
 
 // bookingProblem says why a unit cannot take a booking as asked, or nil.
@@ -180,7 +192,7 @@ func (s *Service) placementMutation(prepare func(r *http.Request) (placementStep
 			return
 		}
 		for attempt := 0; ; attempt++ {
-			done, retry := s.placementAttempt(w, r, id, match, step, attempt < unitConflictRetries)
+			done, retry := s.placementAttempt(w, r, id, match, step, attempt < s.unitRetries)
 			if done || !retry {
 				return
 			}
@@ -245,6 +257,9 @@ func (s *Service) placementAttempt(w http.ResponseWriter, r *http.Request, id, m
 	switch {
 	case unitKey != "" && isConflictOn(err, unitKey) && mayRetry:
 		return false, true
+	case unitKey != "" && isConflictOn(err, unitKey):
+		unitBusy(w, r)
+		return true, false
 	case isConflictOn(err, pw.key):
 		_, current, _ := s.repo.loadPlacement(r.Context(), id)
 		app.Stale(w, r, "placement", current)

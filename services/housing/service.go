@@ -37,11 +37,13 @@ type Service struct {
 	repo   *repo
 	policy config.Policy
 	now    func() time.Time
+	// unitRetries is how often a change re-reads its unit after losing a race for it.
+	unitRetries int
 }
 
 // New registers the housing API on a kit service.
 func New(a *app.Service) *Service {
-	s := &Service{app: a, repo: &repo{rdb: a.Redis, keys: a.Keys, pii: a.PII}, policy: a.Config.Policy, now: a.Now}
+	s := &Service{app: a, repo: &repo{rdb: a.Redis, keys: a.Keys, pii: a.PII}, policy: a.Config.Policy, now: a.Now, unitRetries: unitConflictRetries}
 	a.ServeOpenAPI(openAPI)
 	read, manage := auth.HousingRead, auth.HousingManage
 	a.API("POST /v1/units", s.createUnit, manage)
