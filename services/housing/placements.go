@@ -176,19 +176,8 @@ type placementStep func(p *Placement, u *Unit, today calendar.Date, by Staff, no
 // first, since the caller never saw the unit's version).
 func (s *Service) placementMutation(prepare func(r *http.Request) (placementStep, *httpapi.Problem)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, prob := pathID(r, "id", "placement")
-		if prob != nil {
-			httpapi.WriteProblem(w, r, prob)
-			return
-		}
-		match, prob := app.IfMatch(r, "placement")
-		if prob != nil {
-			httpapi.WriteProblem(w, r, prob)
-			return
-		}
-		step, prob := prepare(r)
-		if prob != nil {
-			httpapi.WriteProblem(w, r, prob)
+		id, match, step, ok := changeRequest(w, r, "placement", prepare)
+		if !ok {
 			return
 		}
 		for attempt := 0; ; attempt++ {

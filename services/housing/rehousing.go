@@ -165,19 +165,8 @@ type rehousingStep func(c *RehousingCase, today calendar.Date, by Staff, now tim
 
 func (s *Service) rehousingMutation(prepare func(r *http.Request) (rehousingStep, *httpapi.Problem)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, prob := pathID(r, "id", "rehousing case")
-		if prob != nil {
-			httpapi.WriteProblem(w, r, prob)
-			return
-		}
-		match, prob := app.IfMatch(r, "rehousing case")
-		if prob != nil {
-			httpapi.WriteProblem(w, r, prob)
-			return
-		}
-		step, prob := prepare(r)
-		if prob != nil {
-			httpapi.WriteProblem(w, r, prob)
+		id, match, step, ok := changeRequest(w, r, "rehousing case", prepare)
+		if !ok {
 			return
 		}
 		before, version, err := s.repo.loadRehousing(r.Context(), id)

@@ -187,6 +187,24 @@ func dateParam(q url.Values, name string, e *fields) *calendar.Date {
 	return &d
 }
 
+// changeRequest reads what every change needs before its record is loaded: the record's id, the
+// If-Match it was read at, and the decoded change. When any is wrong it answers the request and
+// returns ok false.
+func changeRequest[S any](w http.ResponseWriter, r *http.Request, what string, prepare func(*http.Request) (S, *httpapi.Problem)) (id, match string, step S, ok bool) {
+	id, prob := pathID(r, "id", what)
+	if prob == nil {
+		match, prob = app.IfMatch(r, what)
+	}
+	if prob == nil {
+		step, prob = prepare(r)
+	}
+	if prob != nil {
+		httpapi.WriteProblem(w, r, prob)
+		return "", "", step, false
+	}
+	return id, match, step, true
+}
+
 // isConflictOn reports whether err is a version conflict on key.
 func isConflictOn(err error, key string) bool {
 	var c *store.ConflictError

@@ -11,11 +11,13 @@ import (
 // Run is `homeward reporting`: it serves the reports and ingests events until ctx ends.
 // `homeward reporting rebuild [flags]` recomputes the aggregates from the whole stream and exits.
 func Run(ctx context.Context, args []string, getenv func(string) string, o app.Options) error {
-	rebuild := len(args) > 0 && args[0] == "rebuild"
-	if rebuild {
-		args = args[1:]
+	if len(args) == 0 || args[0] != "rebuild" {
+		return app.Main(ctx, Name, args, getenv, o, func(a *app.Service) func(context.Context) {
+			s := New(a)
+			return func(ctx context.Context) { _ = s.Ingest(ctx) }
+		})
 	}
-	cfg, err := config.Parse(Name, args, getenv)
+	cfg, err := config.Parse(Name, args[1:], getenv)
 	if err != nil {
 		return err
 	}
@@ -23,13 +25,6 @@ func Run(ctx context.Context, args []string, getenv func(string) string, o app.O
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
-	s := New(a)
-	if rebuild {
-		defer func() { _ = a.Close(context.Background()) }()
-		return s.Rebuild(ctx)
-	}
-	ingestCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	go func() { _ = s.Ingest(ingestCtx) }()
-	return a.Run(ctx)
+	defer func() { _ = a.Close(context.Background()) }()
+	return New(a).Rebuild(ctx)
 }

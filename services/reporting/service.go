@@ -229,25 +229,33 @@ func (pd *periodData) inputs(from, to calendar.Date) inputs {
 	return in
 }
 
-func (s *Service) report(w http.ResponseWriter, r *http.Request) {
+// reportRequest reads a report's period and format and the period's counters; when any of it
+// fails it answers the request and returns nil.
+func (s *Service) reportRequest(w http.ResponseWriter, r *http.Request) (pd *periodData, asCSV bool) {
 	from, to, prob := period(r.URL.Query(), "format")
-	if prob != nil {
-		httpapi.WriteProblem(w, r, prob)
-		return
+	if prob == nil {
+		asCSV, prob = wantsCSV(r)
 	}
-	asCSV, prob := wantsCSV(r)
 	if prob != nil {
 		httpapi.WriteProblem(w, r, prob)
-		return
+		return nil, false
 	}
 	pd, err := s.store.read(r.Context(), from, to, s.today())
 	if err != nil {
 		app.WriteStorageProblem(w, r, err, "the aggregates")
+		return nil, false
+	}
+	return pd, asCSV
+}
+
+func (s *Service) report(w http.ResponseWriter, r *http.Request) {
+	pd, asCSV := s.reportRequest(w, r)
+	if pd == nil {
 		return
 	}
-	rep := figures{control: controlled(r, asCSV)}.report(pd.inputs(from, to), s.policy)
+	rep := figures{control: controlled(r, asCSV)}.report(pd.inputs(pd.from, pd.to), s.policy)
 	rep.Partnership = s.app.Config.Partnership
-	s.write(w, r, rep, asCSV, fmt.Sprintf("%s-report-%s-%s.csv", rep.Partnership, from, to))
+	s.write(w, r, rep, asCSV, fmt.Sprintf("%s-report-%s-%s.csv", rep.Partnership, pd.from, pd.to))
 }
 
 // Month is one calendar month's headline figures (clipped to the period asked for).
@@ -277,21 +285,11 @@ type Series struct {
 }
 
 func (s *Service) monthly(w http.ResponseWriter, r *http.Request) {
-	from, to, prob := period(r.URL.Query(), "format")
-	if prob != nil {
-		httpapi.WriteProblem(w, r, prob)
+	pd, asCSV := s.reportRequest(w, r)
+	if pd == nil {
 		return
 	}
-	asCSV, prob := wantsCSV(r)
-	if prob != nil {
-		httpapi.WriteProblem(w, r, prob)
-		return
-	}
-	pd, err := s.store.read(r.Context(), from, to, s.today())
-	if err != nil {
-		app.WriteStorageProblem(w, r, err, "the aggregates")
-		return
-	}
+	from, to := pd.from, pd.to
 	f := figures{control: controlled(r, asCSV)}
 	series := Series{Partnership: s.app.Config.Partnership, From: from, To: to, DisclosureControl: f.control, Months: []Month{}}
 	for start := from; start.Before(to); {

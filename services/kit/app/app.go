@@ -175,3 +175,23 @@ func (s *Service) Close(ctx context.Context) error {
 	defer cancel()
 	return errors.Join(s.Tracing.Shutdown(ctx), s.Redis.Close())
 }
+
+// Main is a tenant service's command: it reads the configuration from args and the environment,
+// assembles the service, lets register add its routes and name any work to run beside the server
+// (nil for none), and serves until ctx ends.
+func Main(ctx context.Context, name string, args []string, getenv func(string) string, o Options, register func(*Service) func(context.Context)) error {
+	cfg, err := config.Parse(name, args, getenv)
+	if err != nil {
+		return err
+	}
+	a, err := New(ctx, name, cfg, o)
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	if work := register(a); work != nil {
+		workCtx, stop := context.WithCancel(ctx)
+		defer stop()
+		go work(workCtx)
+	}
+	return a.Run(ctx)
+}
