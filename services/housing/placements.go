@@ -48,13 +48,8 @@ func (s *Service) book(w http.ResponseWriter, r *http.Request) {
 			httpapi.FieldError{Field: "arrival", Message: "must not be before " + today.String()}))
 		return
 	}
-	ref, err := s.repo.referral(r.Context(), req.ReferralID)
-	if errors.Is(err, store.ErrNotFound) {
-		httpapi.WriteProblem(w, r, httpapi.Invalid("the referral does not exist", httpapi.FieldError{Field: "referralId", Message: "no such referral"}))
-		return
-	}
-	if err != nil {
-		app.WriteStorageProblem(w, r, err, "the referral")
+	ref, ok := s.referralOf(w, r, req.ReferralID)
+	if !ok {
 		return
 	}
 	if !ref.open() {

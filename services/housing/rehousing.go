@@ -2,7 +2,6 @@ package housing
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -13,7 +12,6 @@ import (
 	"github.com/homeward-dev/homeward/services/kit/calendar"
 	"github.com/homeward-dev/homeward/services/kit/httpapi"
 	"github.com/homeward-dev/homeward/services/kit/ids"
-	"github.com/homeward-dev/homeward/services/kit/store"
 )
 
 func rehousingEvent(kind string, c *RehousingCase, data map[string]any) event {
@@ -38,13 +36,8 @@ func (s *Service) openRehousing(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteProblem(w, r, p)
 		return
 	}
-	ref, err := s.repo.referral(r.Context(), req.ReferralID)
-	if errors.Is(err, store.ErrNotFound) {
-		httpapi.WriteProblem(w, r, httpapi.Invalid("the referral does not exist", httpapi.FieldError{Field: "referralId", Message: "no such referral"}))
-		return
-	}
-	if err != nil {
-		app.WriteStorageProblem(w, r, err, "the referral")
+	ref, ok := s.referralOf(w, r, req.ReferralID)
+	if !ok {
 		return
 	}
 	existing, err := s.app.Redis.ZRange(r.Context(), s.repo.keys.HousingIndex(kindRehousing, "referral", req.ReferralID), 0, -1).Result()

@@ -187,6 +187,21 @@ func dateParam(q url.Values, name string, e *fields) *calendar.Date {
 	return &d
 }
 
+// referralOf reads the referral a request names; when it does not exist or cannot be read it
+// answers the request and returns ok false.
+func (s *Service) referralOf(w http.ResponseWriter, r *http.Request, id string) (*referralFacts, bool) {
+	ref, err := s.repo.referral(r.Context(), id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		httpapi.WriteProblem(w, r, httpapi.Invalid("the referral does not exist", httpapi.FieldError{Field: "referralId", Message: "no such referral"}))
+		return nil, false
+	case err != nil:
+		app.WriteStorageProblem(w, r, err, "the referral")
+		return nil, false
+	}
+	return ref, true
+}
+
 // changeRequest reads what every change needs before its record is loaded: the record's id, the
 // If-Match it was read at, and the decoded change. When any is wrong it answers the request and
 // returns ok false.
