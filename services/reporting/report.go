@@ -389,7 +389,8 @@ func (f figures) stepDown(in inputs) StepDown {
 		switch kind {
 		case "unit":
 			var u liveUnit
-			if json.Unmarshal([]byte(v), &u) == nil {
+			// A unit added after the period is not one of the period's units.
+			if json.Unmarshal([]byte(v), &u) == nil && u.CreatedOn.Before(in.to) {
 				a := get(u.Scheme)
 				a.units++
 				a.nights += overlapNights(u.CreatedOn, in.countedTo, in.from, in.countedTo)
