@@ -680,7 +680,21 @@ func (f *fixture) testRehousing(t *testing.T) {
 	if len(page.Items) != 1 || page.Items[0].Status != RehousingRehoused || page.Items[0].Offers != 2 {
 		t.Errorf("list %+v", page)
 	}
-	// A new case may open once the last is closed.
+	// A new case may open once the last is closed; of eight opened at once, one opens.
+	ref2 := f.newReferral(t)
+	statuses := make([]int, 8)
+	var wg sync.WaitGroup
+	for i := range statuses {
+		wg.Go(func() { statuses[i], _ = rawPost(f.people["housing-officer"], "/v1/rehousing-cases", map[string]any{"referralId": ref2}) })
+	}
+	wg.Wait()
+	count := map[int]int{}
+	for _, s := range statuses {
+		count[s]++
+	}
+	if count[http.StatusCreated] != 1 || count[http.StatusConflict] != 7 {
+		t.Errorf("eight opens at once: %v, want one 201 and seven 409", count)
+	}
 	c.Must(http.StatusCreated, "POST", "/v1/rehousing-cases", map[string]any{"referralId": ref})
 }
 

@@ -2,6 +2,7 @@ package housing
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/homeward-dev/homeward/services/kit/calendar"
 	"github.com/homeward-dev/homeward/services/kit/httpapi"
 	"github.com/homeward-dev/homeward/services/kit/ids"
+	"github.com/homeward-dev/homeward/services/kit/store"
 )
 
 func rehousingEvent(kind string, c *RehousingCase, data map[string]any) event {
@@ -40,22 +42,6 @@ func (s *Service) openRehousing(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	existing, err := s.app.Redis.ZRange(r.Context(), s.repo.keys.HousingIndex(kindRehousing, "referral", req.ReferralID), 0, -1).Result()
-	if err != nil {
-		app.WriteStorageProblem(w, r, err, "the rehousing cases")
-		return
-	}
-	cases, err := s.rehousingSummaries(r, existing)
-	if err != nil {
-		app.WriteStorageProblem(w, r, err, "the rehousing cases")
-		return
-	}
-	for _, c := range cases {
-		if c.Status.open() {
-			httpapi.WriteProblem(w, r, conflict("case-open", "A rehousing case is open", "the referral already has open case "+c.ID))
-			return
-		}
-	}
 	now := s.now()
 	by := staffOf(r)
 	c := &RehousingCase{ID: ids.New(now), ReferralID: ref.ID, ReferralSource: ref.Source,
@@ -69,7 +55,14 @@ func (s *Service) openRehousing(w http.ResponseWriter, r *http.Request) {
 	}
 	ev := rehousingEvent("opened", c, nil)
 	ev.At = now
-	version, err := s.repo.commit(r.Context(), change{writes: []write{wr}, events: []event{ev}})
+	// The claim on the referral's open-case key makes "one open case" hold under concurrent requests.
+	version, err := s.repo.commit(r.Context(), change{writes: []write{wr}, events: []event{ev},
+		extra: []store.Op{store.Claim(s.repo.keys.RehousingOpen(ref.ID), c.ID, 0)}})
+	var taken *store.ClaimTakenError
+	if errors.As(err, &taken) {
+		httpapi.WriteProblem(w, r, conflict("case-open", "A rehousing case is open", "the referral already has open case "+taken.Value))
+		return
+	}
 	if err != nil {
 		app.WriteStorageProblem(w, r, err, "the rehousing case")
 		return
@@ -195,7 +188,11 @@ func (s *Service) rehousingMutation(prepare func(r *http.Request) (rehousingStep
 			httpapi.Internal(w, r, err)
 			return
 		}
-		next, err := s.repo.commit(r.Context(), change{writes: []write{wr}, events: events})
+		ch := change{writes: []write{wr}, events: events}
+		if !c.Status.open() {
+			ch.extra = append(ch.extra, store.Release(s.repo.keys.RehousingOpen(c.ReferralID)))
+		}
+		next, err := s.repo.commit(r.Context(), ch)
 		if isConflictOn(err, wr.key) {
 			_, current, _ := s.repo.loadRehousing(r.Context(), id)
 			app.Stale(w, r, "rehousing case", current)

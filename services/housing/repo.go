@@ -81,6 +81,7 @@ type write struct {
 type change struct {
 	writes []write
 	events []event
+	extra  []store.Op
 }
 
 // commit applies a change; the first write is the main record, whose new version is returned.
@@ -102,7 +103,7 @@ func (rp *repo) commit(ctx context.Context, c change) (int64, error) {
 	}
 	main := c.writes[0]
 	return store.Apply(ctx, rp.rdb, store.Commit{Key: main.key, ExpectVersion: main.version, Doc: main.doc,
-		Summary: main.summary, Also: puts, Ops: append(ops, evOps...)})
+		Summary: main.summary, Also: puts, Ops: append(append(ops, evOps...), c.extra...)})
 }
 
 // Units.

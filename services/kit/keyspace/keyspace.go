@@ -72,6 +72,11 @@ func (t Tenant) Placement(id string) string { return t.key("housing", "placement
 // RehousingCase is the hash holding one permanent-move case.
 func (t Tenant) RehousingCase(id string) string { return t.key("housing", "rehousing", id) }
 
+// RehousingOpen holds the id of a referral's open rehousing case: one at a time.
+func (t Tenant) RehousingOpen(referral string) string {
+	return t.key("housing", "rehousing-open", referral)
+}
+
 // HousingIndex is a sorted set of housing record ids, e.g. ("unit", "all") or
 // ("placement", "unit", <unit id>).
 func (t Tenant) HousingIndex(parts ...string) string {

@@ -63,11 +63,14 @@ func AppendOnly(key string, fields ...string) Op {
 	return Op{kind: "xadd", key: key, args: fields, undeclared: true}
 }
 
-// Claim sets key to value with a time to live, but only when the key is free; otherwise nothing
-// of the commit is written and Commit returns a *ClaimTakenError.
+// Claim sets key to value with a time to live (0: until released), but only when the key is
+// free; otherwise nothing of the commit is written and Commit returns a *ClaimTakenError.
 func Claim(key, value string, ttlSeconds int) Op {
 	return Op{kind: "claim", key: key, args: []string{value, strconv.Itoa(ttlSeconds)}, check: true}
 }
+
+// Release frees a claimed key.
+func Release(key string) Op { return Op{kind: "release", key: key} }
 
 // Commit is one atomic change of a record.
 type Commit struct {
@@ -144,7 +147,9 @@ for _, op in ipairs(ops) do
   elseif kind == 'zrem' then redis.call('ZREM', key, ARGV[p])
   elseif kind == 'sadd' then redis.call('SADD', key, ARGV[p])
   elseif kind == 'srem' then redis.call('SREM', key, ARGV[p])
+  elseif kind == 'claim' and ARGV[p + 1] == '0' then redis.call('SET', key, ARGV[p])
   elseif kind == 'claim' then redis.call('SET', key, ARGV[p], 'EX', ARGV[p + 1])
+  elseif kind == 'release' then redis.call('DEL', key)
   elseif kind == 'xadd' then redis.call('XADD', key, '*', unpack(ARGV, p, p + n - 1))
   else return redis.error_reply('unknown op ' .. kind) end
 end
