@@ -685,7 +685,9 @@ func (f *fixture) testRehousing(t *testing.T) {
 	statuses := make([]int, 8)
 	var wg sync.WaitGroup
 	for i := range statuses {
-		wg.Go(func() { statuses[i], _ = rawPost(f.people["housing-officer"], "/v1/rehousing-cases", map[string]any{"referralId": ref2}) })
+		wg.Go(func() {
+			statuses[i], _ = rawPost(f.people["housing-officer"], "/v1/rehousing-cases", map[string]any{"referralId": ref2})
+		})
 	}
 	wg.Wait()
 	count := map[int]int{}
