@@ -38,22 +38,35 @@ manifests: ## Generate the CRD and RBAC role (and the chart's copies) from the A
 	cp config/rbac/role.yaml charts/homeward/files/role.yaml
 
 .PHONY: generate
-generate: ## Generate DeepCopy methods for the API types.
+generate: ## Generate DeepCopy methods for the API types and the Go clients of the services' OpenAPI descriptions.
 	@hack/tools.sh controller-gen
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
+	@go generate ./clients/... 2>&1 | { grep -v -e 'not canonical' -e 'Convenient errors' -e 'will not be enforced' || true; }
 
 .PHONY: verify-generated
 verify-generated: manifests generate ## Fail when generated files differ from what is committed.
-	@if [ -n "$$(git status --porcelain -- api config charts)" ]; then \
-		git status --porcelain -- api config charts; \
+	@if [ -n "$$(git status --porcelain -- api config charts clients)" ]; then \
+		git status --porcelain -- api config charts clients; \
 		echo "generated files are out of date: run make manifests generate and commit" >&2; exit 1; fi
 
 .PHONY: build
 build: ## Build every Homeward binary into bin/.
 	go build -o $(BIN)/ ./cmd/...
 
+.PHONY: node-tools
+node-tools: ## Install the pinned npm tooling (package-lock.json) into node_modules/ when it is missing or stale.
+	@if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+		npm ci --ignore-scripts --no-audit --no-fund --loglevel=error; fi
+
+.PHONY: lint-openapi
+lint-openapi: node-tools ## Lint the services' OpenAPI descriptions with @redocly/cli (redocly.yaml): no errors, no warnings.
+	@node_modules/.bin/redocly lint --max-problems=200 2>&1 | grep -v '[║╔╚]'; \
+		status=$${PIPESTATUS[0]}; [ "$$status" -eq 0 ] || exit "$$status"
+	@summary=$$(node_modules/.bin/redocly lint --format=summary 2>&1); \
+		if grep -q '^warning' <<<"$$summary"; then echo "OpenAPI lint warnings: fix them" >&2; exit 1; fi
+
 .PHONY: lint
-lint: ## go vet, gofmt, staticcheck and helm lint; fails on any finding.
+lint: lint-openapi ## go vet, gofmt, staticcheck, helm lint and the OpenAPI lint; fails on any finding.
 	go vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:" >&2; echo "$$out" >&2; exit 1; fi
 	@hack/tools.sh staticcheck helm

@@ -77,7 +77,7 @@ type Unit struct {
 	Bookings        []Booking      `json:"bookings"`
 	LastDepartureOn *calendar.Date `json:"lastDepartureOn,omitempty"`
 	// Periods are the unit's void and closed spells, for occupancy figures.
-	Periods   []StatusPeriod `json:"periods"`
+	Periods   []StatusPeriod `json:"periods,omitzero"`
 	CreatedOn calendar.Date  `json:"createdOn"`
 	CreatedAt time.Time      `json:"createdAt"`
 	UpdatedAt time.Time      `json:"updatedAt"`
@@ -195,9 +195,9 @@ type Placement struct {
 	// TurnaroundDays is how long the unit stood empty between its last departure and this arrival.
 	TurnaroundDays *int            `json:"turnaroundDays,omitempty"`
 	HousingBenefit HousingBenefit  `json:"housingBenefit"`
-	Extensions     []Extension     `json:"extensions"`
+	Extensions     []Extension     `json:"extensions,omitzero"`
 	Departure      *Departure      `json:"departure,omitempty"`
-	History        []Transition    `json:"history"`
+	History        []Transition    `json:"history,omitzero"`
 	CreatedBy      Staff           `json:"createdBy"`
 	CreatedAt      time.Time       `json:"createdAt"`
 	UpdatedAt      time.Time       `json:"updatedAt"`

@@ -53,6 +53,7 @@ type Service struct {
 
 	router  *httpapi.Router
 	metrics *httpapi.Metrics
+	openAPI []byte
 }
 
 // New builds the service; nothing is served until Run.

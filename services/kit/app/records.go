@@ -31,11 +31,15 @@ func (s *Service) AuditEntry(r *http.Request, action, detail string) audit.Entry
 
 // ServeOpenAPI publishes the service's OpenAPI description at /openapi.yaml.
 func (s *Service) ServeOpenAPI(doc []byte) {
+	s.openAPI = doc
 	s.Public("GET /openapi.yaml", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(doc)
 	}))
 }
+
+// OpenAPI is the description ServeOpenAPI publishes, or nil.
+func (s *Service) OpenAPI() []byte { return s.openAPI }
 
 // ETag is the entity tag of a record version.
 func ETag(version int64) string { return `"v` + strconv.FormatInt(version, 10) + `"` }

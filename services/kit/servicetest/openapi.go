@@ -3,20 +3,32 @@ package servicetest
 import (
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/homeward-dev/homeward/services/kit/httpapi"
 )
 
 // CheckOpenAPI checks a service's OpenAPI description: version 3.1, every route the service
-// registers described (and nothing else), every operation with responses, every $ref resolving,
-// and the same bytes served at base/openapi.yaml.
+// registers described (and nothing else), every operation with a unique operationId, a summary
+// and the problem responses its inputs imply, every $ref resolving, and the same bytes served at
+// base/openapi.yaml.
 func CheckOpenAPI(t *testing.T, doc []byte, routes []string, base string) {
 	t.Helper()
 	var spec struct {
-		OpenAPI string                    `json:"openapi"`
-		Paths   map[string]map[string]any `json:"paths"`
+		OpenAPI    string                    `json:"openapi"`
+		Paths      map[string]map[string]any `json:"paths"`
+		Components struct {
+			Parameters map[string]any `json:"parameters"`
+			Schemas    struct {
+				Problem struct {
+					Properties map[string]any `json:"properties"`
+				} `json:"Problem"`
+			} `json:"schemas"`
+		} `json:"components"`
 	}
 	if err := yaml.Unmarshal(doc, &spec); err != nil {
 		t.Fatal(err)
@@ -24,16 +36,46 @@ func CheckOpenAPI(t *testing.T, doc []byte, routes []string, base string) {
 	if !strings.HasPrefix(spec.OpenAPI, "3.1") {
 		t.Errorf("openapi %q, want 3.1", spec.OpenAPI)
 	}
+	var problemFields []string
+	for f := range reflect.TypeFor[httpapi.Problem]().Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		problemFields = append(problemFields, name)
+		if _, ok := spec.Components.Schemas.Problem.Properties[name]; !ok {
+			t.Errorf("the Problem schema lacks %q, which the kit writes", name)
+		}
+	}
+	if len(spec.Components.Schemas.Problem.Properties) != len(problemFields) {
+		t.Errorf("the Problem schema has %d properties, the kit's problem %d: %v",
+			len(spec.Components.Schemas.Problem.Properties), len(problemFields), problemFields)
+	}
 	described := map[string]bool{}
+	operationIDs := map[string]string{}
 	for path, ops := range spec.Paths {
 		for method := range ops {
 			if method == "parameters" {
 				continue
 			}
-			described[strings.ToUpper(method)+" "+path] = true
+			route := strings.ToUpper(method) + " " + path
+			described[route] = true
 			op, _ := ops[method].(map[string]any)
-			if responses, _ := op["responses"].(map[string]any); len(responses) == 0 {
-				t.Errorf("%s %s has no responses", method, path)
+			responses, _ := op["responses"].(map[string]any)
+			if len(responses) == 0 {
+				t.Errorf("%s has no responses", route)
+			}
+			id, _ := op["operationId"].(string)
+			if id == "" {
+				t.Errorf("%s has no operationId", route)
+			} else if other, dup := operationIDs[id]; dup {
+				t.Errorf("%s and %s share the operationId %q", route, other, id)
+			}
+			operationIDs[id] = route
+			if summary, _ := op["summary"].(string); summary == "" {
+				t.Errorf("%s has no summary", route)
+			}
+			for _, status := range problemsExpected(path, op, ops["parameters"], spec.Components.Parameters) {
+				if _, ok := responses[status]; !ok {
+					t.Errorf("%s does not document the %s problem its inputs can cause", route, status)
+				}
 			}
 		}
 	}
@@ -89,4 +131,38 @@ func CheckOpenAPI(t *testing.T, doc []byte, routes []string, base string) {
 	if resp.StatusCode != http.StatusOK || string(served) != string(doc) {
 		t.Errorf("/openapi.yaml (status %d) differs from the embedded description", resp.StatusCode)
 	}
+}
+
+// problemsExpected lists the problem statuses an operation must document, from what it takes: any
+// /v1 call can lack a session (401), lack the role (403) or meet Redis away (503); a body can be
+// malformed (400), too large (413), not JSON (415) or break a rule (422); query parameters can be
+// malformed (400); a path id can name nothing (404); If-Match can be missing (428) or stale (412).
+func problemsExpected(path string, op map[string]any, pathParams any, shared map[string]any) []string {
+	if !strings.HasPrefix(path, "/v1/") {
+		return nil
+	}
+	want := []string{"401", "403", "503"}
+	if _, ok := op["requestBody"]; ok {
+		want = append(want, "400", "413", "415", "422")
+	}
+	if strings.Contains(path, "{") {
+		want = append(want, "404")
+	}
+	params, _ := op["parameters"].([]any)
+	if more, ok := pathParams.([]any); ok {
+		params = append(params, more...)
+	}
+	for _, p := range params {
+		param, _ := p.(map[string]any)
+		if ref, ok := param["$ref"].(string); ok {
+			param, _ = shared[ref[strings.LastIndex(ref, "/")+1:]].(map[string]any)
+		}
+		switch {
+		case param["in"] == "query":
+			want = append(want, "400")
+		case param["in"] == "header" && param["name"] == "If-Match":
+			want = append(want, "412", "428")
+		}
+	}
+	return want
 }

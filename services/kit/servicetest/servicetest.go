@@ -126,7 +126,8 @@ func (tn *Tenant) Config(t testing.TB, service string, policy config.Policy) con
 	return cfg
 }
 
-// Serve builds a service of this tenant, lets register add its routes, and serves it on loopback.
+// Serve builds a service of this tenant, lets register add its routes, and serves it on loopback;
+// in a test every exchange is checked against the service's OpenAPI description (see Contract).
 func Serve(t testing.TB, cfg config.Config, o app.Options, register func(*app.Service)) (*app.Service, *httptest.Server) {
 	t.Helper()
 	a, err := app.New(context.Background(), cfg.RedisUser, cfg, o)
@@ -134,7 +135,17 @@ func Serve(t testing.TB, cfg config.Config, o app.Options, register func(*app.Se
 		t.Fatal(err)
 	}
 	register(a)
-	srv := httptest.NewServer(a.Handler())
+	handler := a.Handler()
+	// Tests (not benchmarks, whose figures it would distort) hold the service to its description.
+	if tt, ok := t.(*testing.T); ok && a.OpenAPI() != nil {
+		contract := NewContract(t, a.Name, a.OpenAPI())
+		handler = contract.Handler(tt, handler)
+		t.Cleanup(func() {
+			t.Logf("contract %s: %d requests and %d responses checked against openapi.yaml",
+				a.Name, contract.Requests.Load(), contract.Responses.Load())
+		})
+	}
+	srv := httptest.NewServer(handler)
 	t.Cleanup(func() {
 		srv.Close()
 		_ = a.Close(context.Background())
