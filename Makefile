@@ -49,6 +49,10 @@ verify-generated: manifests generate ## Fail when generated files differ from wh
 		git status --porcelain -- api config charts clients; \
 		echo "generated files are out of date: run make manifests generate and commit" >&2; exit 1; fi
 
+.PHONY: vendor-assets
+vendor-assets: ## Copy GOV.UK Frontend, MoJ Frontend and axe-core from the pinned npm packages into services/portal (commit the result).
+	@hack/vendor-assets.sh
+
 .PHONY: build
 build: ## Build every Homeward binary into bin/.
 	go build -o $(BIN)/ ./cmd/...

@@ -109,7 +109,7 @@ func secretFromStringData(s *corev1ac.SecretApplyConfiguration) *corev1ac.Secret
 func (k *KubernetesRuntime) Identity(ctx context.Context, t Tenant) (string, string, State, error) {
 	p := t.Partnership
 	ns := t.Namespace
-	public := fmt.Sprintf("https://%s/.ory/kratos/public/", p.Spec.Host)
+	public := "https://" + p.Spec.Host + kratosserver.PortalKratosPath
 	config, err := kratosserver.ConfigFile(kratosserver.Config{
 		PublicURL: public, AdminURL: fmt.Sprintf("http://%s.%s.svc:%d/", ComponentKratos, ns, PortKratosAdmin),
 		Host: "0.0.0.0", PublicPort: PortKratosPublic, AdminPort: PortKratosAdmin,

@@ -23,6 +23,7 @@ import (
 	"github.com/homeward-dev/homeward/internal/operator"
 	"github.com/homeward-dev/homeward/services/housing"
 	"github.com/homeward-dev/homeward/services/kit/app"
+	"github.com/homeward-dev/homeward/services/portal"
 	"github.com/homeward-dev/homeward/services/referral"
 	"github.com/homeward-dev/homeward/services/reporting"
 )
@@ -38,6 +39,8 @@ commands:
   housing    serve one partnership's housing-options API (same flags and variables)
   reporting  ingest one partnership's events and serve its reports (same flags and variables);
              "reporting rebuild" recomputes the aggregates from the whole event stream
+  portal     serve one partnership's web portal (the same flags, plus --referral-url, --housing-url
+             and --reporting-url)
 `
 
 func main() {
@@ -57,6 +60,8 @@ func main() {
 		err = housing.Run(ctx, os.Args[2:], os.Getenv, app.Options{Version: version})
 	case "reporting":
 		err = reporting.Run(ctx, os.Args[2:], os.Getenv, app.Options{Version: version})
+	case "portal":
+		err = portal.Run(ctx, os.Args[2:], os.Getenv, app.Options{Version: version})
 	case "-h", "--help", "help":
 		fmt.Fprint(os.Stdout, usage)
 		return

@@ -73,6 +73,10 @@ type Options struct {
 	Detached bool
 	// ExtraEnv is added to the server's environment.
 	ExtraEnv []string
+	// PortalURL is the tenant portal's base URL ("http://127.0.0.1:8080/"). When set, browsers reach
+	// Kratos through the portal at PortalURL + PortalKratosPath, so its cookies belong to the portal's
+	// host, and Kratos sends them to the portal's sign-in, recovery, settings and error pages.
+	PortalURL string
 	// ExternalDSN is an external database (e.g. PostgreSQL) given to Kratos in its environment,
 	// for migration and serving, so the credentials it holds are never written to kratos.yaml.
 	// It replaces DSN.
@@ -293,9 +297,13 @@ func (s *Server) writeConfig() error {
 	if err := os.WriteFile(schemaPath, s.opts.Schema, 0o600); err != nil {
 		return fmt.Errorf("write identity schema: %w", err)
 	}
+	public := s.PublicURL() + "/"
+	if s.opts.PortalURL != "" {
+		public = strings.TrimSuffix(s.opts.PortalURL, "/") + PortalKratosPath
+	}
 	b, err := ConfigFile(Config{
 		DSN:       s.opts.DSN,
-		PublicURL: s.PublicURL() + "/", AdminURL: s.AdminURL() + "/",
+		PublicURL: public, AdminURL: s.AdminURL() + "/", PortalURL: s.opts.PortalURL,
 		Host: "127.0.0.1", PublicPort: s.opts.PublicPort, AdminPort: s.opts.AdminPort,
 		SchemaURL:       "file://" + schemaPath,
 		SessionLifespan: s.opts.SessionLifespan,
@@ -327,6 +335,9 @@ type Config struct {
 	CipherSecret    string
 	Hasher          Hasher
 }
+
+// PortalKratosPath is where a portal publishes its tenant's Kratos public API on its own host.
+const PortalKratosPath = "/.ory/kratos/public/"
 
 // ConfigFile renders kratos.yaml.
 func ConfigFile(c Config) ([]byte, error) {
@@ -378,6 +389,7 @@ func ConfigFile(c Config) ([]byte, error) {
 			f["ui_url"] = strings.TrimSuffix(c.PortalURL, "/") + "/" + page
 		}
 		config["selfservice"].(map[string]any)["default_browser_return_url"] = c.PortalURL
+		flows["logout"] = map[string]any{"after": map[string]any{"default_browser_return_url": strings.TrimSuffix(c.PortalURL, "/") + "/signed-out"}}
 	}
 	b, err := yaml.Marshal(config)
 	if err != nil {

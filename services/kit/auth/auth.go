@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +40,12 @@ func (p *Principal) RoleNames() []string {
 	return out
 }
 
+// ExpiresAt is when the principal's session ends.
+func (p *Principal) ExpiresAt() time.Time { return p.expires }
+
+// Has reports whether the principal holds role r.
+func (p *Principal) Has(r Role) bool { return slices.Contains(p.Roles, r) }
+
 // Can reports whether the principal holds p.
 func (p *Principal) Can(perm Permission) bool { return Allowed(p.Roles, perm) }
 
@@ -65,6 +72,12 @@ type unavailableError struct{ err error }
 
 func (e *unavailableError) Error() string { return "identity service unavailable: " + e.err.Error() }
 func (e *unavailableError) Unwrap() error { return e.err }
+
+// Unavailable reports whether err means Kratos could not be asked, rather than that it said no.
+func Unavailable(err error) bool {
+	var u *unavailableError
+	return errors.As(err, &u)
+}
 
 // Options configure an Authenticator.
 type Options struct {

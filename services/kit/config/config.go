@@ -28,6 +28,8 @@ type Config struct {
 	PolicyJSON        string
 	LogLevel          string
 	ShutdownGrace     time.Duration
+	// The tenant's service APIs, which the portal calls; the services themselves leave them empty.
+	ReferralURL, HousingURL, ReportingURL string
 
 	// Read from the files and variables above by Load.
 	RedisPassword string
@@ -48,6 +50,9 @@ var Env = map[string]string{
 	"policy":              "HOMEWARD_POLICY",
 	"log-level":           "HOMEWARD_LOG_LEVEL",
 	"shutdown-grace":      "HOMEWARD_SHUTDOWN_GRACE",
+	"referral-url":        "HOMEWARD_REFERRAL_URL",
+	"housing-url":         "HOMEWARD_HOUSING_URL",
+	"reporting-url":       "HOMEWARD_REPORTING_URL",
 }
 
 var tenantName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
@@ -72,6 +77,9 @@ func Parse(name string, args []string, getenv func(string) string) (Config, erro
 	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", env("otlp-endpoint", ""), "OTLP/gRPC endpoint for traces (empty: spans are not exported)")
 	fs.StringVar(&c.PolicyJSON, "policy", env("policy", ""), `the Partnership's {"policy": …, "costModel": …} as JSON (empty: API defaults)`)
 	fs.StringVar(&c.LogLevel, "log-level", env("log-level", "info"), "debug, info, warn or error")
+	fs.StringVar(&c.ReferralURL, "referral-url", env("referral-url", ""), "the tenant's referral API (the portal's)")
+	fs.StringVar(&c.HousingURL, "housing-url", env("housing-url", ""), "the tenant's housing-options API (the portal's)")
+	fs.StringVar(&c.ReportingURL, "reporting-url", env("reporting-url", ""), "the tenant's reporting API (the portal's)")
 	grace := env("shutdown-grace", "20s")
 	fs.Func("shutdown-grace", "how long in-flight requests may finish on shutdown", func(s string) error { grace = s; return nil })
 	if err := fs.Parse(args); err != nil {
@@ -138,6 +146,14 @@ func (c *Config) load() []error {
 	if need("kratos-public-url", c.KratosPublicURL) {
 		if u, err := url.Parse(c.KratosPublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("kratos-public-url %q is not an http(s) URL", c.KratosPublicURL))
+		}
+	}
+	for flagName, v := range map[string]string{"referral-url": c.ReferralURL, "housing-url": c.HousingURL, "reporting-url": c.ReportingURL} {
+		if v == "" {
+			continue
+		}
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("%s %q is not an http(s) URL", flagName, v))
 		}
 	}
 	switch c.LogLevel {

@@ -73,6 +73,11 @@ type Tenant struct {
 // StartTenant starts Redis (appendfsync always, one ACL user per service with the production
 // rules) and Kratos for a partnership.
 func StartTenant(t testing.TB, name string) *Tenant {
+	return StartTenantWith(t, name, kratosserver.Options{})
+}
+
+// StartTenantWith is StartTenant with Kratos options, e.g. the PortalURL a portal test serves on.
+func StartTenantWith(t testing.TB, name string, kratos kratosserver.Options) *Tenant {
 	t.Helper()
 	tn := &Tenant{Name: name, dir: t.TempDir(), keys: map[string]string{}, piiKey: make([]byte, 32)}
 	_, _ = rand.Read(tn.piiKey)
@@ -85,7 +90,7 @@ func StartTenant(t testing.TB, name string) *Tenant {
 	tn.Redis = testenv.Redis(t, redisserver.Options{AppendFsync: "always", Users: users})
 	tn.Admin = tn.Redis.AdminClient()
 	t.Cleanup(func() { _ = tn.Admin.Close() })
-	tn.Identity = testenv.Kratos(t, kratosserver.Options{})
+	tn.Identity = testenv.Kratos(t, kratos)
 	return tn
 }
 

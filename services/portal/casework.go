@@ -1,0 +1,255 @@
+package portal
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/homeward-dev/homeward/clients/referral"
+	"github.com/homeward-dev/homeward/services/kit/auth"
+)
+
+// homeCard is one card on the home page: what the role does next, with a live count.
+type homeCard struct {
+	Title, Href, Text string
+	Count             int
+	Counted           bool
+}
+
+func (p *Portal) home(w http.ResponseWriter, r *http.Request) {
+	who := principalOf(r)
+	ctx := withSession(r)
+	var cards []homeCard
+	if who.Can(auth.ReferralRead) {
+		open, err := p.referrals.ListReferrals(ctx, referral.ListReferralsParams{Open: referral.NewOptBool(true), Overdue: referral.NewOptBool(true), Limit: referral.NewOptInt(200)})
+		if err != nil {
+			p.fail(w, r, http.StatusServiceUnavailable, err)
+			return
+		}
+		overdue := 0
+		if page, ok := open.(*referral.Page); ok {
+			overdue = len(page.Items)
+		}
+		cards = append(cards, homeCard{Title: "Caseload", Href: "/referrals", Count: overdue, Counted: true,
+			Text: plural(overdue, "response", "responses") + " overdue"})
+		actions, err := p.referrals.ListOverdueActions(ctx, referral.ListOverdueActionsParams{Limit: referral.NewOptInt(200)})
+		if err != nil {
+			p.fail(w, r, http.StatusServiceUnavailable, err)
+			return
+		}
+		late := 0
+		if list, ok := actions.(*referral.ListOverdueActionsOK); ok {
+			late = len(list.Items)
+		}
+		cards = append(cards, homeCard{Title: "Actions overdue", Href: "/referrals?overdue=true", Count: late, Counted: true,
+			Text: plural(late, "action", "actions") + " past their due time"})
+	}
+	if who.Can(auth.ReferralCreate) {
+		cards = append(cards, homeCard{Title: "Refer a person", Href: "/refer", Text: "Refer someone whose discharge is held up by housing."})
+	}
+	if who.Has(auth.RoleReferrer) {
+		cards = append(cards, homeCard{Title: "My referrals", Href: "/my-referrals", Text: "What you referred, and where it has got to."})
+	}
+	p.render(w, r, http.StatusOK, "home", view{Title: "Home", Data: cards})
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// boardFilters are the caseload board's GET filters, echoed back into its form.
+type boardFilters struct {
+	Status, Priority, Need, Source string
+	Overdue                        bool
+	Cursor                         string
+}
+
+type boardPage struct {
+	Heading  string
+	Filters  boardFilters
+	Items    []referral.Summary
+	Next     string
+	Statuses []string
+	Needs    []string
+	Sources  []string
+	Mine     bool
+}
+
+var (
+	statuses   = []string{"received", "triaged", "assessing", "actions-in-progress", "ready-for-discharge", "discharged", "follow-up", "closed", "declined", "withdrawn"}
+	needs      = []string{"repairs", "adaptations", "clearance", "rehousing", "homelessness", "benefits-debt", "mental-health", "substance-use", "no-recourse-to-public-funds", "other"}
+	sources    = []string{"ward", "community", "care-home", "gp", "self"}
+	tenures    = []string{"social-rented", "owner-occupier", "private-rented", "homeless", "other"}
+	priorities = []string{"emergency", "urgent", "routine"}
+)
+
+func (p *Portal) board(w http.ResponseWriter, r *http.Request) {
+	if !principalOf(r).Can(auth.ReferralRead) {
+		p.notAuthorised(w, r)
+		return
+	}
+	p.listPage(w, r, "Caseload", false)
+}
+
+func (p *Portal) mine(w http.ResponseWriter, r *http.Request) {
+	if !principalOf(r).Can(auth.ReferralReadOwn) {
+		p.notAuthorised(w, r)
+		return
+	}
+	p.listPage(w, r, "My referrals", true)
+}
+
+// listPage shows one page of referrals through the service's filters and cursors; a filter value
+// that is not one of the lists is ignored rather than sent on.
+func (p *Portal) listPage(w http.ResponseWriter, r *http.Request, heading string, mine bool) {
+	q := r.URL.Query()
+	f := boardFilters{Status: pick(q.Get("status"), statuses), Priority: pick(q.Get("priority"), priorities),
+		Need: pick(q.Get("need"), needs), Source: pick(q.Get("source"), sources), Overdue: q.Get("overdue") == "true",
+		Cursor: q.Get("cursor")}
+	params := referral.ListReferralsParams{Limit: referral.NewOptInt(25)}
+	if f.Status != "" {
+		params.Status = referral.NewOptStatus(referral.Status(f.Status))
+	}
+	if f.Priority != "" {
+		params.Priority = referral.NewOptPriority(referral.Priority(f.Priority))
+	}
+	if f.Need != "" {
+		params.Need = referral.NewOptNeed(referral.Need(f.Need))
+	}
+	if f.Source != "" {
+		params.Source = referral.NewOptSource(referral.Source(f.Source))
+	}
+	if f.Overdue {
+		params.Overdue = referral.NewOptBool(true)
+	}
+	if f.Cursor != "" {
+		params.Cursor = referral.NewOptString(f.Cursor)
+	}
+	res, err := p.referrals.ListReferrals(withSession(r), params)
+	if err != nil {
+		p.fail(w, r, http.StatusServiceUnavailable, err)
+		return
+	}
+	page, ok := res.(*referral.Page)
+	if !ok {
+		p.answerProblem(w, r, res)
+		return
+	}
+	data := boardPage{Heading: heading, Filters: f, Items: page.Items, Statuses: statuses, Needs: needs, Sources: sources, Mine: mine}
+	if page.NextCursor.Set && page.NextCursor.Value != "" {
+		next := url.Values{}
+		for k, v := range q {
+			next[k] = v
+		}
+		next.Set("cursor", page.NextCursor.Value)
+		data.Next = "?" + next.Encode()
+	}
+	p.render(w, r, http.StatusOK, "board", view{Title: heading, Data: data})
+}
+
+func pick(v string, allowed []string) string {
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	return ""
+}
+
+type recordPage struct {
+	R        referral.Referral
+	ETag     string
+	Tab      string
+	Sent     bool
+	MayWork  bool
+	Priority []string
+}
+
+func (p *Portal) record(w http.ResponseWriter, r *http.Request) {
+	res, err := p.referrals.GetReferral(withSession(r), referral.GetReferralParams{ID: r.PathValue("id")})
+	if err != nil {
+		p.fail(w, r, http.StatusServiceUnavailable, err)
+		return
+	}
+	got, ok := res.(*referral.GetReferralOKHeaders)
+	if !ok {
+		p.answerProblem(w, r, res)
+		return
+	}
+	tab := pick(r.URL.Query().Get("tab"), []string{"summary", "actions", "notes", "timeline"})
+	if tab == "" {
+		tab = "summary"
+	}
+	v := view{Title: "Referral", Banner: banners[r.URL.Query().Get("done")],
+		Data: recordPage{R: got.Response, ETag: got.ETag.Value, Tab: tab, Sent: r.URL.Query().Get("done") == "sent",
+			MayWork: principalOf(r).Can(auth.ReferralWork), Priority: priorities}}
+	p.render(w, r, http.StatusOK, "record", v)
+}
+
+// banners are the success messages a change redirects to (POST → redirect → banner).
+var banners = map[string]string{
+	"key-worker":    "You are now the key worker.",
+	"first-contact": "First contact recorded.",
+	"note":          "Note added.",
+	"action":        "Action commissioned.",
+}
+
+// change runs one change to a referral against the version the form was read at, then sends the
+// browser back to the record with a banner; a refusal shows the service's reason on the record.
+func (p *Portal) change(w http.ResponseWriter, r *http.Request, done string, call func(id, etag string) (any, error)) {
+	id := r.PathValue("id")
+	res, err := call(id, r.PostFormValue("etag"))
+	if err != nil {
+		p.fail(w, r, http.StatusServiceUnavailable, err)
+		return
+	}
+	if _, ok := res.(*referral.GetReferralOKHeaders); ok {
+		http.Redirect(w, r, "/referrals/"+url.PathEscape(id)+"?done="+done, http.StatusSeeOther)
+		return
+	}
+	p.answerProblem(w, r, res)
+}
+
+func (p *Portal) assignMe(w http.ResponseWriter, r *http.Request) {
+	who := principalOf(r)
+	p.change(w, r, "key-worker", func(id, etag string) (any, error) {
+		return p.referrals.AssignKeyWorker(withSession(r), &referral.AssignKeyWorkerReq{ID: who.IdentityID, Name: nameOf(who)},
+			referral.AssignKeyWorkerParams{ID: id, IfMatch: etag})
+	})
+}
+
+func nameOf(who *auth.Principal) string {
+	if who.Name != "" {
+		return who.Name
+	}
+	return who.Email
+}
+
+func (p *Portal) firstContact(w http.ResponseWriter, r *http.Request) {
+	p.change(w, r, "first-contact", func(id, etag string) (any, error) {
+		return p.referrals.RecordFirstContact(withSession(r), &referral.RecordFirstContactReq{At: p.app.Now().UTC()},
+			referral.RecordFirstContactParams{ID: id, IfMatch: etag})
+	})
+}
+
+func (p *Portal) addNote(w http.ResponseWriter, r *http.Request) {
+	text := strings.TrimSpace(r.PostFormValue("text"))
+	p.change(w, r, "note", func(id, etag string) (any, error) {
+		return p.referrals.AddNote(withSession(r), &referral.AddNoteReq{Text: text}, referral.AddNoteParams{ID: id, IfMatch: etag})
+	})
+}
+
+func (p *Portal) commission(w http.ResponseWriter, r *http.Request) {
+	req := &referral.ActionRequest{Type: referral.ActionRequestType(r.PostFormValue("type")),
+		OwnerOrganisation: strings.TrimSpace(r.PostFormValue("owner")), Urgency: referral.Priority(r.PostFormValue("urgency"))}
+	if d := strings.TrimSpace(r.PostFormValue("detail")); d != "" {
+		req.Detail = referral.NewOptString(d)
+	}
+	p.change(w, r, "action", func(id, etag string) (any, error) {
+		return p.referrals.CommissionAction(withSession(r), req, referral.CommissionActionParams{ID: id, IfMatch: etag})
+	})
+}

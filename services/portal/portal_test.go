@@ -1,0 +1,203 @@
+package portal
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/homeward-dev/homeward/internal/kratosserver"
+	"github.com/homeward-dev/homeward/internal/loopback"
+	"github.com/homeward-dev/homeward/internal/testenv"
+	"github.com/homeward-dev/homeward/services/housing"
+	"github.com/homeward-dev/homeward/services/kit/app"
+	"github.com/homeward-dev/homeward/services/kit/calendar"
+	"github.com/homeward-dev/homeward/services/kit/config"
+	"github.com/homeward-dev/homeward/services/kit/servicetest"
+	"github.com/homeward-dev/homeward/services/referral"
+	"github.com/homeward-dev/homeward/services/reporting"
+)
+
+// env is one tenant with its real Redis, Kratos and services, and the portal in front of them on the
+// address Kratos was told it lives at.
+type env struct {
+	url    string
+	tenant *servicetest.Tenant
+	clock  *servicetest.Clock
+	portal *Portal
+}
+
+func startEnv(t testing.TB, partnership string) *env {
+	t.Helper()
+	port, err := loopback.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	tenant := servicetest.StartTenantWith(t, partnership, kratosserver.Options{PortalURL: base + "/"})
+	clock := servicetest.NewClock(time.Date(2026, 10, 22, 9, 0, 0, 0, calendar.London()))
+	policy := config.DefaultPolicy()
+	opts := app.Options{Now: clock.Now}
+	_, refSrv := servicetest.Serve(t, tenant.Config(t, referral.Name, policy), opts, func(a *app.Service) { referral.New(a) })
+	_, homeSrv := servicetest.Serve(t, tenant.Config(t, housing.Name, policy), opts, func(a *app.Service) { housing.New(a) })
+	_, repSrv := servicetest.Serve(t, tenant.Config(t, reporting.Name, policy), opts, func(a *app.Service) { reporting.New(a) })
+	cfg := tenant.Config(t, Name, policy)
+	cfg.ReferralURL, cfg.HousingURL, cfg.ReportingURL = refSrv.URL, homeSrv.URL, repSrv.URL
+	a, err := app.New(context.Background(), Name, cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: p.Handler()}}
+	srv.Start()
+	t.Cleanup(func() {
+		srv.Close()
+		_ = a.Close(context.Background())
+	})
+	return &env{url: base, tenant: tenant, clock: clock, portal: p}
+}
+
+// person creates an identity with a password and roles in a partnership.
+func (e *env) person(t testing.TB, email, partnership string, roles ...string) (email_, password string) {
+	t.Helper()
+	password = "correct horse battery staple " + email
+	r := make([]any, len(roles))
+	for i, role := range roles {
+		r[i] = role
+	}
+	if _, err := e.tenant.Identity.CreateIdentity(context.Background(), testenv.Person{Email: email, Name: "Test " + strings.Split(email, "@")[0],
+		Password: password, MetadataPublic: map[string]any{"partnership": partnership, "roles": r}}); err != nil {
+		t.Fatal(err)
+	}
+	return email, password
+}
+
+// browser is an HTTP client with a cookie jar that does not follow redirects on its own, so each
+// step of a journey can be checked.
+type browser struct {
+	t    testing.TB
+	base string
+	c    *http.Client
+}
+
+func (e *env) browser(t testing.TB) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, base: e.url, c: &http.Client{Jar: jar, Timeout: 10 * time.Second}}
+}
+
+type page struct {
+	status int
+	url    string
+	body   string
+	header http.Header
+}
+
+func (b *browser) do(req *http.Request) page {
+	b.t.Helper()
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return page{status: resp.StatusCode, url: resp.Request.URL.String(), body: string(body), header: resp.Header}
+}
+
+func (b *browser) get(path string) page {
+	b.t.Helper()
+	u := path
+	if strings.HasPrefix(path, "/") {
+		u = b.base + path
+	}
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	return b.do(req)
+}
+
+func (b *browser) post(action string, form url.Values) page {
+	b.t.Helper()
+	if strings.HasPrefix(action, "/") {
+		action = b.base + action
+	}
+	req, _ := http.NewRequest(http.MethodPost, action, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", b.base)
+	return b.do(req)
+}
+
+var (
+	formAction = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
+	hiddenCSRF = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+	portalCSRF = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	heading    = regexp.MustCompile(`<h1 class="[^"]*">([^<]+)</h1>`)
+)
+
+func (p page) h1() string {
+	m := heading.FindStringSubmatch(p.body)
+	if m == nil {
+		return ""
+	}
+	return strings.TrimSpace(html.UnescapeString(m[1]))
+}
+
+func (p page) csrf() string {
+	m := portalCSRF.FindStringSubmatch(p.body)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+// signIn goes through Kratos' browser login flow on the portal's host and lands on the home page.
+func (b *browser) signIn(email, password string) page {
+	b.t.Helper()
+	login := b.get("/login")
+	if login.status != http.StatusOK || login.h1() != "Sign in" {
+		b.t.Fatalf("sign-in page: %d %q at %s\n%s", login.status, login.h1(), login.url, login.body)
+	}
+	action := html.UnescapeString(formAction.FindStringSubmatch(login.body)[1])
+	token := html.UnescapeString(hiddenCSRF.FindStringSubmatch(login.body)[1])
+	return b.post(action, url.Values{"identifier": {email}, "password": {password}, "method": {"password"}, "csrf_token": {token}})
+}
+
+func TestSignInAndRoles(t *testing.T) {
+	e := startEnv(t, "oldham")
+	coordinator, pw := e.person(t, "coordinator@oldham.example", "oldham", "coordinator")
+	b := e.browser(t)
+
+	first := b.get("/referrals")
+	if !strings.HasSuffix(first.url, "") || first.h1() != "Sign in" {
+		t.Fatalf("a page without a session should ask to sign in, got %q at %s", first.h1(), first.url)
+	}
+	home := b.signIn(coordinator, pw)
+	if home.status != http.StatusOK || home.h1() != "Home" {
+		t.Fatalf("after signing in: %d %q at %s\n%s", home.status, home.h1(), home.url, home.body)
+	}
+	board := b.get("/referrals")
+	if board.h1() != "Caseload" {
+		t.Fatalf("caseload: %d %q", board.status, board.h1())
+	}
+	for name, want := range map[string]string{"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"} {
+		if got := board.header.Get(name); got != want {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+	if csp := board.header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "'nonce-") {
+		t.Errorf("CSP %q", csp)
+	}
+}

@@ -1,0 +1,56 @@
+package portal
+
+import (
+	"net/http"
+	"reflect"
+
+	"github.com/homeward-dev/homeward/clients/referral"
+)
+
+var problemType = reflect.TypeFor[referral.Problem]()
+
+// problemOf reads a service's problem answer out of any of the generated client's typed problem
+// responses (each a named copy of the one Problem schema).
+func problemOf(res any) (*referral.Problem, bool) {
+	v := reflect.ValueOf(res)
+	if v.Kind() != reflect.Pointer || v.IsNil() || !v.Elem().Type().ConvertibleTo(problemType) {
+		return nil, false
+	}
+	pr := v.Elem().Convert(problemType).Interface().(referral.Problem)
+	return &pr, true
+}
+
+// answerProblem turns a service's refusal into a page: not authorised, not found, changed meanwhile,
+// or the service's own explanation.
+func (p *Portal) answerProblem(w http.ResponseWriter, r *http.Request, res any) {
+	pr, ok := problemOf(res)
+	if !ok {
+		p.fail(w, r, http.StatusBadGateway, errUnexpected{res})
+		return
+	}
+	switch pr.Status {
+	case http.StatusForbidden:
+		p.notAuthorised(w, r)
+	case http.StatusNotFound:
+		p.render(w, r, http.StatusNotFound, "problem", view{Title: "Page not found", Message: "There is no record at this address, or it has been removed."})
+	case http.StatusPreconditionFailed:
+		p.render(w, r, http.StatusConflict, "problem", view{Title: "Someone changed this record while you were working on it",
+			Message: "Nothing you sent was saved. Go back to the record, which now shows their change, and make yours again."})
+	case http.StatusServiceUnavailable:
+		p.fail(w, r, http.StatusServiceUnavailable, errUnexpected{res})
+	case http.StatusUnauthorized:
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	default:
+		msg := pr.Detail.Value
+		for _, e := range pr.Errors {
+			msg += " " + e.Field.Value + ": " + e.Message.Value + "."
+		}
+		p.render(w, r, http.StatusUnprocessableEntity, "problem", view{Title: pr.Title, Message: msg})
+	}
+}
+
+type errUnexpected struct{ res any }
+
+func (e errUnexpected) Error() string {
+	return "unexpected answer from a service: " + reflect.TypeOf(e.res).String()
+}

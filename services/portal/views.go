@@ -1,0 +1,293 @@
+package portal
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/homeward-dev/homeward/services/kit/auth"
+	"github.com/homeward-dev/homeward/services/kit/calendar"
+	"github.com/homeward-dev/homeward/services/kit/httpapi"
+)
+
+// view is what every page template receives: the layout's needs and the page's own Data.
+type view struct {
+	Title     string
+	Display   string
+	Who       *auth.Principal
+	CSRF      string
+	Nonce     string
+	Nav       []navItem
+	Banner    string
+	Errors    []fieldError
+	Message   string
+	RequestID string
+	Expires   string
+	Data      any
+}
+
+type navItem struct {
+	Text, Href string
+	Current    bool
+}
+
+// fieldError is one line of a GOV.UK error summary: Href is the id of the field it links to.
+type fieldError struct {
+	Field, Href, Text string
+}
+
+// pageNames are the pages; each is parsed as its own template set with the layout and components.
+var pageNames = []string{"problem", "not-authorised", "signed-out", "accessibility", "privacy", "cookies",
+	"home", "board", "record", "refer", "flow"}
+
+func parsePages() (map[string]*template.Template, error) {
+	pages := map[string]*template.Template{}
+	for _, name := range pageNames {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS,
+			"templates/layout.html", "templates/components.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("page %s: %w", name, err)
+		}
+		pages[name] = t
+	}
+	return pages, nil
+}
+
+var funcs = template.FuncMap{
+	"nhs":      formatNHSNumber,
+	"date":     func(t time.Time) string { return t.In(calendar.London()).Format("2 January 2006") },
+	"datetime": func(t time.Time) string { return t.In(calendar.London()).Format("2 January 2006 at 3:04pm") },
+	"words":    func(s string) string { return strings.ReplaceAll(s, "-", " ") },
+	"tagClass": statusTagClass,
+	"has":      slices.Contains[[]string, string],
+	"list":     func(v ...any) []any { return v },
+	"title":    func(s string) string { return strings.ToUpper(s[:1]) + s[1:] },
+	"errorsFor": func(errs []fieldError, field string) []fieldError {
+		var out []fieldError
+		for _, e := range errs {
+			if e.Field == field {
+				out = append(out, e)
+			}
+		}
+		return out
+	},
+	"answers":        answers,
+	"fieldID":        fieldID,
+	"shown":          shownNode,
+	"nodeErrors":     nodeErrors,
+	"labelOf":        labelOf,
+	"buttonText":     buttonText,
+	"autocompleteOf": autocompleteOf,
+}
+
+// answers are the check-your-answers rows: question, answer, the id of the field that changes it.
+func answers(f referForm) [][3]string {
+	yes := func(b bool) string {
+		if b {
+			return "Yes"
+		}
+		return "No"
+	}
+	or := func(s string) string {
+		if s == "" {
+			return "Not given"
+		}
+		return s
+	}
+	needList := make([]string, len(f.Needs))
+	for i, n := range f.Needs {
+		needList[i] = strings.ReplaceAll(n, "-", " ")
+	}
+	return [][3]string{
+		{"Full name", or(f.Name), "name"},
+		{"NHS number", or(formatNHSNumber(strings.ReplaceAll(f.NHSNumber, " ", ""))), "nhs-number"},
+		{"Date of birth", or(f.DOB.String()), "dob-day"},
+		{"Address", or(strings.TrimSpace(f.Address + " " + f.Postcode)), "address"},
+		{"Phone number", or(f.Phone), "phone"},
+		{"Consent to refer", yes(f.ConsentToRefer), "consent-refer"},
+		{"Consent to share", yes(f.ConsentToShare), "consent-refer"},
+		{"Where the person is", or(strings.ReplaceAll(f.Source, "-", " ")), "source"},
+		{"Referring organisation", or(strings.TrimSpace(f.Organisation + " " + f.Ward)), "organisation"},
+		{"Tenure", or(strings.ReplaceAll(f.Tenure, "-", " ")), "tenure"},
+		{"Housing needs", or(strings.Join(needList, ", ")), "needs"},
+		{"Date of admission", or(f.Admission.String()), "admission-day"},
+		{"Date medically fit for discharge", or(f.Ready.String()), "ready-day"},
+		{"Priority", or(f.Priority), "priority"},
+	}
+}
+
+// shownNode: the portal shows Kratos' CSRF token, the password and code methods; profile traits are
+// the partnership admin's to change, not the user's.
+func shownNode(n node) bool {
+	if strings.HasPrefix(n.Attributes.Name, "traits.") {
+		return false
+	}
+	switch n.Group {
+	case "default", "password", "code":
+		return true
+	}
+	return false
+}
+
+func nodeErrors(n node) []message {
+	var out []message
+	for _, m := range n.Messages {
+		if m.Type == "error" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func labelOf(n node) string {
+	switch n.Attributes.Name {
+	case "identifier", "email":
+		return "Email address"
+	case "password":
+		return "Password"
+	case "code":
+		return "Code from your email"
+	}
+	if n.Meta.Label != nil {
+		return n.Meta.Label.Text
+	}
+	return n.Attributes.Name
+}
+
+func buttonText(n node) string {
+	if n.Meta.Label != nil && n.Meta.Label.Text != "" {
+		return n.Meta.Label.Text
+	}
+	return "Continue"
+}
+
+func autocompleteOf(n node) string {
+	switch n.Attributes.Name {
+	case "identifier":
+		return "username"
+	case "password":
+		if n.Group == "password" && n.Attributes.Autocomp != "" {
+			return n.Attributes.Autocomp
+		}
+		return "current-password"
+	case "code":
+		return "one-time-code"
+	}
+	return ""
+}
+
+// formatNHSNumber shows an NHS number as 3 3 4 digits, so it is read aloud in groups.
+func formatNHSNumber(n string) string {
+	if len(n) != 10 {
+		return n
+	}
+	return n[:3] + " " + n[3:6] + " " + n[6:]
+}
+
+func statusTagClass(status string) string {
+	switch status {
+	case "received":
+		return "govuk-tag--blue"
+	case "triaged", "assessing":
+		return "govuk-tag--light-blue"
+	case "actions-in-progress":
+		return "govuk-tag--yellow"
+	case "ready-for-discharge", "discharged":
+		return "govuk-tag--green"
+	case "follow-up":
+		return "govuk-tag--purple"
+	case "declined", "withdrawn":
+		return "govuk-tag--red"
+	case "emergency":
+		return "govuk-tag--red"
+	case "urgent":
+		return "govuk-tag--orange"
+	default:
+		return "govuk-tag--grey"
+	}
+}
+
+// displayName is the partnership's name as staff know it, for the header.
+func displayName(partnership string) string {
+	words := strings.Split(partnership, "-")
+	for i, w := range words {
+		if w != "" {
+			words[i] = strings.ToUpper(w[:1]) + w[1:]
+		}
+	}
+	return strings.Join(words, " ") + " discharge partnership"
+}
+
+func (p *Portal) navFor(r *http.Request, who *auth.Principal) []navItem {
+	if who == nil {
+		return nil
+	}
+	var items []navItem
+	add := func(text, href string) {
+		items = append(items, navItem{Text: text, Href: href, Current: r.URL.Path == href})
+	}
+	add("Home", "/")
+	if who.Can(auth.ReferralRead) {
+		add("Caseload", "/referrals")
+	}
+	if who.Can(auth.ReferralCreate) {
+		add("Refer a person", "/refer")
+	}
+	if who.Has(auth.RoleReferrer) {
+		add("My referrals", "/my-referrals")
+	}
+	return items
+}
+
+// render writes a page; a template that fails is a server fault, logged, with a plain error page.
+func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, page string, v view) {
+	t := p.pages[page]
+	v.Display = p.display
+	v.Nonce = nonceOf(r.Context())
+	v.RequestID = httpapi.RequestID(r.Context())
+	if v.Who == nil {
+		v.Who = principalOf(r)
+	}
+	if v.Who != nil {
+		v.CSRF = p.csrfToken(r)
+		v.Nav = p.navFor(r, v.Who)
+		if exp := v.Who.ExpiresAt(); !exp.IsZero() {
+			v.Expires = exp.UTC().Format(time.RFC3339)
+		}
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, v); err != nil {
+		p.app.Log.Error("render page", "page", page, "err", err)
+		http.Error(w, "Sorry, there is a problem with the service. Request "+v.RequestID, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// fail answers a fault the user cannot fix, with the request id an SRE can look up.
+func (p *Portal) fail(w http.ResponseWriter, r *http.Request, status int, err error) {
+	p.app.Log.Error("page failed", "path", r.URL.Path, "err", err, "request", httpapi.RequestID(r.Context()))
+	title := "Sorry, there is a problem with the service"
+	if status == http.StatusServiceUnavailable {
+		title = "Sorry, the service is unavailable"
+	}
+	p.render(w, r, status, "problem", view{Title: title, Message: "Try again in a few minutes. Nothing you sent has been lost if you saw no success message; if it keeps happening, quote the request number below."})
+}
+
+func (p *Portal) notAuthorised(w http.ResponseWriter, r *http.Request) {
+	p.render(w, r, http.StatusForbidden, "not-authorised", view{Title: "You are not authorised to see this page"})
+}
+
+func (p *Portal) static(page, title string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p.render(w, r, http.StatusOK, page, view{Title: title, Data: p.app.Config.Policy})
+	}
+}
