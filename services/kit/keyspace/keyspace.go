@@ -87,7 +87,9 @@ func (t Tenant) HousingIndex(parts ...string) string {
 // builds beside the live figures and switches in one write.
 
 // PortalDraft holds a person's half-written form of a kind (sealed, expiring); the portal's only keys.
-func (t Tenant) PortalDraft(identity, form string) string { return t.key("portal", "draft", form, identity) }
+func (t Tenant) PortalDraft(identity, form string) string {
+	return t.key("portal", "draft", form, identity)
+}
 
 // AggGeneration names the generation reports read.
 func (t Tenant) AggGeneration() string { return t.key("agg", "gen") }
