@@ -1,0 +1,238 @@
+package portal
+
+import (
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func referAnswers(nhs string) url.Values {
+	return url.Values{
+		"name": {"Test Person"}, "nhs-number": {nhs}, "dob-day": {"27"}, "dob-month": {"3"}, "dob-year": {"1950"},
+		"address": {"1 Test Street, Oldham"}, "postcode": {"OL1 1AA"}, "phone": {"01610000000"},
+		"consent-refer": {"yes"}, "consent-share": {"yes"}, "source": {"ward"}, "organisation": {"Royal Oldham Hospital"},
+		"ward": {"Ward 4"}, "tenure": {"social-rented"}, "needs": {"repairs", "adaptations"}, "priority": {"urgent"},
+		"admission-day": {"20"}, "admission-month": {"10"}, "admission-year": {"2026"},
+	}
+}
+
+func (b *browser) submit(p page, action string, form url.Values) page {
+	b.t.Helper()
+	form.Set("csrf", p.csrf())
+	return b.post(action, form)
+}
+
+var etagField = regexp.MustCompile(`name="etag" value="([^"]+)"`)
+
+func etagOf(p page) string {
+	m := etagField.FindStringSubmatch(p.body)
+	if m == nil {
+		return ""
+	}
+	return html.UnescapeString(m[1])
+}
+
+var recordLink = regexp.MustCompile(`href="/referrals/([0-9A-Z]{26})"`)
+
+func TestReferAPersonJourney(t *testing.T) {
+	e := startEnv(t, "oldham")
+	referrer, pw := e.person(t, "ward.nurse@oldham.example", "oldham", "referrer")
+	b := e.browser(t)
+	b.signIn(referrer, pw)
+
+	form := b.get("/refer")
+	if form.h1() != "Refer a person" {
+		t.Fatalf("refer page: %d %q", form.status, form.h1())
+	}
+	// A wrong NHS number (fails the Modulus 11 check) reaches the check page, and the service's
+	// refusal comes back as an error summary linking to the field, with every other answer kept.
+	wrong := referAnswers("999 000 0019")
+	checkPage := b.submit(form, "/refer", wrong)
+	if checkPage.h1() != "Check your answers before sending the referral" {
+		t.Fatalf("after continue: %d %q\n%s", checkPage.status, checkPage.h1(), checkPage.body)
+	}
+	if !strings.Contains(checkPage.body, "999 000 0019") {
+		t.Errorf("check page does not show the NHS number as 3 3 4")
+	}
+	refused := b.submit(checkPage, "/refer", url.Values{"step": {"send"}})
+	if refused.status != http.StatusUnprocessableEntity || !strings.Contains(refused.body, `govuk-error-summary`) ||
+		!strings.Contains(refused.body, `href="#nhs-number"`) {
+		t.Fatalf("a wrong NHS number: %d, want 422 with an error summary linking to the field\n%s", refused.status, refused.body)
+	}
+	if !strings.Contains(refused.body, `value="Royal Oldham Hospital"`) || !strings.Contains(refused.body, `<title>Error: `) {
+		t.Errorf("the other answers were not kept, or the title does not start with Error:")
+	}
+	// Corrected, it is sent; the confirmation shows the reference and the response deadline.
+	right := referAnswers("999 000 0018")
+	checkPage = b.submit(refused, "/refer", right)
+	sent := b.submit(checkPage, "/refer", url.Values{"step": {"send"}})
+	if !strings.Contains(sent.body, "Referral sent") || !strings.Contains(sent.body, "The partnership will respond by") {
+		t.Fatalf("after sending: %d %q\n%s", sent.status, sent.h1(), sent.body)
+	}
+	if strings.Contains(sent.url, "Test") || strings.Contains(sent.url, "999") {
+		t.Errorf("personal data in the URL %s", sent.url)
+	}
+	// Sending the same answers again (a double click, a back button) refers once.
+	again := b.post("/refer", url.Values{"step": {"send"}, "csrf": {sent.csrf()}})
+	if again.h1() != "Refer a person" {
+		t.Errorf("a second send after success should start a new referral form, got %q", again.h1())
+	}
+
+	mine := b.get("/my-referrals")
+	if got := len(recordLink.FindAllStringSubmatch(mine.body, -1)); got != 1 || !strings.Contains(mine.body, "Test Person") {
+		t.Errorf("my referrals lists %d, want the one sent:\n%s", got, mine.body)
+	}
+	if board := b.get("/referrals"); board.status != http.StatusForbidden || board.h1() != "You are not authorised to see this page" {
+		t.Errorf("a referrer on the caseload board: %d %q", board.status, board.h1())
+	}
+}
+
+func TestCoordinatorWorksAReferral(t *testing.T) {
+	e := startEnv(t, "oldham")
+	referrer, rpw := e.person(t, "ward.nurse@oldham.example", "oldham", "referrer")
+	coordinator, cpw := e.person(t, "key.worker@oldham.example", "oldham", "coordinator")
+	nurse := e.browser(t)
+	nurse.signIn(referrer, rpw)
+	check := nurse.submit(nurse.get("/refer"), "/refer", referAnswers(""))
+	nurse.submit(check, "/refer", url.Values{"step": {"send"}})
+
+	b := e.browser(t)
+	b.signIn(coordinator, cpw)
+	board := b.get("/referrals?priority=urgent&need=repairs")
+	ids := recordLink.FindAllStringSubmatch(board.body, -1)
+	if len(ids) != 1 {
+		t.Fatalf("board with filters lists %d referrals, want 1:\n%s", len(ids), board.body)
+	}
+	if none := b.get("/referrals?priority=emergency"); recordLink.MatchString(none.body) {
+		t.Errorf("the emergency filter still lists the urgent referral")
+	}
+	record := "/referrals/" + ids[0][1]
+	rec := b.get(record)
+	etag := etagOf(rec)
+
+	// Every change is POST → redirect → banner.
+	assigned := b.submit(rec, record+"/key-worker", url.Values{"etag": {etag}})
+	if !strings.Contains(assigned.body, "You are now the key worker.") || !strings.Contains(assigned.body, "Test key.worker") {
+		t.Fatalf("assign: %d\n%s", assigned.status, assigned.body)
+	}
+	// A form read before someone else's change is refused plainly, and nothing is saved.
+	stale := b.submit(assigned, record+"/first-contact", url.Values{"etag": {etag}})
+	if stale.status != http.StatusConflict || !strings.Contains(stale.body, "Someone changed this record") {
+		t.Errorf("a stale form: %d %q", stale.status, stale.h1())
+	}
+	rec = b.get(record)
+	etag = etagOf(rec)
+	contacted := b.submit(rec, record+"/first-contact", url.Values{"etag": {etag}})
+	if !strings.Contains(contacted.body, "First contact recorded.") {
+		t.Fatalf("first contact: %d\n%s", contacted.status, contacted.body)
+	}
+	actions := b.get(record + "?tab=actions")
+	etag = etagOf(actions)
+	done := b.submit(actions, record+"/actions", url.Values{"etag": {etag}, "type": {"minor-repair"}, "owner": {"Oldham Council"}, "urgency": {"emergency"}})
+	if !strings.Contains(done.body, "Action commissioned.") {
+		t.Fatalf("commission: %d\n%s", done.status, done.body)
+	}
+	// The service's clock passes the action's 24-hour deadline: the record and home show it overdue.
+	e.clock.Advance(25 * time.Hour)
+	if got := b.get(record + "?tab=actions"); !strings.Contains(got.body, "Overdue") {
+		t.Errorf("the action is not shown overdue after its deadline")
+	}
+	if home := b.get("/"); !strings.Contains(home.body, "1 action past their due time") && !strings.Contains(home.body, "1 action") {
+		t.Errorf("home does not count the overdue action:\n%s", home.body)
+	}
+	// Without the session's token a change is refused.
+	forged := b.post(record+"/notes", url.Values{"etag": {etag}, "text": {"forged"}})
+	if forged.status != http.StatusForbidden {
+		t.Errorf("a note without the CSRF token: %d", forged.status)
+	}
+	// Hostile text is stored and shown as text, never as markup.
+	notes := b.get(record + "?tab=notes")
+	etag = etagOf(notes)
+	hostile := `<script>alert(1)</script><img src=x onerror=alert(2)>`
+	shown := b.submit(notes, record+"/notes", url.Values{"etag": {etag}, "text": {hostile}})
+	if strings.Contains(shown.body, "<script>alert") || strings.Contains(shown.body, "<img src=x") {
+		t.Errorf("a note was echoed unescaped")
+	}
+
+	// Sign out ends the session: the record is no longer reachable with the same cookies.
+	out := b.submit(b.get("/"), "/sign-out", url.Values{})
+	if out.h1() != "You have been signed out" {
+		t.Fatalf("sign out: %d %q at %s", out.status, out.h1(), out.url)
+	}
+	if after := b.get(record); after.h1() != "Sign in" || strings.Contains(after.body, "Test Person") {
+		t.Errorf("after signing out the record shows %q", after.h1())
+	}
+}
+
+func TestNotAuthorised(t *testing.T) {
+	e := startEnv(t, "oldham")
+	coordinator, cpw := e.person(t, "key.worker@oldham.example", "oldham", "coordinator")
+	c := e.browser(t)
+	c.signIn(coordinator, cpw)
+	check := c.submit(c.get("/refer"), "/refer", referAnswers(""))
+	sent := c.submit(check, "/refer", url.Values{"step": {"send"}})
+	record := strings.TrimPrefix(sent.url, e.url)
+	record = record[:strings.Index(record, "?")]
+
+	for _, tc := range []struct {
+		who, partnership string
+		roles            []string
+	}{
+		{"commissioner@oldham.example", "oldham", []string{"commissioner"}},
+		{"coordinator@kirklees.example", "kirklees", []string{"coordinator"}},
+		{"nobody@oldham.example", "oldham", nil},
+	} {
+		email, pw := e.person(t, tc.who, tc.partnership, tc.roles...)
+		b := e.browser(t)
+		b.signIn(email, pw)
+		for _, path := range []string{"/referrals", record, "/refer"} {
+			got := b.get(path)
+			if got.status != http.StatusForbidden || got.h1() != "You are not authorised to see this page" || strings.Contains(got.body, "Test Person") {
+				t.Errorf("%s on %s: %d %q", tc.who, path, got.status, got.h1())
+			}
+		}
+	}
+}
+
+func TestFormsRefuseBadInputWithoutLosingAnswers(t *testing.T) {
+	e := startEnv(t, "oldham")
+	referrer, pw := e.person(t, "ward.nurse@oldham.example", "oldham", "referrer")
+	b := e.browser(t)
+	b.signIn(referrer, pw)
+	form := b.get("/refer")
+	answers := referAnswers("")
+	answers.Set("name", strings.Repeat("x", 1<<20))
+	answers.Set("organisation", "A & B <Trust>\x00\x07")
+	answers.Set("dob-day", "31")
+	answers.Set("dob-month", "2")
+	got := b.submit(form, "/refer", answers)
+	if got.status != http.StatusUnprocessableEntity {
+		t.Fatalf("1 MB name and 31 February: %d\n%.2000s", got.status, got.body)
+	}
+	for _, want := range []string{`href="#name"`, "Full name must be 200 characters or fewer", `href="#dob-day"`,
+		"Date of birth must be a real date", `value="A &amp; B &lt;Trust&gt;"`, `value="Ward 4"`} {
+		if !strings.Contains(got.body, want) {
+			t.Errorf("missing %q", want)
+		}
+	}
+	// The answers survive the session: sign out, sign in, and the draft is still there.
+	b.submit(got, "/sign-out", url.Values{})
+	b.signIn(referrer, pw)
+	if again := b.get("/refer"); !strings.Contains(again.body, `value="Ward 4"`) {
+		t.Errorf("the draft did not survive signing out and in")
+	}
+	// Saved in Redis sealed: the portal's key holds no readable personal data.
+	keys, err := e.tenant.Admin.Keys(t.Context(), "t:{oldham}:portal:*").Result()
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("portal keys %v %v", keys, err)
+	}
+	raw, _ := e.tenant.Admin.Get(t.Context(), keys[0]).Result()
+	ttl, _ := e.tenant.Admin.TTL(t.Context(), keys[0]).Result()
+	if strings.Contains(raw, "Ward 4") || ttl <= 0 || ttl > draftTTL {
+		t.Errorf("draft stored readable or without its expiry (ttl %s)", ttl)
+	}
+}
