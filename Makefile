@@ -53,6 +53,11 @@ verify-generated: manifests generate ## Fail when generated files differ from wh
 vendor-assets: ## Copy GOV.UK Frontend, MoJ Frontend and axe-core from the pinned npm packages into services/portal (commit the result).
 	@hack/vendor-assets.sh
 
+.PHONY: screenshots
+screenshots: deps tools ## Refresh docs/screenshots/ from the portal's browser test.
+	mkdir -p docs/screenshots
+	HOMEWARD_SCREENSHOTS=$(CURDIR)/docs/screenshots go test -count=1 -run TestPortalInABrowser ./services/portal/
+
 .PHONY: build
 build: ## Build every Homeward binary into bin/.
 	go build -o $(BIN)/ ./cmd/...

@@ -11,6 +11,8 @@ declare -A PACKAGES=(
   [redis-benchmark]=redis-tools
   [setpriv]=util-linux
   [flock]=util-linux
+  # The portal's browser tests drive a real headless Chromium.
+  [chromium]=chromium
 )
 
 missing=()

@@ -66,6 +66,7 @@ var funcs = template.FuncMap{
 	"tagClass": statusTagClass,
 	"has":      slices.Contains[[]string, string],
 	"list":     func(v ...any) []any { return v },
+	"plural":   plural,
 	"title":    func(s string) string { return strings.ToUpper(s[:1]) + s[1:] },
 	"errorsFor": func(errs []fieldError, field string) []fieldError {
 		var out []fieldError

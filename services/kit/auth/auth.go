@@ -28,7 +28,8 @@ type Principal struct {
 	Name        string
 	Partnership string
 	Roles       []Role
-	expires     time.Time
+	expires     time.Time // when the cached answer must be asked again
+	sessionEnds time.Time
 }
 
 // RoleNames lists the principal's roles as strings.
@@ -40,8 +41,8 @@ func (p *Principal) RoleNames() []string {
 	return out
 }
 
-// ExpiresAt is when the principal's session ends.
-func (p *Principal) ExpiresAt() time.Time { return p.expires }
+// ExpiresAt is when the principal's session ends (zero when Kratos did not say).
+func (p *Principal) ExpiresAt() time.Time { return p.sessionEnds }
 
 // Has reports whether the principal holds role r.
 func (p *Principal) Has(r Role) bool { return slices.Contains(p.Roles, r) }
@@ -268,6 +269,9 @@ func (a *Authenticator) whoami(ctx context.Context, cred credential) (*Principal
 		expires = *session.ExpiresAt
 	}
 	p.expires = expires
+	if session.ExpiresAt != nil {
+		p.sessionEnds = *session.ExpiresAt
+	}
 	return p, nil
 }
 

@@ -1,0 +1,152 @@
+package portal
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	kratos "github.com/ory/kratos-client-go"
+
+	"github.com/homeward-dev/homeward/internal/kratosserver"
+	"github.com/homeward-dev/homeward/services/portal/portaltest"
+)
+
+// invite creates an identity with no password and an invitation (recovery) link and code, as the
+// operator does for a partnership's admins.
+func (e *env) invite(t *testing.T, email string, roles ...string) (link, code string) {
+	t.Helper()
+	ctx := context.Background()
+	api := e.tenant.Identity.Admin
+	body := kratos.NewCreateIdentityBody(kratosserver.SchemaID, map[string]any{"email": email, "name": "Test Admin"})
+	body.MetadataPublic = map[string]any{"partnership": "oldham", "roles": roles}
+	created, _, err := api.IdentityAPI.CreateIdentity(ctx).CreateIdentityBody(*body).Execute()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, _, err := api.IdentityAPI.CreateRecoveryCodeForIdentity(ctx).
+		CreateRecoveryCodeForIdentityBody(kratos.CreateRecoveryCodeForIdentityBody{IdentityId: created.Id}).Execute()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rc.RecoveryLink, rc.RecoveryCode
+}
+
+// TestPortalInABrowser walks the main journeys in real Chromium, checking every page with axe-core:
+// accept an invitation and set a password, sign out and in, refer a person (a wrong NHS number
+// first), find them on the board, open the record; then the board without JavaScript, at 320 px
+// and in print.
+func TestPortalInABrowser(t *testing.T) {
+	e := startEnv(t, "oldham")
+	ctx := portaltest.Start(t)
+	link, code := e.invite(t, "manager@oldham.example", "manager")
+	const password = "a long and memorable test passphrase"
+
+	if !strings.HasPrefix(link, e.url+"/") {
+		t.Fatalf("the invitation link %s does not point at the portal %s", link, e.url)
+	}
+	portaltest.Open(t, ctx, link, "Set up or recover your account")
+	portaltest.Do(t, ctx, chromedp.SendKeys(chromedp.CSS("#field-code"), code), chromedp.Click(chromedp.CSS("button[value=code]")),
+		chromedp.WaitVisible(chromedp.CSS("#field-password")))
+	portaltest.Expect(t, ctx, "Change your password")
+	portaltest.Do(t, ctx, chromedp.SendKeys(chromedp.CSS("#field-password"), password), chromedp.Click(chromedp.CSS("button[value=password]")),
+		chromedp.WaitReady(chromedp.CSS("body")))
+	if saved := portaltest.WaitText(t, ctx, "saved", "There is a problem"); !strings.Contains(saved, "saved") {
+		t.Fatalf("setting the password:\n%s", saved)
+	}
+	portaltest.Open(t, ctx, e.url+"/", "Home")
+
+	// Sign out; the back button then shows nothing of the last page.
+	portaltest.Do(t, ctx, chromedp.Click(chromedp.CSS(".hw-sign-out button")), chromedp.WaitReady(chromedp.CSS("body")))
+	portaltest.Settle(ctx)
+	portaltest.Expect(t, ctx, "You have been signed out")
+	portaltest.Screenshot(t, ctx, "signed-out")
+	portaltest.Do(t, ctx, chromedp.NavigateBack())
+	portaltest.Settle(ctx)
+	portaltest.Expect(t, ctx, "Sign in")
+
+	portaltest.Do(t, ctx, chromedp.SendKeys(chromedp.CSS("#field-identifier"), "manager@oldham.example"),
+		chromedp.SendKeys(chromedp.CSS("#field-password"), password))
+	portaltest.Screenshot(t, ctx, "sign-in")
+	portaltest.Do(t, ctx, chromedp.Click(chromedp.CSS("button[value=password]")), chromedp.WaitVisible(chromedp.CSS(".hw-sign-out")))
+	portaltest.Expect(t, ctx, "Home")
+	portaltest.Screenshot(t, ctx, "home")
+
+	portaltest.Open(t, ctx, e.url+"/refer", "Refer a person")
+	fill := func(sel, v string) chromedp.Action[chromedp.Void] {
+		return chromedp.Steps(chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.querySelector('`+sel+`').value = '') === ''`))
+			return err
+		}), chromedp.SendKeys(chromedp.CSS(sel), v))
+	}
+	portaltest.Do(t, ctx,
+		fill("#name", "Test Person"), fill("#nhs-number", "999 000 0019"), fill("#dob-day", "27"), fill("#dob-month", "3"), fill("#dob-year", "1950"),
+		chromedp.Click(chromedp.CSS("#consent-refer")), chromedp.Click(chromedp.CSS("#consent-share")), chromedp.Click(chromedp.CSS("#source")),
+		fill("#organisation", "Royal Oldham Hospital"), chromedp.Click(chromedp.CSS("#tenure-owner-occupier")),
+		chromedp.Click(chromedp.CSS("#needs-adaptations")), chromedp.Click(chromedp.CSS("#priority-urgent")))
+	portaltest.Screenshot(t, ctx, "refer")
+	portaltest.Do(t, ctx, chromedp.Click(chromedp.CSS("button[value=continue]")), chromedp.WaitVisible(chromedp.CSS("button[value=send]")))
+	portaltest.Expect(t, ctx, "Check your answers before sending the referral")
+	portaltest.Do(t, ctx, chromedp.Click(chromedp.CSS("button[value=send]")), chromedp.WaitVisible(chromedp.CSS(".govuk-error-summary")))
+	portaltest.Settle(ctx)
+	portaltest.Expect(t, ctx, "Refer a person")
+	if focused := portaltest.Eval[bool](t, ctx, `document.activeElement.closest('.govuk-error-summary') !== null`); !focused {
+		t.Errorf("focus did not move to the error summary")
+	}
+	portaltest.Do(t, ctx, fill("#nhs-number", "999 000 0018"), chromedp.Click(chromedp.CSS("button[value=continue]")),
+		chromedp.WaitVisible(chromedp.CSS("button[value=send]")), chromedp.Click(chromedp.CSS("button[value=send]")),
+		chromedp.WaitVisible(chromedp.CSS(".govuk-panel")))
+	portaltest.Expect(t, ctx, "Referral sent")
+	portaltest.Screenshot(t, ctx, "referral-sent")
+
+	portaltest.Open(t, ctx, e.url+"/referrals?priority=urgent", "Caseload")
+	portaltest.Screenshot(t, ctx, "caseload")
+	portaltest.Do(t, ctx, chromedp.Click(chromedp.CSS("table a")), chromedp.WaitVisible(chromedp.CSS(".moj-identity-bar")))
+	portaltest.Expect(t, ctx, "Referral")
+	if nhs := portaltest.Eval[string](t, ctx, `document.querySelector('.moj-identity-bar__subtitle').textContent`); nhs != "NHS number 999 000 0018" {
+		t.Errorf("identity bar shows %q", nhs)
+	}
+	portaltest.Screenshot(t, ctx, "referral")
+	if title := portaltest.Eval[string](t, ctx, `document.title`); strings.Contains(title, "Test Person") {
+		t.Errorf("personal data in the page title %q", title)
+	}
+
+	// No horizontal scroll at 320 px wide on the main pages.
+	portaltest.Do(t, ctx, chromedp.EmulateViewport(320, 800))
+	for _, path := range []string{"/", "/referrals", "/refer"} {
+		portaltest.Do(t, ctx, chromedp.Navigate(e.url+path), chromedp.WaitReady(chromedp.CSS("body")))
+		if wide := portaltest.Eval[int](t, ctx, `document.documentElement.scrollWidth`); wide > 320 {
+			t.Errorf("%s is %d px wide at a 320 px viewport", path, wide)
+		}
+	}
+	portaltest.Do(t, ctx, chromedp.EmulateViewport(1280, 900))
+
+	// Printing the board hides navigation and states the filters.
+	portaltest.Open(t, ctx, e.url+"/referrals?priority=urgent", "Caseload")
+	portaltest.Media(t, ctx, "print")
+	if nav := portaltest.Eval[string](t, ctx, `getComputedStyle(document.querySelector('.govuk-service-navigation')).display`); nav != "none" {
+		t.Errorf("navigation prints (display %q)", nav)
+	}
+	if shown := portaltest.Eval[string](t, ctx, `getComputedStyle(document.querySelector('.hw-print-only')).display`); shown == "none" {
+		t.Errorf("the printed board does not state its filters")
+	}
+	portaltest.Media(t, ctx, "")
+
+	// Without JavaScript the filters still work: a GET form with an Apply button. axe-core needs
+	// scripts, so it runs on the page as served with them switched back on for the check alone.
+	portaltest.WithoutJavaScript(t, ctx, true)
+	portaltest.Do(t, ctx, chromedp.Navigate(e.url+"/referrals"), chromedp.WaitReady(chromedp.CSS("body")))
+	portaltest.ExpectHeading(t, ctx, "Caseload")
+	if enhanced := portaltest.Eval[bool](t, ctx, `document.body.classList.contains('js-enabled')`); enhanced {
+		t.Errorf("scripts ran although switched off")
+	}
+	portaltest.WithoutJavaScript(t, ctx, false)
+	portaltest.Axe(t, ctx, "caseload without JavaScript")
+	portaltest.WithoutJavaScript(t, ctx, true)
+	portaltest.Do(t, ctx, chromedp.SetValue(chromedp.CSS("#priority"), "emergency"), chromedp.Click(chromedp.CSS(".hw-filters button")))
+	portaltest.WaitText(t, ctx, "No referrals match these filters.")
+	if loc := portaltest.Eval[string](t, ctx, `location.search`); !strings.Contains(loc, "priority=emergency") {
+		t.Errorf("the filter form without JavaScript went to %q", loc)
+	}
+	portaltest.WithoutJavaScript(t, ctx, false)
+}
