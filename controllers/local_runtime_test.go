@@ -3,7 +3,9 @@ package controllers_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,7 +77,7 @@ func TestLocalRuntime(t *testing.T) {
 	// Tenant processes outlive operators by design; the test stops whatever is left.
 	t.Cleanup(func() {
 		for _, name := range []string{"kirklees", "camden", "kettering"} {
-			for _, comp := range []string{"redis", "kratos", "referral", "housing", "reporting"} {
+			for _, comp := range []string{"redis", "kratos", "referral", "housing", "reporting", "portal"} {
 				rec, _ := process.ReadRecord(filepath.Join(dataDir, name, comp, comp+".process.json"))
 				if pidAlive(rec.Pid) {
 					_ = syscall.Kill(-rec.Pid, syscall.SIGKILL)
@@ -93,19 +95,27 @@ func TestLocalRuntime(t *testing.T) {
 		g.Expect(c.Create(ctx, loadSample(t, "kirklees"))).To(Succeed())
 		g.Eventually(condition(c, "kirklees", v1.ConditionStorageReady)).WithTimeout(eventually).Should(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
 		g.Eventually(condition(c, "kirklees", v1.ConditionIdentityReady)).WithTimeout(eventually).Should(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
-		// The referral, housing and reporting services run; the portal, not yet in the binary, is named.
-		g.Eventually(condition(c, "kirklees", v1.ConditionServicesReady)).WithTimeout(eventually).Should(And(
-			hasStatus(metav1.ConditionFalse, v1.ReasonNoServiceBins), HaveField("Message", ContainSubstring("portal")),
-			HaveField("Message", Not(ContainSubstring("referral"))), HaveField("Message", Not(ContainSubstring("housing"))),
-			HaveField("Message", Not(ContainSubstring("reporting")))))
-		g.Expect(condition(c, "kirklees", v1.ConditionReady)(g)).To(hasStatus(metav1.ConditionFalse, v1.ReasonNoServiceBins))
-		for _, svc := range []string{"referral", "housing", "reporting"} {
+		// Every service runs, the portal in front of them, published as the tenant's portal URL.
+		g.Eventually(condition(c, "kirklees", v1.ConditionServicesReady)).WithTimeout(eventually).Should(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
+		g.Eventually(condition(c, "kirklees", v1.ConditionReady)).WithTimeout(eventually).Should(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
+		for _, svc := range []string{"referral", "housing", "reporting", "portal"} {
 			g.Eventually(func(g Gomega) { g.Expect(endpoint(g, c, "kirklees", svc)).To(HavePrefix("http://127.0.0.1:")) }).WithTimeout(eventually).Should(Succeed())
 			resp, err := http.Get(endpoint(g, c, "kirklees", svc) + "/readyz")
 			g.Expect(err).NotTo(HaveOccurred())
 			resp.Body.Close()
 			g.Expect(resp.StatusCode).To(Equal(http.StatusOK), svc)
 		}
+		var p v1.Partnership
+		g.Expect(c.Get(ctx, client.ObjectKey{Name: "kirklees"}, &p)).To(Succeed())
+		g.Expect(p.Status.Endpoints.Portal).To(Equal(endpoint(g, c, "kirklees", "portal") + "/"))
+		// The portal serves Kratos' sign-in on its own host: the page a staff member opens.
+		jar, _ := cookiejar.New(nil)
+		resp, err := (&http.Client{Jar: jar}).Get(p.Status.Endpoints.Portal + "login")
+		g.Expect(err).NotTo(HaveOccurred())
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
+		g.Expect(string(body)).To(ContainSubstring(`action="` + p.Status.Endpoints.Portal + `.ory/kratos/public/self-service/login?flow=`))
 
 		g.Expect(endpoint(g, c, "kirklees", "redis")).To(HavePrefix("redis://127.0.0.1:"))
 		g.Expect(identitiesFor(g, endpoint(g, c, "kirklees", "kratos-admin"), admin)).To(HaveLen(1))

@@ -206,6 +206,12 @@ func serviceDeployment(p *platformv1alpha1.Partnership, component, image, otlp, 
 	if otlp != "" {
 		env = append(env, corev1ac.EnvVar().WithName("OTEL_EXPORTER_OTLP_ENDPOINT").WithValue(otlp))
 	}
+	if component == ComponentPortal {
+		// The portal reaches the services through their Services, as the NetworkPolicies allow.
+		for _, b := range [][2]string{{"HOMEWARD_REFERRAL_URL", ComponentReferral}, {"HOMEWARD_HOUSING_URL", ComponentHousing}, {"HOMEWARD_REPORTING_URL", ComponentReporting}} {
+			env = append(env, corev1ac.EnvVar().WithName(b[0]).WithValue(fmt.Sprintf("http://%s.%s.svc:%d", b[1], ns, PortService)))
+		}
+	}
 	container := restrictedContainer(component, image, homewardUID, "50m", "128Mi").
 		WithArgs(ServiceSubcommand(component)).
 		WithEnv(env...).

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +19,7 @@ import (
 
 	platformv1alpha1 "github.com/homeward-dev/homeward/api/v1alpha1"
 	"github.com/homeward-dev/homeward/internal/kratosserver"
+	"github.com/homeward-dev/homeward/internal/loopback"
 	"github.com/homeward-dev/homeward/internal/process"
 	"github.com/homeward-dev/homeward/internal/redisserver"
 	"github.com/homeward-dev/homeward/internal/serviceserver"
@@ -61,7 +63,7 @@ type supervisedService struct {
 }
 
 // implementedServices are the tenant services the homeward binary provides.
-var implementedServices = map[string]bool{ComponentReferral: true, ComponentHousing: true, ComponentReporting: true}
+var implementedServices = map[string]bool{ComponentReferral: true, ComponentHousing: true, ComponentReporting: true, ComponentPortal: true}
 
 // server is what redisserver.Server and kratosserver.Server have in common.
 type server interface {
@@ -218,8 +220,13 @@ func (l *LocalRuntime) Identity(ctx context.Context, t Tenant) (string, string, 
 		if err != nil || !state.Ready {
 			return "", "", state, err
 		}
+		portalPort, err := l.portalPort(p.Name)
+		if err != nil {
+			return "", "", State{}, err
+		}
 		srv, err := kratosserver.Start(ctx, kratosserver.Options{
 			Path: l.KratosPath, Dir: dir, ExternalDSN: external,
+			PortalURL:    "http://127.0.0.1:" + strconv.Itoa(portalPort) + "/",
 			DSN:          "sqlite://" + filepath.Join(dir, "kratos.db") + "?_fk=true&mode=rwc",
 			Hasher:       l.Hasher,
 			CookieSecret: t.Keys.KratosCookie, CipherSecret: t.Keys.KratosCipher,
@@ -304,6 +311,22 @@ func (l *LocalRuntime) Services(ctx context.Context, t Tenant) ([]platformv1alph
 			RedisAddr: redis.Addr(), RedisPassword: t.Keys.RedisUsers[c], PIIKey: t.Keys.PIIKey,
 			KratosPublicURL: kratos.PublicURL(), Policy: policy, OTLPEndpoint: l.OTLPEndpoint, Detached: true,
 		}
+		if c == ComponentPortal {
+			// The portal fronts the other services, on the port Kratos was told it lives at.
+			urls := map[string]string{}
+			for _, e := range endpoints {
+				urls[e.Name] = e.URL
+			}
+			opts.ReferralURL, opts.HousingURL, opts.ReportingURL = urls[ComponentReferral], urls[ComponentHousing], urls[ComponentReporting]
+			if opts.ReferralURL == "" || opts.HousingURL == "" || opts.ReportingURL == "" {
+				starting = append(starting, c)
+				continue
+			}
+			if opts.Port, err = l.portalPort(p.Name); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
 		if cur := lt.services[c]; cur != nil && cur.digest != opts.Digest() {
 			errs = append(errs, cur.halt())
 			delete(lt.services, c)
@@ -354,8 +377,41 @@ func (l *LocalRuntime) haltServices(lt *localTenant, wanted map[string]bool) err
 	return errors.Join(errs...)
 }
 
-// Ingress implements Runtime: locally there is no ingress, and no portal process yet.
-func (l *LocalRuntime) Ingress(context.Context, Tenant, bool) (string, error) { return "", nil }
+// Ingress implements Runtime: locally there is no ingress; the portal's own loopback URL is published.
+func (l *LocalRuntime) Ingress(_ context.Context, t Tenant, publish bool) (string, error) {
+	lt := l.tenant(t.Partnership.Name)
+	cur := lt.services[ComponentPortal]
+	if !publish || cur == nil {
+		return "", nil
+	}
+	srv := cur.srv.(*serviceserver.Server)
+	if !srv.Running() {
+		return "", nil
+	}
+	return srv.URL() + "/", nil
+}
+
+// portalPort is the tenant portal's loopback port, chosen once and kept in the tenant's folder: Kratos
+// is configured with the portal's URL before the portal starts, and both survive operator restarts.
+func (l *LocalRuntime) portalPort(partnership string) (int, error) {
+	path := filepath.Join(l.TenantDir(partnership), "portal.port")
+	if b, err := os.ReadFile(path); err == nil {
+		if port, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && port > 0 {
+			return port, nil
+		}
+	}
+	port, err := loopback.FreePort()
+	if err != nil {
+		return 0, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return 0, fmt.Errorf("tenant folder: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(strconv.Itoa(port)+"\n"), 0o600); err != nil {
+		return 0, fmt.Errorf("keep the portal port: %w", err)
+	}
+	return port, nil
+}
 
 // Teardown implements Runtime: stops the tenant's processes and, under the Delete policy,
 // removes its data folder.

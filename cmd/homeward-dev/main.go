@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -156,7 +157,7 @@ func run(ctx context.Context, log *slog.Logger, opts options, out io.Writer) err
 	fmt.Fprintf(w, "  try\tkubectl --kubeconfig %s get partnerships\n", kubeconfig)
 	fmt.Fprintf(w, "  \tkubectl --kubeconfig %s get namespaces\n", kubeconfig)
 	fmt.Fprintf(w, "  \tkubectl --kubeconfig %s apply -f <your-partnership.yaml>\n", kubeconfig)
-	fmt.Fprintf(w, "\nAdmin invitations: kubectl --kubeconfig %s -n hw-<name> get secret -l %s=<name> -o yaml (invitation-*)\n", kubeconfig, controllers.LabelPartnership)
+	fmt.Fprintf(w, "\nEach partnership's portal URL and its admins' invitations are listed below as they come up.\n")
 	fmt.Fprintf(w, "Press Ctrl-C to stop.\n\n")
 	if err := w.Flush(); err != nil {
 		return shutdown(err)
@@ -220,7 +221,8 @@ func tenantTable(ctx context.Context, c client.Client) string {
 	slices.SortFunc(list.Items, func(a, b v1.Partnership) int { return strings.Compare(a.Name, b.Name) })
 	var sb strings.Builder
 	w := tabwriter.NewWriter(&sb, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "PARTNERSHIP\tREADY\tREASON\tSTORAGE\tIDENTITY\tSERVICES\tENDPOINTS")
+	fmt.Fprintln(w, "PARTNERSHIP\tREADY\tREASON\tSTORAGE\tIDENTITY\tSERVICES\tPORTAL\tENDPOINTS")
+	var invitations []string
 	for _, p := range list.Items {
 		status := func(t string) string {
 			if cond := meta.FindStatusCondition(p.Status.Conditions, t); cond != nil {
@@ -236,11 +238,37 @@ func tenantTable(ctx context.Context, c client.Client) string {
 		for _, e := range p.Status.Endpoints.Services {
 			endpoints = append(endpoints, e.Name+"="+e.URL)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, status(v1.ConditionReady), reason,
-			status(v1.ConditionStorageReady), status(v1.ConditionIdentityReady), status(v1.ConditionServicesReady), strings.Join(endpoints, " "))
+		portal := p.Status.Endpoints.Portal
+		if portal == "" {
+			portal = "-"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, status(v1.ConditionReady), reason,
+			status(v1.ConditionStorageReady), status(v1.ConditionIdentityReady), status(v1.ConditionServicesReady), portal, strings.Join(endpoints, " "))
+		invitations = append(invitations, adminInvitations(ctx, c, p.Name)...)
 	}
 	_ = w.Flush()
+	if len(invitations) > 0 {
+		sb.WriteString("\nSign in as a partnership's admin: open the invitation link, enter the code, choose a password.\n")
+		sb.WriteString(strings.Join(invitations, "\n"))
+	}
 	return strings.TrimRight(sb.String(), "\n")
+}
+
+// adminInvitations lists the partnership's admin invitations (link and code), which the operator
+// keeps in Secrets in the tenant namespace until they are used or expire.
+func adminInvitations(ctx context.Context, c client.Client, partnership string) []string {
+	var secrets corev1.SecretList
+	if err := c.List(ctx, &secrets, client.InNamespace(controllers.NamespaceName(partnership)),
+		client.MatchingLabels{controllers.LabelPartnership: partnership}); err != nil {
+		return nil
+	}
+	var out []string
+	for _, s := range secrets.Items {
+		if link := string(s.Data["recovery-link"]); strings.HasPrefix(s.Name, "invitation-") && link != "" {
+			out = append(out, fmt.Sprintf("  %s  %s  %s  code %s", partnership, s.Data["email"], link, s.Data["recovery-code"]))
+		}
+	}
+	return out
 }
 
 func copyFile(from, to string) error {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -52,8 +53,10 @@ func TestDevPlatformServesKubectlAndStopsCleanly(t *testing.T) {
 	g.Eventually(out.String).WithTimeout(2 * time.Minute).Should(ContainSubstring("Press Ctrl-C to stop."))
 	kubeconfig := filepath.Join(state, "kubeconfig")
 	g.Expect(out.String()).To(ContainSubstring("kubectl --kubeconfig " + kubeconfig + " get namespaces"))
-	// The sample tenant comes up: its Redis and Kratos run, and the table says so.
-	g.Eventually(out.String).WithTimeout(2 * time.Minute).Should(MatchRegexp(`kirklees\s+False\s+ServiceBinaryMissing\s+True\s+True\s+False\s+kratos-public=http://127\.0\.0\.1:\d+`))
+	// The sample tenant comes up with its portal, and its admin's invitation opens on that portal.
+	g.Eventually(out.String).WithTimeout(2 * time.Minute).Should(MatchRegexp(`kirklees\s+True\s+Ready\s+True\s+True\s+True\s+http://127\.0\.0\.1:\d+/\s+kratos-public=http://127\.0\.0\.1:\d+`))
+	portal := regexp.MustCompile(`Ready\s+True\s+True\s+True\s+(http://127\.0\.0\.1:\d+/)`).FindStringSubmatch(out.String())[1]
+	g.Expect(out.String()).To(MatchRegexp(`kirklees  hfh\.coordinator@kirklees\.example  ` + regexp.QuoteMeta(portal) + `recovery\?flow=[0-9a-f-]+  code \d+`))
 
 	get, err := exec.Command("kubectl", "--kubeconfig", kubeconfig, "get", "crd", "partnerships.platform.homeward.dev", "-o", "name").CombinedOutput()
 	g.Expect(err).NotTo(HaveOccurred(), string(get))
@@ -64,7 +67,7 @@ func TestDevPlatformServesKubectlAndStopsCleanly(t *testing.T) {
 	_, err = os.Stat(kubeconfig)
 	g.Expect(os.IsNotExist(err)).To(BeTrue(), "the kubeconfig of a stopped platform is removed")
 	g.Expect(exec.Command("pgrep", "-f", state).Run()).NotTo(Succeed(), "no process of the platform is left")
-	for _, component := range []string{"redis", "kratos"} {
+	for _, component := range []string{"redis", "kratos", "portal"} {
 		rec, err := process.ReadRecord(filepath.Join(state, "tenants", "kirklees", component, component+".process.json"))
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(rec.Pid).NotTo(BeZero())

@@ -36,6 +36,8 @@ type Options struct {
 	// Policy is the Partnership's {"policy": …, "costModel": …} as JSON.
 	Policy       string
 	OTLPEndpoint string
+	// ReferralURL, HousingURL and ReportingURL are the tenant's service APIs, for the portal.
+	ReferralURL, HousingURL, ReportingURL string
 	// Port on 127.0.0.1; 0 picks a free one, kept across restarts.
 	Port         int
 	Detached     bool
@@ -93,7 +95,7 @@ func (s *Server) recordPath() string {
 func (o Options) Digest() string {
 	h := sha256.New()
 	for _, part := range []string{o.Path, o.Service, o.Partnership, o.RedisAddr, o.RedisPassword,
-		string(o.PIIKey), o.KratosPublicURL, o.Policy, o.OTLPEndpoint} {
+		string(o.PIIKey), o.KratosPublicURL, o.Policy, o.OTLPEndpoint, o.ReferralURL, o.HousingURL, o.ReportingURL} {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}
@@ -191,6 +193,9 @@ func (s *Server) startOnce(ctx context.Context) error {
 		"HOMEWARD_KRATOS_PUBLIC_URL=" + s.opts.KratosPublicURL,
 		"HOMEWARD_POLICY=" + s.opts.Policy,
 		"OTEL_EXPORTER_OTLP_ENDPOINT=" + s.opts.OTLPEndpoint,
+		"HOMEWARD_REFERRAL_URL=" + s.opts.ReferralURL,
+		"HOMEWARD_HOUSING_URL=" + s.opts.HousingURL,
+		"HOMEWARD_REPORTING_URL=" + s.opts.ReportingURL,
 	})
 	proc, err := process.StartReady(ctx, process.Launch{
 		Spec: process.Spec{

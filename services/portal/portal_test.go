@@ -184,6 +184,15 @@ func TestSignInAndRoles(t *testing.T) {
 	if !strings.HasSuffix(first.url, "") || first.h1() != "Sign in" {
 		t.Fatalf("a page without a session should ask to sign in, got %q at %s", first.h1(), first.url)
 	}
+	cookieless := &http.Client{Timeout: 10 * time.Second}
+	resp, err := cookieless.Get(e.url + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a browser without cookies: %d, want 400 saying cookies are needed (and no redirect loop)", resp.StatusCode)
+	}
 	home := b.signIn(coordinator, pw)
 	if home.status != http.StatusOK || home.h1() != "Home" {
 		t.Fatalf("after signing in: %d %q at %s\n%s", home.status, home.h1(), home.url, home.body)

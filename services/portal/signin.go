@@ -3,6 +3,7 @@ package portal
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/homeward-dev/homeward/internal/kratosserver"
 )
@@ -29,6 +30,12 @@ func (p *Portal) selfService(kind, title, lead, submit string) http.HandlerFunc 
 			return
 		}
 		f, err := p.identity.getFlow(r.Context(), r, kind, id)
+		if errors.Is(err, errFlowGone) && !hasCSRFCookie(r) {
+			// Starting again would loop: a browser that keeps no cookies cannot sign in.
+			p.render(w, r, http.StatusBadRequest, "problem", view{Title: "Your browser must accept cookies to sign in",
+				Message: "Signing in needs the cookies described on the cookies page. Allow cookies for this site, then sign in again."})
+			return
+		}
 		if errors.Is(err, errFlowGone) {
 			http.Redirect(w, r, kratosserver.PortalKratosPath+"self-service/"+kind+"/browser", http.StatusSeeOther)
 			return
@@ -109,4 +116,14 @@ func fieldID(name string) string {
 		}
 	}
 	return string(out)
+}
+
+// hasCSRFCookie reports whether the browser returned the anti-forgery cookie Kratos set when the flow began.
+func hasCSRFCookie(r *http.Request) bool {
+	for _, c := range r.Cookies() {
+		if strings.HasPrefix(c.Name, "csrf_token") {
+			return true
+		}
+	}
+	return false
 }

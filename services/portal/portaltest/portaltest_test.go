@@ -14,7 +14,9 @@ type reports struct {
 	got []string
 }
 
-func (r *reports) Errorf(format string, args ...any) { r.got = append(r.got, fmt.Sprintf(format, args...)) }
+func (r *reports) Errorf(format string, args ...any) {
+	r.got = append(r.got, fmt.Sprintf(format, args...))
+}
 
 // TestAxeReportsViolations proves the accessibility check can fail: a page with an image without
 // alternative text and an unlabelled input breaks WCAG, a clean page does not.
