@@ -107,13 +107,19 @@ func TestPortalInABrowser(t *testing.T) {
 		t.Errorf("identity bar shows %q", nhs)
 	}
 	portaltest.Screenshot(t, ctx, "referral")
+	record := recordID(t, ctx)
 	if title := portaltest.Eval[string](t, ctx, `document.title`); strings.Contains(title, "Test Person") {
 		t.Errorf("personal data in the page title %q", title)
 	}
 
+	portaltest.Open(t, ctx, e.url+"/actions/overdue", "Actions overdue")
+	for _, static := range [][2]string{{"/accessibility", "Accessibility statement"}, {"/privacy", "Privacy notice"}, {"/cookies", "Cookies"}} {
+		portaltest.Open(t, ctx, e.url+static[0], static[1])
+	}
+
 	// No horizontal scroll at 320 px wide on the main pages.
 	portaltest.Do(t, ctx, chromedp.EmulateViewport(320, 800))
-	for _, path := range []string{"/", "/referrals", "/refer"} {
+	for _, path := range []string{"/", "/referrals", "/refer", "/actions/overdue", "/referrals/" + record} {
 		portaltest.Do(t, ctx, chromedp.Navigate(e.url+path), chromedp.WaitReady(chromedp.CSS("body")))
 		if wide := portaltest.Eval[int](t, ctx, `document.documentElement.scrollWidth`); wide > 320 {
 			t.Errorf("%s is %d px wide at a 320 px viewport", path, wide)
@@ -149,4 +155,11 @@ func TestPortalInABrowser(t *testing.T) {
 		t.Errorf("the filter form without JavaScript went to %q", loc)
 	}
 	portaltest.WithoutJavaScript(t, ctx, false)
+}
+
+// recordID is the id of the record open in the browser.
+func recordID(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	path := portaltest.Eval[string](t, ctx, `location.pathname`)
+	return strings.TrimPrefix(path, "/referrals/")
 }

@@ -42,7 +42,7 @@ func (p *Portal) home(w http.ResponseWriter, r *http.Request) {
 		if list, ok := actions.(*referral.ListOverdueActionsOK); ok {
 			late = len(list.Items)
 		}
-		cards = append(cards, homeCard{Title: "Actions overdue", Href: "/referrals?overdue=true", Count: late, Counted: true,
+		cards = append(cards, homeCard{Title: "Actions overdue", Href: "/actions/overdue", Count: late, Counted: true,
 			Text: plural(late, "action", "actions") + " past their due time"})
 	}
 	if who.Can(auth.ReferralCreate) {

@@ -141,8 +141,13 @@ func TestCoordinatorWorksAReferral(t *testing.T) {
 	if got := b.get(record + "?tab=actions"); !strings.Contains(got.body, "Overdue") {
 		t.Errorf("the action is not shown overdue after its deadline")
 	}
-	if home := b.get("/"); !strings.Contains(home.body, "1 action past their due time") && !strings.Contains(home.body, "1 action") {
+	if home := b.get("/"); !strings.Contains(home.body, "1 action past their due time") {
 		t.Errorf("home does not count the overdue action:\n%s", home.body)
+	}
+	worklist := b.get("/actions/overdue")
+	if !strings.Contains(worklist.body, "minor repair") || !strings.Contains(worklist.body, "Oldham Council") ||
+		!strings.Contains(worklist.body, `<span class="govuk-visually-hidden"> by 1 hour</span>`) {
+		t.Errorf("the overdue worklist does not show the action overdue by 1 hour:\n%s", worklist.body)
 	}
 	// Without the session's token a change is refused.
 	forged := b.post(record+"/notes", url.Values{"etag": {etag}, "text": {"forged"}})

@@ -123,6 +123,7 @@ func (p *Portal) routes() {
 	page("POST /referrals/{id}/first-contact", p.firstContact)
 	page("POST /referrals/{id}/notes", p.addNote)
 	page("POST /referrals/{id}/actions", p.commission)
+	page("GET /actions/overdue", p.overdueActions)
 	page("GET /refer", p.referForm)
 	page("POST /refer", p.referSubmit)
 }

@@ -43,7 +43,7 @@ type fieldError struct {
 
 // pageNames are the pages; each is parsed as its own template set with the layout and components.
 var pageNames = []string{"problem", "not-authorised", "signed-out", "accessibility", "privacy", "cookies",
-	"home", "board", "record", "refer", "flow"}
+	"home", "board", "record", "refer", "flow", "overdue"}
 
 func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
@@ -235,6 +235,7 @@ func (p *Portal) navFor(r *http.Request, who *auth.Principal) []navItem {
 	add("Home", "/")
 	if who.Can(auth.ReferralRead) {
 		add("Caseload", "/referrals")
+		add("Actions overdue", "/actions/overdue")
 	}
 	if who.Can(auth.ReferralCreate) {
 		add("Refer a person", "/refer")

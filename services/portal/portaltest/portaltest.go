@@ -115,19 +115,20 @@ func Expect(t testing.TB, ctx context.Context, wantH1 string) {
 	Axe(t, ctx, wantH1)
 }
 
-// ExpectHeading checks the page's <h1> once it has loaded.
-func ExpectHeading(t testing.TB, parent context.Context, wantH1 string) {
+// ExpectHeading waits until the page has loaded with wantH1 as its <h1>, or fails with what is there.
+func ExpectHeading(t testing.TB, ctx context.Context, wantH1 string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(parent, stepTimeout)
-	defer cancel()
-	h1, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1")))
-	if err != nil {
-		t.Fatalf("read the heading: %v", err)
+	deadline := time.Now().Add(stepTimeout)
+	h1 := ""
+	for time.Now().Before(deadline) {
+		h1, _ = chromedp.Run(ctx, chromedp.Evaluate[string](
+			`document.readyState === 'complete' && document.querySelector('h1') ? document.querySelector('h1').textContent.trim() : ''`))
+		if h1 == wantH1 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	if strings.TrimSpace(h1) != wantH1 {
-		loc, _ := chromedp.Run(ctx, chromedp.Location())
-		t.Fatalf("at %s the heading is %q, want %q", loc, h1, wantH1)
-	}
+	t.Fatalf("the heading is %q, want %q; the page:\n%s", h1, wantH1, describe(ctx))
 }
 
 // Eval evaluates a JavaScript expression in the page.
