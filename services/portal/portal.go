@@ -63,7 +63,11 @@ func New(a *app.Service) (*Portal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kratos public URL: %w", err)
 	}
-	transport := otelhttp.NewTransport(http.DefaultTransport, otelhttp.WithTracerProvider(a.Tracing), otelhttp.WithPropagators(telemetry.Propagator()))
+	// Every page is a call to a service on the same few hosts: keep enough idle connections for all the
+	// users at once, or each page pays for a new TCP connection (the default keeps two per host).
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.MaxIdleConns, base.MaxIdleConnsPerHost = 256, 64
+	transport := otelhttp.NewTransport(base, otelhttp.WithTracerProvider(a.Tracing), otelhttp.WithPropagators(telemetry.Propagator()))
 	client := &http.Client{Timeout: 10 * time.Second, Transport: transport}
 	refs, err := referral.NewClient(cfg.ReferralURL, forwardedSession{}, referral.WithClient(client))
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/homeward-dev/homeward/services/kit/auth"
 	"github.com/homeward-dev/homeward/services/kit/calendar"
 	"github.com/homeward-dev/homeward/services/kit/httpapi"
+	"github.com/homeward-dev/homeward/services/portal/ui"
 )
 
 // view is what every page template receives: the layout's needs and the page's own Data.
@@ -50,6 +51,9 @@ func parsePages() (map[string]*template.Template, error) {
 	for _, name := range pageNames {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS,
 			"templates/layout.html", "templates/components.html", "templates/"+name+".html")
+		if err == nil {
+			t, err = t.ParseFS(ui.Templates, "components.html")
+		}
 		if err != nil {
 			return nil, fmt.Errorf("page %s: %w", name, err)
 		}
@@ -66,8 +70,22 @@ var funcs = template.FuncMap{
 	"tagClass": statusTagClass,
 	"has":      slices.Contains[[]string, string],
 	"list":     func(v ...any) []any { return v },
-	"plural":   plural,
-	"title":    func(s string) string { return strings.ToUpper(s[:1]) + s[1:] },
+	"tag": func(value string) ui.Tag {
+		return ui.Tag{Text: strings.ReplaceAll(value, "-", " "), Classes: statusTagClass(value)}
+	},
+	"errorSummary": func(errs []fieldError) ui.ErrorSummary {
+		s := ui.ErrorSummary{TitleText: "There is a problem"}
+		for _, e := range errs {
+			s.ErrorList = append(s.ErrorList, ui.ErrorItem{Text: e.Text, Href: e.Href})
+		}
+		return s
+	},
+	"successBanner": func(text string) ui.NotificationBanner { return ui.NotificationBanner{Type: "success", Text: text} },
+	"referencePanel": func(title, reference string) ui.Panel {
+		return ui.Panel{TitleText: title, HTML: template.HTML("Your reference is<br><strong>" + template.HTMLEscapeString(reference) + "</strong>")}
+	},
+	"plural": plural,
+	"title":  func(s string) string { return strings.ToUpper(s[:1]) + s[1:] },
 	"errorsFor": func(errs []fieldError, field string) []fieldError {
 		var out []fieldError
 		for _, e := range errs {
