@@ -7060,6 +7060,14 @@ func (s *Referral) Encode(e *jx.Encoder) {
 // encodeFields encodes fields.
 func (s *Referral) encodeFields(e *jx.Encoder) {
 	{
+		e.FieldStart("allowed")
+		e.ArrStart()
+		for _, elem := range s.Allowed {
+			elem.Encode(e)
+		}
+		e.ArrEnd()
+	}
+	{
 		e.FieldStart("id")
 		e.Str(s.ID)
 	}
@@ -7211,34 +7219,35 @@ func (s *Referral) encodeFields(e *jx.Encoder) {
 	}
 }
 
-var jsonFieldsNameOfReferral = [27]string{
-	0:  "id",
-	1:  "status",
-	2:  "person",
-	3:  "source",
-	4:  "referrer",
-	5:  "consent",
-	6:  "tenure",
-	7:  "needs",
-	8:  "priority",
-	9:  "admissionDate",
-	10: "dischargeReadyDate",
-	11: "delayReason",
-	12: "wellbeing",
-	13: "receivedAt",
-	14: "response",
-	15: "keyWorker",
-	16: "notes",
-	17: "actions",
-	18: "discharge",
-	19: "readmissions",
-	20: "followUps",
-	21: "history",
-	22: "createdBy",
-	23: "createdAt",
-	24: "updatedAt",
-	25: "closedAt",
-	26: "erasedAt",
+var jsonFieldsNameOfReferral = [28]string{
+	0:  "allowed",
+	1:  "id",
+	2:  "status",
+	3:  "person",
+	4:  "source",
+	5:  "referrer",
+	6:  "consent",
+	7:  "tenure",
+	8:  "needs",
+	9:  "priority",
+	10: "admissionDate",
+	11: "dischargeReadyDate",
+	12: "delayReason",
+	13: "wellbeing",
+	14: "receivedAt",
+	15: "response",
+	16: "keyWorker",
+	17: "notes",
+	18: "actions",
+	19: "discharge",
+	20: "readmissions",
+	21: "followUps",
+	22: "history",
+	23: "createdBy",
+	24: "createdAt",
+	25: "updatedAt",
+	26: "closedAt",
+	27: "erasedAt",
 }
 
 // Decode decodes Referral from json.
@@ -7250,8 +7259,26 @@ func (s *Referral) Decode(d *jx.Decoder) error {
 
 	if err := d.ObjBytes(func(d *jx.Decoder, k []byte) error {
 		switch string(k) {
-		case "id":
+		case "allowed":
 			requiredBitSet[0] |= 1 << 0
+			if err := func() error {
+				s.Allowed = make([]Status, 0)
+				if err := d.Arr(func(d *jx.Decoder) error {
+					var elem Status
+					if err := elem.Decode(d); err != nil {
+						return err
+					}
+					s.Allowed = append(s.Allowed, elem)
+					return nil
+				}); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"allowed\"")
+			}
+		case "id":
+			requiredBitSet[0] |= 1 << 1
 			if err := func() error {
 				v, err := d.Str()
 				s.ID = string(v)
@@ -7263,7 +7290,7 @@ func (s *Referral) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"id\"")
 			}
 		case "status":
-			requiredBitSet[0] |= 1 << 1
+			requiredBitSet[0] |= 1 << 2
 			if err := func() error {
 				if err := s.Status.Decode(d); err != nil {
 					return err
@@ -7283,7 +7310,7 @@ func (s *Referral) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"person\"")
 			}
 		case "source":
-			requiredBitSet[0] |= 1 << 3
+			requiredBitSet[0] |= 1 << 4
 			if err := func() error {
 				if err := s.Source.Decode(d); err != nil {
 					return err
@@ -7293,7 +7320,7 @@ func (s *Referral) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"source\"")
 			}
 		case "referrer":
-			requiredBitSet[0] |= 1 << 4
+			requiredBitSet[0] |= 1 << 5
 			if err := func() error {
 				if err := s.Referrer.Decode(d); err != nil {
 					return err
@@ -7303,7 +7330,7 @@ func (s *Referral) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"referrer\"")
 			}
 		case "consent":
-			requiredBitSet[0] |= 1 << 5
+			requiredBitSet[0] |= 1 << 6
 			if err := func() error {
 				if err := s.Consent.Decode(d); err != nil {
 					return err
@@ -7313,7 +7340,7 @@ func (s *Referral) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"consent\"")
 			}
 		case "tenure":
-			requiredBitSet[0] |= 1 << 6
+			requiredBitSet[0] |= 1 << 7
 			if err := func() error {
 				if err := s.Tenure.Decode(d); err != nil {
 					return err
@@ -7323,7 +7350,7 @@ func (s *Referral) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"tenure\"")
 			}
 		case "needs":
-			requiredBitSet[0] |= 1 << 7
+			requiredBitSet[1] |= 1 << 0
 			if err := func() error {
 				s.Needs = make([]Need, 0)
 				if err := d.Arr(func(d *jx.Decoder) error {
@@ -7341,7 +7368,7 @@ func (s *Referral) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"needs\"")
 			}
 		case "priority":
-			requiredBitSet[1] |= 1 << 0
+			requiredBitSet[1] |= 1 << 1
 			if err := func() error {
 				if err := s.Priority.Decode(d); err != nil {
 					return err
@@ -7391,7 +7418,7 @@ func (s *Referral) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"wellbeing\"")
 			}
 		case "receivedAt":
-			requiredBitSet[1] |= 1 << 5
+			requiredBitSet[1] |= 1 << 6
 			if err := func() error {
 				v, err := json.DecodeDateTime(d)
 				s.ReceivedAt = v
@@ -7403,7 +7430,7 @@ func (s *Referral) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"receivedAt\"")
 			}
 		case "response":
-			requiredBitSet[1] |= 1 << 6
+			requiredBitSet[1] |= 1 << 7
 			if err := func() error {
 				if err := s.Response.Decode(d); err != nil {
 					return err
@@ -7423,7 +7450,7 @@ func (s *Referral) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"keyWorker\"")
 			}
 		case "notes":
-			requiredBitSet[2] |= 1 << 0
+			requiredBitSet[2] |= 1 << 1
 			if err := func() error {
 				s.Notes = make([]ReferralNotesItem, 0)
 				if err := d.Arr(func(d *jx.Decoder) error {
@@ -7441,7 +7468,7 @@ func (s *Referral) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"notes\"")
 			}
 		case "actions":
-			requiredBitSet[2] |= 1 << 1
+			requiredBitSet[2] |= 1 << 2
 			if err := func() error {
 				s.Actions = make([]ReferralActionsItem, 0)
 				if err := d.Arr(func(d *jx.Decoder) error {
@@ -7469,7 +7496,7 @@ func (s *Referral) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"discharge\"")
 			}
 		case "readmissions":
-			requiredBitSet[2] |= 1 << 3
+			requiredBitSet[2] |= 1 << 4
 			if err := func() error {
 				s.Readmissions = make([]ReferralReadmissionsItem, 0)
 				if err := d.Arr(func(d *jx.Decoder) error {
@@ -7487,7 +7514,7 @@ func (s *Referral) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"readmissions\"")
 			}
 		case "followUps":
-			requiredBitSet[2] |= 1 << 4
+			requiredBitSet[2] |= 1 << 5
 			if err := func() error {
 				s.FollowUps = make([]ReferralFollowUpsItem, 0)
 				if err := d.Arr(func(d *jx.Decoder) error {
@@ -7505,7 +7532,7 @@ func (s *Referral) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"followUps\"")
 			}
 		case "history":
-			requiredBitSet[2] |= 1 << 5
+			requiredBitSet[2] |= 1 << 6
 			if err := func() error {
 				s.History = make([]ReferralHistoryItem, 0)
 				if err := d.Arr(func(d *jx.Decoder) error {
@@ -7523,7 +7550,7 @@ func (s *Referral) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"history\"")
 			}
 		case "createdBy":
-			requiredBitSet[2] |= 1 << 6
+			requiredBitSet[2] |= 1 << 7
 			if err := func() error {
 				if err := s.CreatedBy.Decode(d); err != nil {
 					return err
@@ -7533,7 +7560,7 @@ func (s *Referral) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"createdBy\"")
 			}
 		case "createdAt":
-			requiredBitSet[2] |= 1 << 7
+			requiredBitSet[3] |= 1 << 0
 			if err := func() error {
 				v, err := json.DecodeDateTime(d)
 				s.CreatedAt = v
@@ -7545,7 +7572,7 @@ func (s *Referral) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"createdAt\"")
 			}
 		case "updatedAt":
-			requiredBitSet[3] |= 1 << 0
+			requiredBitSet[3] |= 1 << 1
 			if err := func() error {
 				v, err := json.DecodeDateTime(d)
 				s.UpdatedAt = v
@@ -7586,10 +7613,10 @@ func (s *Referral) Decode(d *jx.Decoder) error {
 	// Validate required fields.
 	var failures []validate.FieldError
 	for i, mask := range [4]uint8{
-		0b11111011,
-		0b01100001,
-		0b11111011,
-		0b00000001,
+		0b11110111,
+		0b11000011,
+		0b11110110,
+		0b00000011,
 	} {
 		if result := (requiredBitSet[i] & mask) ^ mask; result != 0 {
 			// Mask only required fields and check equality to mask using XOR.

@@ -2795,6 +2795,8 @@ func (*RecordReadmissionUnsupportedMediaType) recordReadmissionRes() {}
 // A referral; `person` is absent once retention has erased it.
 // Ref: #/components/schemas/Referral
 type Referral struct {
+	// The workflow moves open from the status; offer only these (POST /v1/referrals/{id}/transitions).
+	Allowed            []Status                   `json:"allowed"`
 	ID                 string                     `json:"id"`
 	Status             Status                     `json:"status"`
 	Person             OptPerson                  `json:"person"`
@@ -2822,6 +2824,11 @@ type Referral struct {
 	UpdatedAt          time.Time                  `json:"updatedAt"`
 	ClosedAt           OptDateTime                `json:"closedAt"`
 	ErasedAt           OptDateTime                `json:"erasedAt"`
+}
+
+// GetAllowed returns the value of Allowed.
+func (s *Referral) GetAllowed() []Status {
+	return s.Allowed
 }
 
 // GetID returns the value of ID.
@@ -2957,6 +2964,11 @@ func (s *Referral) GetClosedAt() OptDateTime {
 // GetErasedAt returns the value of ErasedAt.
 func (s *Referral) GetErasedAt() OptDateTime {
 	return s.ErasedAt
+}
+
+// SetAllowed sets the value of Allowed.
+func (s *Referral) SetAllowed(val []Status) {
+	s.Allowed = val
 }
 
 // SetID sets the value of ID.

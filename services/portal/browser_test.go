@@ -108,6 +108,9 @@ func TestPortalInABrowser(t *testing.T) {
 	}
 	portaltest.Screenshot(t, ctx, "referral")
 	record := recordID(t, ctx)
+	for _, tab := range recordTabs {
+		portaltest.Open(t, ctx, e.url+"/referrals/"+record+"?tab="+tab, "Referral")
+	}
 	if title := portaltest.Eval[string](t, ctx, `document.title`); strings.Contains(title, "Test Person") {
 		t.Errorf("personal data in the page title %q", title)
 	}

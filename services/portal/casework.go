@@ -160,13 +160,18 @@ func pick(v string, allowed []string) string {
 	return ""
 }
 
+var recordTabs = []string{"summary", "actions", "notes", "outcome", "timeline"}
+
 type recordPage struct {
-	R        referral.Referral
-	ETag     string
-	Tab      string
-	Sent     bool
-	MayWork  bool
-	Priority []string
+	R            referral.Referral
+	ETag         string
+	Tab          string
+	Tabs         []string
+	Sent         bool
+	MayWork      bool
+	Priority     []string
+	Destinations []string
+	Results      []string
 }
 
 func (p *Portal) record(w http.ResponseWriter, r *http.Request) {
@@ -180,22 +185,28 @@ func (p *Portal) record(w http.ResponseWriter, r *http.Request) {
 		p.answerProblem(w, r, res)
 		return
 	}
-	tab := pick(r.URL.Query().Get("tab"), []string{"summary", "actions", "notes", "timeline"})
+	tab := pick(r.URL.Query().Get("tab"), recordTabs)
 	if tab == "" {
 		tab = "summary"
 	}
 	v := view{Title: "Referral", Banner: banners[r.URL.Query().Get("done")],
-		Data: recordPage{R: got.Response, ETag: got.ETag.Value, Tab: tab, Sent: r.URL.Query().Get("done") == "sent",
-			MayWork: principalOf(r).Can(auth.ReferralWork), Priority: priorities}}
+		Data: recordPage{R: got.Response, ETag: got.ETag.Value, Tab: tab, Tabs: recordTabs, Sent: r.URL.Query().Get("done") == "sent",
+			MayWork: principalOf(r).Can(auth.ReferralWork), Priority: priorities, Destinations: destinations, Results: followUpResults}}
 	p.render(w, r, http.StatusOK, "record", v)
 }
 
 // banners are the success messages a change redirects to (POST → redirect → banner).
 var banners = map[string]string{
-	"key-worker":    "You are now the key worker.",
-	"first-contact": "First contact recorded.",
-	"note":          "Note added.",
-	"action":        "Action commissioned.",
+	"key-worker":         "You are now the key worker.",
+	"first-contact":      "First contact recorded.",
+	"note":               "Note added.",
+	"action":             "Action commissioned.",
+	"action-in-progress": "Action marked in progress.",
+	"action-done":        "Action marked done.",
+	"action-cancelled":   "Action cancelled.",
+	"moved":              "The referral has moved on.",
+	"follow-up":          "Follow-up recorded.",
+	"readmission":        "Readmission recorded.",
 }
 
 // change runs one change to a referral against the version the form was read at, then sends the

@@ -136,10 +136,12 @@ func TestCoordinatorWorksAReferral(t *testing.T) {
 	if !strings.Contains(done.body, "Action commissioned.") {
 		t.Fatalf("commission: %d\n%s", done.status, done.body)
 	}
-	// The service's clock passes the action's 24-hour deadline: the record and home show it overdue.
+	// The service's clock passes the action's 24-hour deadline, across the end of summer time: due at
+	// 09:00 BST on 24 October + 24 hours is 08:00 GMT on the 25th, and it shows overdue.
 	e.clock.Advance(25 * time.Hour)
-	if got := b.get(record + "?tab=actions"); !strings.Contains(got.body, "Overdue") {
-		t.Errorf("the action is not shown overdue after its deadline")
+	actions = b.get(record + "?tab=actions")
+	if !strings.Contains(actions.body, "Overdue") || !strings.Contains(actions.body, "25 October 2026 at 8:00am") {
+		t.Errorf("the action is not shown overdue, due 25 October 2026 at 8:00am:\n%s", actions.body)
 	}
 	if home := b.get("/"); !strings.Contains(home.body, "1 action past their due time") {
 		t.Errorf("home does not count the overdue action:\n%s", home.body)
@@ -149,6 +151,45 @@ func TestCoordinatorWorksAReferral(t *testing.T) {
 		!strings.Contains(worklist.body, `<span class="govuk-visually-hidden"> by 1 hour</span>`) {
 		t.Errorf("the overdue worklist does not show the action overdue by 1 hour:\n%s", worklist.body)
 	}
+	// The action is done; the referral moves on through the moves the service offers, to discharge.
+	actionID := regexp.MustCompile(`action="/referrals/[0-9A-Z]+/actions/([0-9A-Z]+)"`).FindStringSubmatch(actions.body)
+	if actionID == nil {
+		t.Fatalf("no form to move the action on:\n%s", actions.body)
+	}
+	done = b.submit(actions, record+"/actions/"+actionID[1], url.Values{"etag": {etagOf(actions)}, "status": {"done"}})
+	if !strings.Contains(done.body, "Action marked done.") {
+		t.Fatalf("mark done: %d\n%s", done.status, done.body)
+	}
+	for _, to := range []string{"triaged", "assessing", "ready-for-discharge"} {
+		rec = b.get(record)
+		if !strings.Contains(rec.body, `value="`+to+`"`) {
+			t.Fatalf("%s is not offered:\n%s", to, rec.body)
+		}
+		if moved := b.submit(rec, record+"/transitions", url.Values{"etag": {etagOf(rec)}, "to": {to}}); !strings.Contains(moved.body, "The referral has moved on.") {
+			t.Fatalf("move to %s: %d\n%s", to, moved.status, moved.body)
+		}
+	}
+	rec = b.get(record)
+	if strings.Contains(rec.body, `value="closed"`) {
+		t.Errorf("closed is offered from ready for discharge")
+	}
+	discharged := b.submit(rec, record+"/transitions", url.Values{"etag": {etagOf(rec)}, "to": {"discharged"},
+		"discharge-day": {"25"}, "discharge-month": {"10"}, "discharge-year": {"2026"}, "destination": {"own-home"}})
+	if !strings.Contains(discharged.body, "The referral has moved on.") {
+		t.Fatalf("discharge: %d\n%s", discharged.status, discharged.body)
+	}
+	outcome := b.get(record + "?tab=outcome")
+	if !strings.Contains(outcome.body, "25 October 2026 to own home") || !strings.Contains(outcome.body, "Record 30-day follow-up") {
+		t.Fatalf("outcome tab after discharge:\n%s", outcome.body)
+	}
+	followed := b.submit(outcome, record+"/follow-ups/30", url.Values{"etag": {etagOf(outcome)}, "result": {"at-home"}, "wellbeing": {"52"}})
+	if !strings.Contains(followed.body, "Follow-up recorded.") {
+		t.Errorf("follow-up: %d\n%s", followed.status, followed.body)
+	}
+	if outcome = b.get(record + "?tab=outcome"); !strings.Contains(outcome.body, "at home; wellbeing score 52") {
+		t.Errorf("the follow-up is not shown:\n%s", outcome.body)
+	}
+
 	// Without the session's token a change is refused.
 	forged := b.post(record+"/notes", url.Values{"etag": {etag}, "text": {"forged"}})
 	if forged.status != http.StatusForbidden {

@@ -44,7 +44,8 @@ func startEnv(t testing.TB, partnership string) *env {
 	}
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	tenant := servicetest.StartTenantWith(t, partnership, kratosserver.Options{PortalURL: base + "/"})
-	clock := servicetest.NewClock(time.Date(2026, 10, 22, 9, 0, 0, 0, calendar.London()))
+	// The day before British Summer Time ends (25 October 2026): journeys cross the clock change.
+	clock := servicetest.NewClock(time.Date(2026, 10, 24, 9, 0, 0, 0, calendar.London()))
 	policy := config.DefaultPolicy()
 	opts := app.Options{Now: clock.Now}
 	_, refSrv := servicetest.Serve(t, tenant.Config(t, referral.Name, policy), opts, func(a *app.Service) { referral.New(a) })

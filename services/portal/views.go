@@ -84,8 +84,9 @@ var funcs = template.FuncMap{
 	"referencePanel": func(title, reference string) ui.Panel {
 		return ui.Panel{TitleText: title, HTML: template.HTML("Your reference is<br><strong>" + template.HTMLEscapeString(reference) + "</strong>")}
 	},
-	"plural": plural,
-	"title":  func(s string) string { return strings.ToUpper(s[:1]) + s[1:] },
+	"plural":    plural,
+	"emptyDate": func() dateAnswer { return dateAnswer{} },
+	"title":     func(s string) string { return strings.ToUpper(s[:1]) + s[1:] },
 	"errorsFor": func(errs []fieldError, field string) []fieldError {
 		var out []fieldError
 		for _, e := range errs {

@@ -187,6 +187,9 @@ type Referral struct {
 	ClosedAt     *time.Time    `json:"closedAt,omitempty"`
 	// ErasedAt is when retention removed the personal data; the de-identified facts stay.
 	ErasedAt *time.Time `json:"erasedAt,omitempty"`
+	// Allowed are the workflow moves open from the status, filled when the referral is answered so
+	// that callers offer only those and never keep a copy of the workflow.
+	Allowed []Status `json:"allowed,omitzero"`
 }
 
 // Summary is a referral as lists show it.

@@ -78,6 +78,7 @@ func (s *Service) auditEntry(r *http.Request, action, detail string) audit.Entry
 
 func writeReferral(w http.ResponseWriter, status int, r *Referral, version int64, now time.Time) {
 	r.withClock(now)
+	r.Allowed = append(make([]Status, 0, 4), Allowed(r.Status)...)
 	w.Header().Set("ETag", app.ETag(version))
 	httpapi.WriteJSON(w, status, r)
 }
