@@ -39,7 +39,7 @@ func (e *env) invite(t *testing.T, email string, roles ...string) (link, code st
 func TestPortalInABrowser(t *testing.T) {
 	e := startEnv(t, "oldham")
 	ctx := portaltest.Start(t)
-	link, code := e.invite(t, "manager@oldham.example", "manager")
+	link, code := e.invite(t, "manager@oldham.example", "manager", "partnership-admin")
 	const password = "a long and memorable test passphrase"
 
 	if !strings.HasPrefix(link, e.url+"/") {
@@ -84,6 +84,9 @@ func TestPortalInABrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#consent-refer")), chromedp.Click(chromedp.CSS("#consent-share")), chromedp.Click(chromedp.CSS("#source")),
 		fill("#organisation", "Royal Oldham Hospital"), chromedp.Click(chromedp.CSS("#tenure-owner-occupier")),
 		chromedp.Click(chromedp.CSS("#needs-adaptations")), chromedp.Click(chromedp.CSS("#priority-urgent")))
+	if said := portaltest.WaitText(t, ctx, "This is not a valid NHS number"); !strings.Contains(said, "check the 10 digits") {
+		t.Errorf("the NHS number was not checked as it was typed")
+	}
 	portaltest.Screenshot(t, ctx, "refer")
 	portaltest.Do(t, ctx, chromedp.Click(chromedp.CSS("button[value=continue]")), chromedp.WaitVisible(chromedp.CSS("button[value=send]")))
 	portaltest.Expect(t, ctx, "Check your answers before sending the referral")
@@ -116,6 +119,10 @@ func TestPortalInABrowser(t *testing.T) {
 	}
 
 	portaltest.Open(t, ctx, e.url+"/actions/overdue", "Actions overdue")
+	portaltest.Open(t, ctx, e.url+"/audit?reference="+record, "Audit trail")
+	if rows := portaltest.Eval[int](t, ctx, `document.querySelectorAll('tbody tr').length`); rows < 2 {
+		t.Errorf("the audit trail shows %d entries, want the creation and the reads", rows)
+	}
 	for _, static := range [][2]string{{"/accessibility", "Accessibility statement"}, {"/privacy", "Privacy notice"}, {"/cookies", "Cookies"}} {
 		portaltest.Open(t, ctx, e.url+static[0], static[1])
 	}

@@ -48,6 +48,9 @@ func (p *Portal) home(w http.ResponseWriter, r *http.Request) {
 	if who.Can(auth.ReferralCreate) {
 		cards = append(cards, homeCard{Title: "Refer a person", Href: "/refer", Text: "Refer someone whose discharge is held up by housing."})
 	}
+	if who.Can(auth.AuditRead) {
+		cards = append(cards, homeCard{Title: "Audit trail", Href: "/audit", Text: "Who read and changed a referral, by its reference."})
+	}
 	if who.Has(auth.RoleReferrer) {
 		cards = append(cards, homeCard{Title: "My referrals", Href: "/my-referrals", Text: "What you referred, and where it has got to."})
 	}

@@ -132,8 +132,10 @@ func (p *Portal) routes() {
 	page("POST /referrals/{id}/follow-ups/{days}", p.followUp)
 	page("POST /referrals/{id}/readmissions", p.readmission)
 	page("GET /actions/overdue", p.overdueActions)
+	page("GET /audit", p.audit)
 	page("GET /refer", p.referForm)
 	page("POST /refer", p.referSubmit)
+	page("POST /refer/nhs-number", p.nhsNumberCheck)
 }
 
 // Handler is the portal's whole HTTP surface.

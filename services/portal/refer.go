@@ -19,6 +19,7 @@ import (
 
 	"github.com/homeward-dev/homeward/clients/referral"
 	"github.com/homeward-dev/homeward/services/kit/auth"
+	"github.com/homeward-dev/homeward/services/kit/nhsnumber"
 )
 
 // draftTTL is how long a half-written referral is kept: long enough to survive a session ending
@@ -306,4 +307,26 @@ func (p *Portal) sendReferral(w http.ResponseWriter, r *http.Request, f referFor
 		p.app.Log.Warn("draft not removed after sending; it expires on its own", "err", err)
 	}
 	http.Redirect(w, r, "/referrals/"+url.PathEscape(created.Response.ID)+"?done=sent", http.StatusSeeOther)
+}
+
+// nhsNumberCheck answers the form's script as the person types: whether the NHS number passes the
+// Modulus 11 check the referral service applies, and how it reads in groups. It is a POST, so the
+// number never appears in a URL or an access log; the service still decides when the form is sent.
+func (p *Portal) nhsNumberCheck(w http.ResponseWriter, r *http.Request) {
+	value := strings.TrimSpace(r.PostFormValue("nhs-number"))
+	answer := struct {
+		Valid     bool   `json:"valid"`
+		Formatted string `json:"formatted,omitempty"`
+		Message   string `json:"message"`
+	}{}
+	switch n, err := nhsnumber.Normalize(value); {
+	case value == "":
+		answer.Message = ""
+	case err != nil:
+		answer.Message = "This is not a valid NHS number: check the 10 digits"
+	default:
+		answer.Valid, answer.Formatted, answer.Message = true, nhsnumber.Format(n), "Valid NHS number: "+nhsnumber.Format(n)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(answer)
 }

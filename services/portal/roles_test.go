@@ -17,17 +17,17 @@ func TestEveryRoleOnEveryPage(t *testing.T) {
 	sent := c.submit(c.submit(c.get("/refer"), "/refer", referAnswers("")), "/refer", url.Values{"step": {"send"}})
 	record := strings.TrimPrefix(sent.url[:strings.Index(sent.url, "?")], e.url)
 
-	pages := []string{"/", "/referrals", "/my-referrals", "/refer", record, "/actions/overdue"}
+	pages := []string{"/", "/referrals", "/my-referrals", "/refer", record, "/actions/overdue", "/audit?reference=" + strings.TrimPrefix(record, "/referrals/")}
 	// A referrer asking for someone else's record is told it does not exist, as the service says:
 	// whether a person was referred is itself personal data.
 	const ok, no, none = http.StatusOK, http.StatusForbidden, http.StatusNotFound
 	for role, want := range map[string][]int{
-		"referrer":          {ok, no, ok, ok, none, no},
-		"coordinator":       {ok, ok, ok, ok, ok, ok},
-		"housing-officer":   {ok, ok, ok, no, ok, ok},
-		"manager":           {ok, ok, ok, ok, ok, ok},
-		"commissioner":      {ok, no, no, no, no, no},
-		"partnership-admin": {ok, no, no, no, no, no},
+		"referrer":          {ok, no, ok, ok, none, no, no},
+		"coordinator":       {ok, ok, ok, ok, ok, ok, no},
+		"housing-officer":   {ok, ok, ok, no, ok, ok, no},
+		"manager":           {ok, ok, ok, ok, ok, ok, no},
+		"commissioner":      {ok, no, no, no, no, no, no},
+		"partnership-admin": {ok, no, no, no, no, no, ok},
 	} {
 		t.Run(role, func(t *testing.T) {
 			email, pw := e.person(t, role+"@oldham.example", "oldham", role)
@@ -42,6 +42,9 @@ func TestEveryRoleOnEveryPage(t *testing.T) {
 				}
 				if got.status != ok && strings.Contains(got.body, "Test Person") {
 					t.Errorf("%s on %s: refused, but the page names the person", role, path)
+				}
+				if role == "partnership-admin" && strings.HasPrefix(path, "/audit") && !strings.Contains(got.body, "key.worker@oldham.example") {
+					t.Errorf("the admin's audit trail does not show who created and read the referral:\n%s", got.body)
 				}
 				if got.status == no && got.h1() != "You are not authorised to see this page" {
 					t.Errorf("%s on %s: refused with %q", role, path, got.h1())

@@ -13,6 +13,7 @@ import (
 	"github.com/homeward-dev/homeward/services/kit/auth"
 	"github.com/homeward-dev/homeward/services/kit/calendar"
 	"github.com/homeward-dev/homeward/services/kit/httpapi"
+	"github.com/homeward-dev/homeward/services/kit/nhsnumber"
 	"github.com/homeward-dev/homeward/services/portal/ui"
 )
 
@@ -44,7 +45,7 @@ type fieldError struct {
 
 // pageNames are the pages; each is parsed as its own template set with the layout and components.
 var pageNames = []string{"problem", "not-authorised", "signed-out", "accessibility", "privacy", "cookies",
-	"home", "board", "record", "refer", "flow", "overdue"}
+	"home", "board", "record", "refer", "flow", "overdue", "audit"}
 
 func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
@@ -202,12 +203,7 @@ func autocompleteOf(n node) string {
 }
 
 // formatNHSNumber shows an NHS number as 3 3 4 digits, so it is read aloud in groups.
-func formatNHSNumber(n string) string {
-	if len(n) != 10 {
-		return n
-	}
-	return n[:3] + " " + n[3:6] + " " + n[6:]
-}
+func formatNHSNumber(n string) string { return nhsnumber.Format(n) }
 
 func statusTagClass(status string) string {
 	switch status {
@@ -261,6 +257,9 @@ func (p *Portal) navFor(r *http.Request, who *auth.Principal) []navItem {
 	}
 	if who.Has(auth.RoleReferrer) {
 		add("My referrals", "/my-referrals")
+	}
+	if who.Can(auth.AuditRead) {
+		add("Audit trail", "/audit")
 	}
 	return items
 }

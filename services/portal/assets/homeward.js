@@ -22,3 +22,25 @@ if (meta) {
   }
   if (Number.isFinite(warnAt)) setTimeout(show, Math.max(0, warnAt - Date.now()))
 }
+
+// Check an NHS number on the server as it is typed, and say how it reads in groups of 3, 3 and 4.
+const nhs = document.querySelector('input[data-check]')
+if (nhs) {
+  const out = document.getElementById('nhs-number-check')
+  const csrf = nhs.form.querySelector('input[name="csrf"]').value
+  let timer
+  nhs.addEventListener('input', () => {
+    clearTimeout(timer)
+    timer = setTimeout(async () => {
+      const body = new URLSearchParams({ 'nhs-number': nhs.value, csrf })
+      try {
+        const res = await fetch(nhs.dataset.check, { method: 'POST', body, credentials: 'same-origin' })
+        const answer = await res.json()
+        out.textContent = answer.message
+        out.classList.toggle('hw-check--bad', !answer.valid && answer.message !== '')
+      } catch {
+        out.textContent = ''
+      }
+    }, 300)
+  })
+}

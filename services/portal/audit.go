@@ -1,0 +1,57 @@
+package portal
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/homeward-dev/homeward/clients/referral"
+	"github.com/homeward-dev/homeward/services/kit/auth"
+	"github.com/homeward-dev/homeward/services/kit/ids"
+)
+
+type auditPage struct {
+	Reference string
+	Items     []referral.AuditEntry
+	Next      string
+	Searched  bool
+}
+
+// audit shows a partnership admin who read and changed a referral, by its reference, without
+// showing the record itself (the admin's role does not read records).
+func (p *Portal) audit(w http.ResponseWriter, r *http.Request) {
+	if !principalOf(r).Can(auth.AuditRead) {
+		p.notAuthorised(w, r)
+		return
+	}
+	ref := strings.ToUpper(strings.TrimSpace(r.URL.Query().Get("reference")))
+	data := auditPage{Reference: ref, Searched: ref != ""}
+	if ref == "" {
+		p.render(w, r, http.StatusOK, "audit", view{Title: "Audit trail", Data: data})
+		return
+	}
+	if !ids.Valid(ref) {
+		p.render(w, r, http.StatusUnprocessableEntity, "audit", view{Title: "Audit trail", Data: data,
+			Errors: []fieldError{{Field: "reference", Href: "#reference", Text: "Enter the reference as it appears on the referral, 26 letters and digits"}}})
+		return
+	}
+	params := referral.GetReferralAuditParams{ID: ref, Limit: referral.NewOptInt(100)}
+	if after := r.URL.Query().Get("after"); after != "" {
+		params.After = referral.NewOptString(after)
+	}
+	res, err := p.referrals.GetReferralAudit(withSession(r), params)
+	if err != nil {
+		p.fail(w, r, http.StatusServiceUnavailable, err)
+		return
+	}
+	trail, ok := res.(*referral.GetReferralAuditOK)
+	if !ok {
+		p.answerProblem(w, r, res)
+		return
+	}
+	data.Items = trail.Items
+	if trail.Next.Set && trail.Next.Value != "" {
+		data.Next = "?" + url.Values{"reference": {ref}, "after": {trail.Next.Value}}.Encode()
+	}
+	p.render(w, r, http.StatusOK, "audit", view{Title: "Audit trail", Data: data})
+}
