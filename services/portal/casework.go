@@ -67,7 +67,7 @@ func plural(n int, one, many string) string {
 // boardFilters are the caseload board's GET filters, echoed back into its form.
 type boardFilters struct {
 	Status, Priority, Need, Source string
-	Overdue                        bool
+	Overdue, Mine                  bool
 	Cursor                         string
 }
 
@@ -112,7 +112,7 @@ func (p *Portal) listPage(w http.ResponseWriter, r *http.Request, heading string
 	q := r.URL.Query()
 	f := boardFilters{Status: pick(q.Get("status"), statuses), Priority: pick(q.Get("priority"), priorities),
 		Need: pick(q.Get("need"), needs), Source: pick(q.Get("source"), sources), Overdue: q.Get("overdue") == "true",
-		Cursor: q.Get("cursor")}
+		Mine: q.Get("mine") == "true", Cursor: q.Get("cursor")}
 	params := referral.ListReferralsParams{Limit: referral.NewOptInt(25)}
 	if f.Status != "" {
 		params.Status = referral.NewOptStatus(referral.Status(f.Status))
@@ -128,6 +128,9 @@ func (p *Portal) listPage(w http.ResponseWriter, r *http.Request, heading string
 	}
 	if f.Overdue {
 		params.Overdue = referral.NewOptBool(true)
+	}
+	if f.Mine {
+		params.KeyWorker = referral.NewOptString(principalOf(r).IdentityID)
 	}
 	if f.Cursor != "" {
 		params.Cursor = referral.NewOptString(f.Cursor)

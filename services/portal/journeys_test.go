@@ -114,10 +114,16 @@ func TestCoordinatorWorksAReferral(t *testing.T) {
 	rec := b.get(record)
 	etag := etagOf(rec)
 
+	if mine := b.get("/referrals?mine=true"); recordLink.MatchString(mine.body) {
+		t.Errorf("my cases list a referral with no key worker")
+	}
 	// Every change is POST → redirect → banner.
 	assigned := b.submit(rec, record+"/key-worker", url.Values{"etag": {etag}})
 	if !strings.Contains(assigned.body, "You are now the key worker.") || !strings.Contains(assigned.body, "Test key.worker") {
 		t.Fatalf("assign: %d\n%s", assigned.status, assigned.body)
+	}
+	if mine := b.get("/referrals?mine=true"); len(recordLink.FindAllStringSubmatch(mine.body, -1)) != 1 {
+		t.Errorf("the key worker's own cases do not list the referral just assigned")
 	}
 	// A form read before someone else's change is refused plainly, and nothing is saved.
 	stale := b.submit(assigned, record+"/first-contact", url.Values{"etag": {etag}})
