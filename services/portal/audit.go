@@ -40,13 +40,8 @@ func (p *Portal) audit(w http.ResponseWriter, r *http.Request) {
 		params.After = referral.NewOptString(after)
 	}
 	res, err := p.referrals.GetReferralAudit(withSession(r), params)
-	if err != nil {
-		p.fail(w, r, http.StatusServiceUnavailable, err)
-		return
-	}
-	trail, ok := res.(*referral.GetReferralAuditOK)
+	trail, ok := expect[referral.GetReferralAuditOK](p, w, r, res, err)
 	if !ok {
-		p.answerProblem(w, r, res)
 		return
 	}
 	data.Items = trail.Items

@@ -46,30 +46,25 @@ func TestPortalInABrowser(t *testing.T) {
 		t.Fatalf("the invitation link %s does not point at the portal %s", link, e.url)
 	}
 	portaltest.Open(t, ctx, link, "Set up or recover your account")
-	portaltest.Do(t, ctx, chromedp.SendKeys(chromedp.CSS("#field-code"), code), chromedp.Click(chromedp.CSS("button[value=code]")),
-		chromedp.WaitVisible(chromedp.CSS("#field-password")))
-	portaltest.Expect(t, ctx, "Change your password")
-	portaltest.Do(t, ctx, chromedp.SendKeys(chromedp.CSS("#field-password"), password), chromedp.Click(chromedp.CSS("button[value=password]")),
-		chromedp.WaitReady(chromedp.CSS("body")))
+	portaltest.Do(t, ctx, chromedp.SendKeys(chromedp.CSS("#field-code"), code))
+	portaltest.Follow(t, ctx, "button[value=code]", "Change your password")
+	portaltest.Do(t, ctx, chromedp.SendKeys(chromedp.CSS("#field-password"), password))
+	portaltest.Follow(t, ctx, "button[value=password]", "Change your password")
 	if saved := portaltest.WaitText(t, ctx, "saved", "There is a problem"); !strings.Contains(saved, "saved") {
 		t.Fatalf("setting the password:\n%s", saved)
 	}
 	portaltest.Open(t, ctx, e.url+"/", "Home")
 
 	// Sign out; the back button then shows nothing of the last page.
-	portaltest.Do(t, ctx, chromedp.Click(chromedp.CSS(".hw-sign-out button")), chromedp.WaitReady(chromedp.CSS("body")))
-	portaltest.Settle(ctx)
-	portaltest.Expect(t, ctx, "You have been signed out")
+	portaltest.Follow(t, ctx, ".hw-sign-out button", "You have been signed out")
 	portaltest.Screenshot(t, ctx, "signed-out")
 	portaltest.Do(t, ctx, chromedp.NavigateBack())
-	portaltest.Settle(ctx)
 	portaltest.Expect(t, ctx, "Sign in")
 
 	portaltest.Do(t, ctx, chromedp.SendKeys(chromedp.CSS("#field-identifier"), "manager@oldham.example"),
 		chromedp.SendKeys(chromedp.CSS("#field-password"), password))
 	portaltest.Screenshot(t, ctx, "sign-in")
-	portaltest.Do(t, ctx, chromedp.Click(chromedp.CSS("button[value=password]")), chromedp.WaitVisible(chromedp.CSS(".hw-sign-out")))
-	portaltest.Expect(t, ctx, "Home")
+	portaltest.Follow(t, ctx, "button[value=password]", "Home")
 	portaltest.Screenshot(t, ctx, "home")
 
 	portaltest.Open(t, ctx, e.url+"/refer", "Refer a person")
@@ -88,24 +83,23 @@ func TestPortalInABrowser(t *testing.T) {
 		t.Errorf("the NHS number was not checked as it was typed")
 	}
 	portaltest.Screenshot(t, ctx, "refer")
-	portaltest.Do(t, ctx, chromedp.Click(chromedp.CSS("button[value=continue]")), chromedp.WaitVisible(chromedp.CSS("button[value=send]")))
-	portaltest.Expect(t, ctx, "Check your answers before sending the referral")
-	portaltest.Do(t, ctx, chromedp.Click(chromedp.CSS("button[value=send]")), chromedp.WaitVisible(chromedp.CSS(".govuk-error-summary")))
+	portaltest.Follow(t, ctx, "button[value=continue]", "Check your answers before sending the referral")
+	portaltest.Follow(t, ctx, "button[value=send]", "Refer a person")
+	if focused := portaltest.WaitText(t, ctx, "There is a problem"); !strings.Contains(focused, "NHS number") {
+		t.Errorf("the error summary does not name the NHS number")
+	}
 	portaltest.Settle(ctx)
-	portaltest.Expect(t, ctx, "Refer a person")
 	if focused := portaltest.Eval[bool](t, ctx, `document.activeElement.closest('.govuk-error-summary') !== null`); !focused {
 		t.Errorf("focus did not move to the error summary")
 	}
-	portaltest.Do(t, ctx, fill("#nhs-number", "999 000 0018"), chromedp.Click(chromedp.CSS("button[value=continue]")),
-		chromedp.WaitVisible(chromedp.CSS("button[value=send]")), chromedp.Click(chromedp.CSS("button[value=send]")),
-		chromedp.WaitVisible(chromedp.CSS(".govuk-panel")))
-	portaltest.Expect(t, ctx, "Referral sent")
+	portaltest.Do(t, ctx, fill("#nhs-number", "999 000 0018"))
+	portaltest.Follow(t, ctx, "button[value=continue]", "Check your answers before sending the referral")
+	portaltest.Follow(t, ctx, "button[value=send]", "Referral sent")
 	portaltest.Screenshot(t, ctx, "referral-sent")
 
 	portaltest.Open(t, ctx, e.url+"/referrals?priority=urgent", "Caseload")
 	portaltest.Screenshot(t, ctx, "caseload")
-	portaltest.Do(t, ctx, chromedp.Click(chromedp.CSS("table a")), chromedp.WaitVisible(chromedp.CSS(".moj-identity-bar")))
-	portaltest.Expect(t, ctx, "Referral")
+	portaltest.Follow(t, ctx, "table a", "Referral")
 	if nhs := portaltest.Eval[string](t, ctx, `document.querySelector('.moj-identity-bar__subtitle').textContent`); nhs != "NHS number 999 000 0018" {
 		t.Errorf("identity bar shows %q", nhs)
 	}

@@ -22,28 +22,20 @@ func (p *Portal) home(w http.ResponseWriter, r *http.Request) {
 	ctx := withSession(r)
 	var cards []homeCard
 	if who.Can(auth.ReferralRead) {
-		open, err := p.referrals.ListReferrals(ctx, referral.ListReferralsParams{Open: referral.NewOptBool(true), Overdue: referral.NewOptBool(true), Limit: referral.NewOptInt(200)})
-		if err != nil {
-			p.fail(w, r, http.StatusServiceUnavailable, err)
+		res, err := p.referrals.ListReferrals(ctx, referral.ListReferralsParams{Open: referral.NewOptBool(true), Overdue: referral.NewOptBool(true), Limit: referral.NewOptInt(countLimit)})
+		open, ok := expect[referral.Page](p, w, r, res, err)
+		if !ok {
 			return
 		}
-		overdue := 0
-		if page, ok := open.(*referral.Page); ok {
-			overdue = len(page.Items)
-		}
-		cards = append(cards, homeCard{Title: "Caseload", Href: "/referrals", Count: overdue, Counted: true,
-			Text: plural(overdue, "response", "responses") + " overdue"})
-		actions, err := p.referrals.ListOverdueActions(ctx, referral.ListOverdueActionsParams{Limit: referral.NewOptInt(200)})
-		if err != nil {
-			p.fail(w, r, http.StatusServiceUnavailable, err)
+		cards = append(cards, homeCard{Title: "Caseload", Href: "/referrals", Count: len(open.Items), Counted: true,
+			Text: plural(len(open.Items), "response", "responses") + " overdue" + orMore(open.NextCursor)})
+		listed, err := p.referrals.ListOverdueActions(ctx, referral.ListOverdueActionsParams{Limit: referral.NewOptInt(countLimit)})
+		late, ok := expect[referral.ListOverdueActionsOK](p, w, r, listed, err)
+		if !ok {
 			return
 		}
-		late := 0
-		if list, ok := actions.(*referral.ListOverdueActionsOK); ok {
-			late = len(list.Items)
-		}
-		cards = append(cards, homeCard{Title: "Actions overdue", Href: "/actions/overdue", Count: late, Counted: true,
-			Text: plural(late, "action", "actions") + " past their due time"})
+		cards = append(cards, homeCard{Title: "Actions overdue", Href: "/actions/overdue", Count: len(late.Items), Counted: true,
+			Text: plural(len(late.Items), "action", "actions") + " past their due time" + orMore(late.NextCursor)})
 	}
 	if who.Can(auth.ReferralCreate) {
 		cards = append(cards, homeCard{Title: "Refer a person", Href: "/refer", Text: "Refer someone whose discharge is held up by housing."})
@@ -55,6 +47,16 @@ func (p *Portal) home(w http.ResponseWriter, r *http.Request) {
 		cards = append(cards, homeCard{Title: "My referrals", Href: "/my-referrals", Text: "What you referred, and where it has got to."})
 	}
 	p.render(w, r, http.StatusOK, "home", view{Title: "Home", Data: cards})
+}
+
+// countLimit is the most a home-page card counts; beyond it the card says "or more".
+const countLimit = 200
+
+func orMore(next referral.OptString) string {
+	if next.Set && next.Value != "" {
+		return " (or more)"
+	}
+	return ""
 }
 
 func plural(n int, one, many string) string {
@@ -136,13 +138,8 @@ func (p *Portal) listPage(w http.ResponseWriter, r *http.Request, heading string
 		params.Cursor = referral.NewOptString(f.Cursor)
 	}
 	res, err := p.referrals.ListReferrals(withSession(r), params)
-	if err != nil {
-		p.fail(w, r, http.StatusServiceUnavailable, err)
-		return
-	}
-	page, ok := res.(*referral.Page)
+	page, ok := expect[referral.Page](p, w, r, res, err)
 	if !ok {
-		p.answerProblem(w, r, res)
 		return
 	}
 	data := boardPage{Heading: heading, Filters: f, Items: page.Items, Statuses: statuses, Needs: needs, Sources: sources, Mine: mine}
@@ -182,13 +179,8 @@ type recordPage struct {
 
 func (p *Portal) record(w http.ResponseWriter, r *http.Request) {
 	res, err := p.referrals.GetReferral(withSession(r), referral.GetReferralParams{ID: r.PathValue("id")})
-	if err != nil {
-		p.fail(w, r, http.StatusServiceUnavailable, err)
-		return
-	}
-	got, ok := res.(*referral.GetReferralOKHeaders)
+	got, ok := expect[referral.GetReferralOKHeaders](p, w, r, res, err)
 	if !ok {
-		p.answerProblem(w, r, res)
 		return
 	}
 	tab := pick(r.URL.Query().Get("tab"), recordTabs)
@@ -220,15 +212,9 @@ var banners = map[string]string{
 func (p *Portal) change(w http.ResponseWriter, r *http.Request, done string, call func(id, etag string) (any, error)) {
 	id := r.PathValue("id")
 	res, err := call(id, r.PostFormValue("etag"))
-	if err != nil {
-		p.fail(w, r, http.StatusServiceUnavailable, err)
-		return
-	}
-	if _, ok := res.(*referral.GetReferralOKHeaders); ok {
+	if _, ok := expect[referral.GetReferralOKHeaders](p, w, r, res, err); ok {
 		http.Redirect(w, r, "/referrals/"+url.PathEscape(id)+"?done="+done, http.StatusSeeOther)
-		return
 	}
-	p.answerProblem(w, r, res)
 }
 
 func (p *Portal) assignMe(w http.ResponseWriter, r *http.Request) {

@@ -54,3 +54,17 @@ type errUnexpected struct{ res any }
 func (e errUnexpected) Error() string {
 	return "unexpected answer from a service: " + reflect.TypeOf(e.res).String()
 }
+
+// expect reads a service's answer as the wanted type; otherwise it answers the page itself (the
+// service unreachable, or its problem) and reports false.
+func expect[T any](p *Portal, w http.ResponseWriter, r *http.Request, res any, err error) (*T, bool) {
+	if err != nil {
+		p.fail(w, r, http.StatusServiceUnavailable, err)
+		return nil, false
+	}
+	if got, ok := res.(*T); ok {
+		return got, true
+	}
+	p.answerProblem(w, r, res)
+	return nil, false
+}

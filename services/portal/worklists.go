@@ -31,13 +31,8 @@ func (p *Portal) overdueActions(w http.ResponseWriter, r *http.Request) {
 		params.Cursor = referral.NewOptString(c)
 	}
 	res, err := p.referrals.ListOverdueActions(withSession(r), params)
-	if err != nil {
-		p.fail(w, r, http.StatusServiceUnavailable, err)
-		return
-	}
-	list, ok := res.(*referral.ListOverdueActionsOK)
+	list, ok := expect[referral.ListOverdueActionsOK](p, w, r, res, err)
 	if !ok {
-		p.answerProblem(w, r, res)
 		return
 	}
 	data := overduePage{}

@@ -218,3 +218,26 @@ func WaitText(t testing.TB, ctx context.Context, texts ...string) string {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// Follow clicks sel, which leads to another page, and waits until that page has loaded with wantH1 as
+// its heading (a new document: the old one is marked first, so its heading never counts), then runs
+// axe-core on it.
+func Follow(t testing.TB, ctx context.Context, sel, wantH1 string) {
+	t.Helper()
+	Do(t, ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.hwLeaving = true`))
+		return err
+	}), chromedp.Click(chromedp.CSS(sel)))
+	deadline := time.Now().Add(stepTimeout)
+	for {
+		fresh, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.hwLeaving !== true && document.readyState === 'complete'`))
+		if fresh {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("clicking %s did not lead to a new page; the page:\n%s", sel, describe(ctx))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	Expect(t, ctx, wantH1)
+}
