@@ -68,32 +68,46 @@ func TestPortalInABrowser(t *testing.T) {
 	portaltest.Screenshot(t, ctx, "home")
 
 	portaltest.Open(t, ctx, e.url+"/refer", "Refer a person")
+	portaltest.Screenshot(t, ctx, "refer")
 	fill := func(sel, v string) chromedp.Action[chromedp.Void] {
 		return chromedp.Steps(chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 			_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.querySelector('`+sel+`').value = '') === ''`))
 			return err
 		}), chromedp.SendKeys(chromedp.CSS(sel), v))
 	}
-	portaltest.Do(t, ctx,
-		fill("#name", "Test Person"), fill("#nhs-number", "999 000 0019"), fill("#dob-day", "27"), fill("#dob-month", "3"), fill("#dob-year", "1950"),
-		chromedp.Click(chromedp.CSS("#consent-refer")), chromedp.Click(chromedp.CSS("#consent-share")), chromedp.Click(chromedp.CSS("#source")),
-		fill("#organisation", "Royal Oldham Hospital"), chromedp.Click(chromedp.CSS("#tenure-owner-occupier")),
-		chromedp.Click(chromedp.CSS("#needs-adaptations")), chromedp.Click(chromedp.CSS("#priority-urgent")))
-	if said := portaltest.WaitText(t, ctx, "This is not a valid NHS number"); !strings.Contains(said, "check the 10 digits") {
-		t.Errorf("the NHS number was not checked as it was typed")
+	click := func(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.CSS(sel)) }
+	for _, task := range []struct {
+		slug, title string
+		steps       []chromedp.Action[chromedp.Void]
+	}{
+		{"person", "Person's details", []chromedp.Action[chromedp.Void]{fill("#name", "Test Person"), fill("#nhs-number", "999 000 0019"),
+			fill("#dob-day", "27"), fill("#dob-month", "3"), fill("#dob-year", "1950")}},
+		{"consent", "Consent", []chromedp.Action[chromedp.Void]{click("#consent-refer"), click("#consent-share")}},
+		{"referrer", "Where they are and who refers them", []chromedp.Action[chromedp.Void]{click("#source"), fill("#organisation", "Royal Oldham Hospital")}},
+		{"housing", "Housing", []chromedp.Action[chromedp.Void]{click("#tenure-owner-occupier"), click("#needs-adaptations")}},
+		{"hospital", "Hospital stay and priority", []chromedp.Action[chromedp.Void]{click("#priority-urgent")}},
+	} {
+		portaltest.Follow(t, ctx, `a[href="/refer/`+task.slug+`"]`, task.title)
+		portaltest.Do(t, ctx, task.steps...)
+		if task.slug == "person" {
+			if said := portaltest.WaitText(t, ctx, "This is not a valid NHS number"); !strings.Contains(said, "check the 10 digits") {
+				t.Errorf("the NHS number was not checked as it was typed")
+			}
+			portaltest.Screenshot(t, ctx, "refer-person")
+		}
+		portaltest.Follow(t, ctx, "button[value=continue]", "Refer a person")
 	}
-	portaltest.Screenshot(t, ctx, "refer")
-	portaltest.Follow(t, ctx, "button[value=continue]", "Check your answers before sending the referral")
-	portaltest.Follow(t, ctx, "button[value=send]", "Refer a person")
-	if focused := portaltest.WaitText(t, ctx, "There is a problem"); !strings.Contains(focused, "NHS number") {
-		t.Errorf("the error summary does not name the NHS number")
-	}
+	portaltest.Follow(t, ctx, `a[href="/refer?step=check"]`, "Check your answers before sending the referral")
+	portaltest.Follow(t, ctx, "button[value=send]", "Check your answers before sending the referral")
+	portaltest.WaitText(t, ctx, "There is a problem")
 	portaltest.Settle(ctx)
 	if focused := portaltest.Eval[bool](t, ctx, `document.activeElement.closest('.govuk-error-summary') !== null`); !focused {
 		t.Errorf("focus did not move to the error summary")
 	}
+	portaltest.Follow(t, ctx, `.govuk-error-summary a[href="/refer/person#nhs-number"]`, "Person's details")
 	portaltest.Do(t, ctx, fill("#nhs-number", "999 000 0018"))
-	portaltest.Follow(t, ctx, "button[value=continue]", "Check your answers before sending the referral")
+	portaltest.Follow(t, ctx, "button[value=continue]", "Refer a person")
+	portaltest.Follow(t, ctx, `a[href="/refer?step=check"]`, "Check your answers before sending the referral")
 	portaltest.Follow(t, ctx, "button[value=send]", "Referral sent")
 	portaltest.Screenshot(t, ctx, "referral-sent")
 

@@ -20,6 +20,22 @@ func referAnswers(nhs string) url.Values {
 	}
 }
 
+// fillReferral answers every section of the referral journey, each on its own page, and returns the
+// check-your-answers page.
+func (b *browser) fillReferral(answers url.Values) page {
+	b.t.Helper()
+	for _, s := range sections {
+		form := b.get("/refer/" + s.Slug)
+		if form.h1() != s.Title {
+			b.t.Fatalf("section %s: %d %q", s.Slug, form.status, form.h1())
+		}
+		if tasks := b.submit(form, "/refer/"+s.Slug, answers); tasks.h1() != "Refer a person" {
+			b.t.Fatalf("saving %s: %d %q\n%s", s.Slug, tasks.status, tasks.h1(), tasks.body)
+		}
+	}
+	return b.get("/refer?step=check")
+}
+
 func (b *browser) submit(p page, action string, form url.Values) page {
 	b.t.Helper()
 	form.Set("csrf", p.csrf())
@@ -44,31 +60,34 @@ func TestReferAPersonJourney(t *testing.T) {
 	b := e.browser(t)
 	b.signIn(referrer, pw)
 
-	form := b.get("/refer")
-	if form.h1() != "Refer a person" {
-		t.Fatalf("refer page: %d %q", form.status, form.h1())
+	tasks := b.get("/refer")
+	if tasks.h1() != "Refer a person" || !strings.Contains(tasks.body, "Not yet started") {
+		t.Fatalf("refer page: %d %q", tasks.status, tasks.h1())
 	}
 	// A wrong NHS number (fails the Modulus 11 check) reaches the check page, and the service's
-	// refusal comes back as an error summary linking to the field, with every other answer kept.
-	wrong := referAnswers("999 000 0019")
-	checkPage := b.submit(form, "/refer", wrong)
+	// refusal comes back as an error summary linking to the field on its section's page.
+	checkPage := b.fillReferral(referAnswers("999 000 0019"))
 	if checkPage.h1() != "Check your answers before sending the referral" {
-		t.Fatalf("after continue: %d %q\n%s", checkPage.status, checkPage.h1(), checkPage.body)
+		t.Fatalf("after the sections: %d %q\n%s", checkPage.status, checkPage.h1(), checkPage.body)
 	}
 	if !strings.Contains(checkPage.body, "999 000 0019") {
 		t.Errorf("check page does not show the NHS number as 3 3 4")
 	}
+	if done := b.get("/refer"); strings.Count(done.body, ">Completed<") != len(sections) {
+		t.Errorf("the task list does not show every section completed:\n%s", done.body)
+	}
 	refused := b.submit(checkPage, "/refer", url.Values{"step": {"send"}})
 	if refused.status != http.StatusUnprocessableEntity || !strings.Contains(refused.body, `govuk-error-summary`) ||
-		!strings.Contains(refused.body, `href="#nhs-number"`) {
+		!strings.Contains(refused.body, `href="/refer/person#nhs-number"`) {
 		t.Fatalf("a wrong NHS number: %d, want 422 with an error summary linking to the field\n%s", refused.status, refused.body)
 	}
-	if !strings.Contains(refused.body, `value="Royal Oldham Hospital"`) || !strings.Contains(refused.body, `<title>Error: `) {
+	if !strings.Contains(refused.body, "Royal Oldham Hospital") || !strings.Contains(refused.body, `<title>Error: `) {
 		t.Errorf("the other answers were not kept, or the title does not start with Error:")
 	}
 	// Corrected, it is sent; the confirmation shows the reference and the response deadline.
-	right := referAnswers("999 000 0018")
-	checkPage = b.submit(refused, "/refer", right)
+	person := b.get("/refer/person")
+	b.submit(person, "/refer/person", referAnswers("999 000 0018"))
+	checkPage = b.get("/refer?step=check")
 	sent := b.submit(checkPage, "/refer", url.Values{"step": {"send"}})
 	if !strings.Contains(sent.body, "Referral sent") || !strings.Contains(sent.body, "The partnership will respond by") {
 		t.Fatalf("after sending: %d %q\n%s", sent.status, sent.h1(), sent.body)
@@ -76,10 +95,10 @@ func TestReferAPersonJourney(t *testing.T) {
 	if strings.Contains(sent.url, "Test") || strings.Contains(sent.url, "999") {
 		t.Errorf("personal data in the URL %s", sent.url)
 	}
-	// Sending the same answers again (a double click, a back button) refers once.
-	again := b.post("/refer", url.Values{"step": {"send"}, "csrf": {sent.csrf()}})
-	if again.h1() != "Refer a person" {
-		t.Errorf("a second send after success should start a new referral form, got %q", again.h1())
+	// Sending again (a double click, a back button) finds no draft: the empty form is refused and
+	// nothing more is referred.
+	if again := b.post("/refer", url.Values{"step": {"send"}, "csrf": {sent.csrf()}}); again.status != http.StatusUnprocessableEntity {
+		t.Errorf("a second send after success: %d, want 422 for an empty form", again.status)
 	}
 
 	mine := b.get("/my-referrals")
@@ -97,7 +116,7 @@ func TestCoordinatorWorksAReferral(t *testing.T) {
 	coordinator, cpw := e.person(t, "key.worker@oldham.example", "oldham", "coordinator")
 	nurse := e.browser(t)
 	nurse.signIn(referrer, rpw)
-	check := nurse.submit(nurse.get("/refer"), "/refer", referAnswers(""))
+	check := nurse.fillReferral(referAnswers(""))
 	nurse.submit(check, "/refer", url.Values{"step": {"send"}})
 
 	b := e.browser(t)
@@ -225,7 +244,7 @@ func TestNotAuthorised(t *testing.T) {
 	coordinator, cpw := e.person(t, "key.worker@oldham.example", "oldham", "coordinator")
 	c := e.browser(t)
 	c.signIn(coordinator, cpw)
-	check := c.submit(c.get("/refer"), "/refer", referAnswers(""))
+	check := c.fillReferral(referAnswers(""))
 	sent := c.submit(check, "/refer", url.Values{"step": {"send"}})
 	record := strings.TrimPrefix(sent.url, e.url)
 	record = record[:strings.Index(record, "?")]
@@ -255,26 +274,37 @@ func TestFormsRefuseBadInputWithoutLosingAnswers(t *testing.T) {
 	referrer, pw := e.person(t, "ward.nurse@oldham.example", "oldham", "referrer")
 	b := e.browser(t)
 	b.signIn(referrer, pw)
-	form := b.get("/refer")
+	person := b.get("/refer/person")
 	answers := referAnswers("")
 	answers.Set("name", strings.Repeat("x", 1<<20))
-	answers.Set("organisation", "A & B <Trust>\x00\x07")
 	answers.Set("dob-day", "31")
 	answers.Set("dob-month", "2")
-	got := b.submit(form, "/refer", answers)
+	got := b.submit(person, "/refer/person", answers)
 	if got.status != http.StatusUnprocessableEntity {
 		t.Fatalf("1 MB name and 31 February: %d\n%.2000s", got.status, got.body)
 	}
 	for _, want := range []string{`href="#name"`, "Full name must be 200 characters or fewer", `href="#dob-day"`,
-		"Date of birth must be a real date", `value="A &amp; B &lt;Trust&gt;"`, `value="Ward 4"`} {
+		"Date of birth must be a real date", `value="01610000000"`} {
 		if !strings.Contains(got.body, want) {
 			t.Errorf("missing %q", want)
 		}
 	}
+	if strings.Contains(got.body, strings.Repeat("x", 201)) {
+		t.Errorf("the 1 MB answer was echoed whole")
+	}
+	answers = referAnswers("")
+	answers.Set("organisation", "A & B <Trust>\x00\x07")
+	saved := b.submit(b.get("/refer/referrer"), "/refer/referrer", answers)
+	if saved.h1() != "Refer a person" {
+		t.Fatalf("saving hostile text: %d %q", saved.status, saved.h1())
+	}
+	if check := b.get("/refer?step=check"); !strings.Contains(check.body, "A &amp; B &lt;Trust&gt;") || strings.Contains(check.body, "<Trust>") {
+		t.Errorf("hostile text not shown escaped, control characters kept, or answers lost")
+	}
 	// The answers survive the session: sign out, sign in, and the draft is still there.
 	b.submit(got, "/sign-out", url.Values{})
 	b.signIn(referrer, pw)
-	if again := b.get("/refer"); !strings.Contains(again.body, `value="Ward 4"`) {
+	if again := b.get("/refer/referrer"); !strings.Contains(again.body, `value="Ward 4"`) {
 		t.Errorf("the draft did not survive signing out and in")
 	}
 	// Saved in Redis sealed: the portal's key holds no readable personal data.

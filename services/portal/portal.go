@@ -135,6 +135,8 @@ func (p *Portal) routes() {
 	page("GET /audit", p.audit)
 	page("GET /refer", p.referForm)
 	page("POST /refer", p.referSubmit)
+	page("GET /refer/{section}", p.referForm)
+	page("POST /refer/{section}", p.referSubmit)
 	page("POST /refer/nhs-number", p.nhsNumberCheck)
 }
 

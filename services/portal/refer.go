@@ -171,9 +171,10 @@ func fromService(pr *referral.Problem) []fieldError {
 		}
 		m, ok := serviceFields[field]
 		if !ok {
-			m = [2]string{"main-content", field}
+			errs = append(errs, fieldError{Href: "#main-content", Text: field + " " + sentence(e.Message.Value)})
+			continue
 		}
-		errs = append(errs, fieldError{Field: m[0], Href: "#" + m[0], Text: m[1] + " " + sentence(e.Message.Value)})
+		errs = append(errs, fieldError{Field: m[0], Href: "/refer/" + sectionOfField(m[0]) + "#" + m[0], Text: m[1] + " " + sentence(e.Message.Value)})
 	}
 	if len(errs) == 0 {
 		errs = append(errs, fieldError{Href: "#main-content", Text: pr.Detail.Value})
@@ -182,15 +183,6 @@ func fromService(pr *referral.Problem) []fieldError {
 }
 
 func sentence(s string) string { return strings.TrimSuffix(s, ".") }
-
-type referPage struct {
-	F        referForm
-	Sources  []string
-	Tenures  []string
-	Needs    []string
-	Priority []string
-	Check    bool
-}
 
 func (p *Portal) draftKey(r *http.Request) string {
 	return p.app.Keys.PortalDraft(principalOf(r).IdentityID, "referral")
@@ -228,18 +220,110 @@ func (p *Portal) saveDraft(ctx context.Context, r *http.Request, f referForm) er
 	return nil
 }
 
-func (p *Portal) referPage(w http.ResponseWriter, r *http.Request, status int, f referForm, errs []fieldError, check bool, banner string) {
+// section is one task of the referral journey: its page, and the fields it owns.
+type section struct {
+	Slug, Title string
+	Fields      []string
+}
+
+// sections are the referral journey's tasks, in order; each field belongs to exactly one.
+var sections = []section{
+	{"person", "Person's details", []string{"name", "nhs-number", "dob", "address", "postcode", "phone"}},
+	{"consent", "Consent", []string{"consent-refer", "consent-share"}},
+	{"referrer", "Where they are and who refers them", []string{"source", "organisation", "ward"}},
+	{"housing", "Housing", []string{"tenure", "needs"}},
+	{"hospital", "Hospital stay and priority", []string{"admission", "ready", "priority"}},
+}
+
+func sectionOf(slug string) (section, bool) {
+	for _, s := range sections {
+		if s.Slug == slug {
+			return s, true
+		}
+	}
+	return section{}, false
+}
+
+// sectionOfField names the section a form field (or a date's day box) belongs to.
+func sectionOfField(field string) string {
+	field = strings.TrimSuffix(field, "-day")
+	for _, s := range sections {
+		if slices.Contains(s.Fields, field) {
+			return s.Slug
+		}
+	}
+	return ""
+}
+
+// merge takes the posted section's answers into the draft and leaves the others as they were.
+func (f *referForm) merge(slug string, from referForm) {
+	switch slug {
+	case "person":
+		f.Name, f.NHSNumber, f.DOB, f.Address, f.Postcode, f.Phone = from.Name, from.NHSNumber, from.DOB, from.Address, from.Postcode, from.Phone
+	case "consent":
+		f.ConsentToRefer, f.ConsentToShare = from.ConsentToRefer, from.ConsentToShare
+	case "referrer":
+		f.Source, f.Organisation, f.Ward = from.Source, from.Organisation, from.Ward
+	case "housing":
+		f.Tenure, f.Needs = from.Tenure, from.Needs
+	case "hospital":
+		f.Admission, f.Ready, f.Priority = from.Admission, from.Ready, from.Priority
+	}
+}
+
+// TaskStatus says how far a section is: the service's required answers given, some answers, or none.
+func (f referForm) TaskStatus(slug string) string {
+	done, started := false, false
+	switch slug {
+	case "person":
+		done, started = f.Name != "", f.Name != "" || f.NHSNumber != "" || !f.DOB.empty() || f.Address != "" || f.Phone != ""
+	case "consent":
+		done, started = f.ConsentToRefer, f.ConsentToRefer || f.ConsentToShare
+	case "referrer":
+		done, started = f.Source != "" && f.Organisation != "", f.Source != "" || f.Organisation != "" || f.Ward != ""
+	case "housing":
+		done, started = f.Tenure != "" && len(f.Needs) > 0, f.Tenure != "" || len(f.Needs) > 0
+	case "hospital":
+		done, started = f.Priority != "", f.Priority != "" || !f.Admission.empty() || !f.Ready.empty()
+	}
+	switch {
+	case done:
+		return "Completed"
+	case started:
+		return "Incomplete"
+	}
+	return "Not yet started"
+}
+
+type referPage struct {
+	F        referForm
+	Step     string // "tasks", "check" or a section's slug
+	Section  section
+	Sections []section
+	Sources  []string
+	Tenures  []string
+	Needs    []string
+	Priority []string
+}
+
+func (p *Portal) referPage(w http.ResponseWriter, r *http.Request, status int, f referForm, errs []fieldError, step, banner string) {
+	data := referPage{F: f, Step: step, Sections: sections, Sources: sources, Tenures: tenures, Needs: needs, Priority: priorities}
 	title := "Refer a person"
-	if check {
+	switch step {
+	case "check":
 		title = "Check your answers before sending the referral"
+	case "tasks":
+	default:
+		data.Section, _ = sectionOf(step)
+		title = data.Section.Title
 	}
 	if len(errs) > 0 {
 		title = "Error: " + title
 	}
-	p.render(w, r, status, "refer", view{Title: title, Errors: errs, Banner: banner,
-		Data: referPage{F: f, Sources: sources, Tenures: tenures, Needs: needs, Priority: priorities, Check: check}})
+	p.render(w, r, status, "refer", view{Title: title, Errors: errs, Banner: banner, Data: data})
 }
 
+// referForm shows the task list, a section's page (?section=) or the check-your-answers page (?step=check).
 func (p *Portal) referForm(w http.ResponseWriter, r *http.Request) {
 	if !principalOf(r).Can(auth.ReferralCreate) {
 		p.notAuthorised(w, r)
@@ -250,14 +334,23 @@ func (p *Portal) referForm(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, http.StatusServiceUnavailable, err)
 		return
 	}
+	step := "tasks"
+	if r.URL.Query().Get("step") == "check" {
+		step = "check"
+	} else if s, ok := sectionOf(r.PathValue("section")); ok {
+		step = s.Slug
+	} else if r.PathValue("section") != "" {
+		p.render(w, r, http.StatusNotFound, "problem", view{Title: "Page not found", Message: "There is no such part of the referral form."})
+		return
+	}
 	banner := ""
 	if r.URL.Query().Get("saved") == "1" {
 		banner = "Your answers are saved for 24 hours. Come back to this page to finish the referral."
 	}
-	p.referPage(w, r, http.StatusOK, f, nil, r.URL.Query().Get("step") == "check", banner)
+	p.referPage(w, r, http.StatusOK, f, nil, step, banner)
 }
 
-// referSubmit handles the form (save, or continue to check your answers) and the check page (send).
+// referSubmit saves one section's answers into the draft, or sends the referral from the check page.
 func (p *Portal) referSubmit(w http.ResponseWriter, r *http.Request) {
 	if !principalOf(r).Can(auth.ReferralCreate) {
 		p.notAuthorised(w, r)
@@ -268,22 +361,34 @@ func (p *Portal) referSubmit(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, http.StatusServiceUnavailable, err)
 		return
 	}
-	if r.PostFormValue("step") == "send" {
-		p.sendReferral(w, r, draft)
+	sec, isSection := sectionOf(r.PathValue("section"))
+	if !isSection {
+		if r.PostFormValue("step") == "send" {
+			p.sendReferral(w, r, draft)
+			return
+		}
+		p.render(w, r, http.StatusNotFound, "problem", view{Title: "Page not found", Message: "There is no such part of the referral form."})
 		return
 	}
-	f, errs := parseReferForm(r, draft.Key)
-	if err := p.saveDraft(r.Context(), r, f); err != nil {
+	posted, all := parseReferForm(r, draft.Key)
+	draft.merge(sec.Slug, posted)
+	var errs []fieldError
+	for _, e := range all {
+		if sectionOfField(e.Field) == sec.Slug {
+			errs = append(errs, e)
+		}
+	}
+	if err := p.saveDraft(r.Context(), r, draft); err != nil {
 		p.fail(w, r, http.StatusServiceUnavailable, err)
 		return
 	}
 	switch {
 	case len(errs) > 0:
-		p.referPage(w, r, http.StatusUnprocessableEntity, f, errs, false, "")
+		p.referPage(w, r, http.StatusUnprocessableEntity, draft, errs, sec.Slug, "")
 	case r.PostFormValue("step") == "save":
 		http.Redirect(w, r, "/refer?saved=1", http.StatusSeeOther)
 	default:
-		http.Redirect(w, r, "/refer?step=check", http.StatusSeeOther)
+		http.Redirect(w, r, "/refer", http.StatusSeeOther)
 	}
 }
 
@@ -297,7 +402,7 @@ func (p *Portal) sendReferral(w http.ResponseWriter, r *http.Request, f referFor
 	if !ok {
 		pr, isProblem := problemOf(res)
 		if isProblem && (pr.Status == http.StatusBadRequest || pr.Status == http.StatusUnprocessableEntity) {
-			p.referPage(w, r, http.StatusUnprocessableEntity, f, fromService(pr), false, "")
+			p.referPage(w, r, http.StatusUnprocessableEntity, f, fromService(pr), "check", "")
 			return
 		}
 		p.answerProblem(w, r, res)

@@ -14,7 +14,7 @@ func TestEveryRoleOnEveryPage(t *testing.T) {
 	coordinator, cpw := e.person(t, "key.worker@oldham.example", "oldham", "coordinator")
 	c := e.browser(t)
 	c.signIn(coordinator, cpw)
-	sent := c.submit(c.submit(c.get("/refer"), "/refer", referAnswers("")), "/refer", url.Values{"step": {"send"}})
+	sent := c.submit(c.fillReferral(referAnswers("")), "/refer", url.Values{"step": {"send"}})
 	record := strings.TrimPrefix(sent.url[:strings.Index(sent.url, "?")], e.url)
 
 	pages := []string{"/", "/referrals", "/my-referrals", "/refer", record, "/actions/overdue", "/audit?reference=" + strings.TrimPrefix(record, "/referrals/")}

@@ -106,7 +106,8 @@ var funcs = template.FuncMap{
 	"autocompleteOf": autocompleteOf,
 }
 
-// answers are the check-your-answers rows: question, answer, the id of the field that changes it.
+// answers are the check-your-answers rows: question, answer, and the link to the field that changes it
+// on its section's page.
 func answers(f referForm) [][3]string {
 	yes := func(b bool) string {
 		if b {
@@ -124,14 +125,14 @@ func answers(f referForm) [][3]string {
 	for i, n := range f.Needs {
 		needList[i] = strings.ReplaceAll(n, "-", " ")
 	}
-	return [][3]string{
+	rows := [][3]string{
 		{"Full name", or(f.Name), "name"},
 		{"NHS number", or(formatNHSNumber(strings.ReplaceAll(f.NHSNumber, " ", ""))), "nhs-number"},
 		{"Date of birth", or(f.DOB.String()), "dob-day"},
 		{"Address", or(strings.TrimSpace(f.Address + " " + f.Postcode)), "address"},
 		{"Phone number", or(f.Phone), "phone"},
 		{"Consent to refer", yes(f.ConsentToRefer), "consent-refer"},
-		{"Consent to share", yes(f.ConsentToShare), "consent-refer"},
+		{"Consent to share", yes(f.ConsentToShare), "consent-share"},
 		{"Where the person is", or(strings.ReplaceAll(f.Source, "-", " ")), "source"},
 		{"Referring organisation", or(strings.TrimSpace(f.Organisation + " " + f.Ward)), "organisation"},
 		{"Tenure", or(strings.ReplaceAll(f.Tenure, "-", " ")), "tenure"},
@@ -140,6 +141,10 @@ func answers(f referForm) [][3]string {
 		{"Date medically fit for discharge", or(f.Ready.String()), "ready-day"},
 		{"Priority", or(f.Priority), "priority"},
 	}
+	for i := range rows {
+		rows[i][2] = "/refer/" + sectionOfField(rows[i][2]) + "#" + rows[i][2]
+	}
+	return rows
 }
 
 // shownNode: the portal shows Kratos' CSRF token, the password and code methods; profile traits are
