@@ -152,6 +152,14 @@ type Invoker interface {
 	//
 	// GET /v1/referrals/{id}/audit
 	GetReferralAudit(ctx context.Context, params GetReferralAuditParams, options ...RequestOption) (GetReferralAuditRes, error)
+	// ListFollowUpsDue invokes listFollowUpsDue operation.
+	//
+	// The key workers' worklist of 30- and 91-day (the policy's) follow-ups after discharge, overdue ones
+	// included, across the partnership's open referrals. Roles as for the overdue actions. Each referral
+	// shown is recorded in its audit trail.
+	//
+	// GET /v1/follow-ups/due
+	ListFollowUpsDue(ctx context.Context, params ListFollowUpsDueParams, options ...RequestOption) (ListFollowUpsDueRes, error)
 	// ListOverdueActions invokes listOverdueActions operation.
 	//
 	// The coordinators' worklist across the partnership's referrals. Roles: coordinator, housing-officer,
@@ -1517,6 +1525,177 @@ func (c *Client) sendGetReferralAudit(ctx context.Context, params GetReferralAud
 	}
 
 	result, err := decodeGetReferralAuditResponse(resp)
+	if err != nil {
+		return res, errors.Wrap(err, "decode response")
+	}
+
+	return result, nil
+}
+
+// ListFollowUpsDue invokes listFollowUpsDue operation.
+//
+// The key workers' worklist of 30- and 91-day (the policy's) follow-ups after discharge, overdue ones
+// included, across the partnership's open referrals. Roles as for the overdue actions. Each referral
+// shown is recorded in its audit trail.
+//
+// GET /v1/follow-ups/due
+func (c *Client) ListFollowUpsDue(ctx context.Context, params ListFollowUpsDueParams, options ...RequestOption) (ListFollowUpsDueRes, error) {
+	res, err := c.sendListFollowUpsDue(ctx, params, options...)
+	return res, err
+}
+
+func (c *Client) sendListFollowUpsDue(ctx context.Context, params ListFollowUpsDueParams, requestOptions ...RequestOption) (res ListFollowUpsDueRes, err error) {
+
+	var reqCfg requestConfig
+	reqCfg.setDefaults(c.baseClient)
+	for _, o := range requestOptions {
+		o(&reqCfg)
+	}
+
+	u := c.serverURL
+	if override := reqCfg.ServerURL; override != nil {
+		u = override
+	}
+	u = uri.Clone(u)
+	var pathParts [1]string
+	pathParts[0] = "/v1/follow-ups/due"
+	uri.AddPathParts(u, pathParts[:]...)
+
+	q := uri.NewQueryEncoder()
+	{
+		// Encode "before" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "before",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			return e.EncodeValue(conv.DateToString(params.Before))
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	{
+		// Encode "limit" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "limit",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.Limit.Get(); ok {
+				return e.EncodeValue(conv.IntToString(val))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	{
+		// Encode "cursor" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "cursor",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.Cursor.Get(); ok {
+				return e.EncodeValue(conv.StringToString(val))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	u.RawQuery = q.Values().Encode()
+
+	r, err := ht.NewRequest(ctx, "GET", u)
+	if err != nil {
+		return res, errors.Wrap(err, "create request")
+	}
+
+	{
+		type bitset = [1]uint8
+		var satisfied bitset
+		{
+
+			switch err := c.securitySessionToken(ctx, ListFollowUpsDueOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 0
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"SessionToken\"")
+			}
+		}
+		{
+
+			switch err := c.securityBearer(ctx, ListFollowUpsDueOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 1
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"Bearer\"")
+			}
+		}
+		{
+
+			switch err := c.securitySessionCookie(ctx, ListFollowUpsDueOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 2
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"SessionCookie\"")
+			}
+		}
+
+		if ok := func() bool {
+		nextRequirement:
+			for _, requirement := range []bitset{
+				{0b00000001},
+				{0b00000010},
+				{0b00000100},
+			} {
+				for i, mask := range requirement {
+					if satisfied[i]&mask != mask {
+						continue nextRequirement
+					}
+				}
+				return true
+			}
+			return false
+		}(); !ok {
+			return res, ogenerrors.ErrSecurityRequirementIsNotSatisfied
+		}
+	}
+
+	if err := reqCfg.onRequest(r); err != nil {
+		return res, errors.Wrap(err, "edit request")
+	}
+
+	resp, err := reqCfg.Client.Do(r)
+	if err != nil {
+		return res, errors.Wrap(err, "do request")
+	}
+	body := resp.Body
+	defer func() {
+		// Drain the body to EOF before closing, so the underlying
+		// connection can be reused by the Transport regardless of the
+		// response status code. See https://github.com/ogen-go/ogen/issues/1670.
+		_, _ = io.Copy(io.Discard, body)
+		_ = body.Close()
+	}()
+
+	if err := reqCfg.onResponse(resp); err != nil {
+		return res, errors.Wrap(err, "edit response")
+	}
+
+	result, err := decodeListFollowUpsDueResponse(resp)
 	if err != nil {
 		return res, errors.Wrap(err, "decode response")
 	}

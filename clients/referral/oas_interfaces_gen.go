@@ -33,6 +33,10 @@ type GetReferralRes interface {
 	getReferralRes()
 }
 
+type ListFollowUpsDueRes interface {
+	listFollowUpsDueRes()
+}
+
 type ListOverdueActionsRes interface {
 	listOverdueActionsRes()
 }

@@ -17,6 +17,7 @@ const (
 	GetReadinessOperation       OperationName = "GetReadiness"
 	GetReferralOperation        OperationName = "GetReferral"
 	GetReferralAuditOperation   OperationName = "GetReferralAudit"
+	ListFollowUpsDueOperation   OperationName = "ListFollowUpsDue"
 	ListOverdueActionsOperation OperationName = "ListOverdueActions"
 	ListReferralsOperation      OperationName = "ListReferrals"
 	RecordFirstContactOperation OperationName = "RecordFirstContact"

@@ -2,6 +2,10 @@
 
 package referral
 
+import (
+	"time"
+)
+
 // AddNoteParams is parameters of addNote operation.
 type AddNoteParams struct {
 	// The ETag last read.
@@ -39,6 +43,15 @@ type GetReferralAuditParams struct {
 	After OptString `json:",omitempty,omitzero"`
 	Limit OptInt    `json:",omitempty,omitzero"`
 	ID    string
+}
+
+// ListFollowUpsDueParams is parameters of listFollowUpsDue operation.
+type ListFollowUpsDueParams struct {
+	// The first day not included, e.g. a week from today.
+	Before time.Time
+	Limit  OptInt `json:",omitempty,omitzero"`
+	// NextCursor of the previous page.
+	Cursor OptString `json:",omitempty,omitzero"`
 }
 
 // ListOverdueActionsParams is parameters of listOverdueActions operation.

@@ -1200,6 +1200,99 @@ type GetReferralUnauthorized Problem
 
 func (*GetReferralUnauthorized) getReferralRes() {}
 
+type ListFollowUpsDueBadRequest Problem
+
+func (*ListFollowUpsDueBadRequest) listFollowUpsDueRes() {}
+
+type ListFollowUpsDueForbidden Problem
+
+func (*ListFollowUpsDueForbidden) listFollowUpsDueRes() {}
+
+type ListFollowUpsDueOK struct {
+	Items []ListFollowUpsDueOKItemsItem `json:"items"`
+	// Empty on the last page.
+	NextCursor string `json:"nextCursor"`
+}
+
+// GetItems returns the value of Items.
+func (s *ListFollowUpsDueOK) GetItems() []ListFollowUpsDueOKItemsItem {
+	return s.Items
+}
+
+// GetNextCursor returns the value of NextCursor.
+func (s *ListFollowUpsDueOK) GetNextCursor() string {
+	return s.NextCursor
+}
+
+// SetItems sets the value of Items.
+func (s *ListFollowUpsDueOK) SetItems(val []ListFollowUpsDueOKItemsItem) {
+	s.Items = val
+}
+
+// SetNextCursor sets the value of NextCursor.
+func (s *ListFollowUpsDueOK) SetNextCursor(val string) {
+	s.NextCursor = val
+}
+
+func (*ListFollowUpsDueOK) listFollowUpsDueRes() {}
+
+type ListFollowUpsDueOKItemsItem struct {
+	ReferralId string `json:"referralId"`
+	// Absent once retention has erased it.
+	Name OptString `json:"name"`
+	// Days after discharge.
+	Days    int       `json:"days"`
+	DueDate time.Time `json:"dueDate"`
+}
+
+// GetReferralId returns the value of ReferralId.
+func (s *ListFollowUpsDueOKItemsItem) GetReferralId() string {
+	return s.ReferralId
+}
+
+// GetName returns the value of Name.
+func (s *ListFollowUpsDueOKItemsItem) GetName() OptString {
+	return s.Name
+}
+
+// GetDays returns the value of Days.
+func (s *ListFollowUpsDueOKItemsItem) GetDays() int {
+	return s.Days
+}
+
+// GetDueDate returns the value of DueDate.
+func (s *ListFollowUpsDueOKItemsItem) GetDueDate() time.Time {
+	return s.DueDate
+}
+
+// SetReferralId sets the value of ReferralId.
+func (s *ListFollowUpsDueOKItemsItem) SetReferralId(val string) {
+	s.ReferralId = val
+}
+
+// SetName sets the value of Name.
+func (s *ListFollowUpsDueOKItemsItem) SetName(val OptString) {
+	s.Name = val
+}
+
+// SetDays sets the value of Days.
+func (s *ListFollowUpsDueOKItemsItem) SetDays(val int) {
+	s.Days = val
+}
+
+// SetDueDate sets the value of DueDate.
+func (s *ListFollowUpsDueOKItemsItem) SetDueDate(val time.Time) {
+	s.DueDate = val
+}
+
+type ListFollowUpsDueServiceUnavailable Problem
+
+func (*ListFollowUpsDueServiceUnavailable) listFollowUpsDueRes() {}
+
+type ListFollowUpsDueUnauthorized Problem
+
+func (*ListFollowUpsDueUnauthorized) listFollowUpsDueRes() {}
+
 type ListOverdueActionsBadRequest Problem
 
 func (*ListOverdueActionsBadRequest) listOverdueActionsRes() {}

@@ -702,6 +702,29 @@ func (s *GetReferralOKHeaders) Validate() error {
 	return nil
 }
 
+func (s *ListFollowUpsDueOK) Validate() error {
+	if s == nil {
+		return validate.ErrNilPointer
+	}
+
+	var failures []validate.FieldError
+	if err := func() error {
+		if s.Items == nil {
+			return errors.New("nil is invalid value")
+		}
+		return nil
+	}(); err != nil {
+		failures = append(failures, validate.FieldError{
+			Name:  "items",
+			Error: err,
+		})
+	}
+	if len(failures) > 0 {
+		return &validate.Error{Fields: failures}
+	}
+	return nil
+}
+
 func (s *ListOverdueActionsOK) Validate() error {
 	if s == nil {
 		return validate.ErrNilPointer

@@ -127,6 +127,7 @@ func TestPortalInABrowser(t *testing.T) {
 	}
 
 	portaltest.Open(t, ctx, e.url+"/actions/overdue", "Actions overdue")
+	portaltest.Open(t, ctx, e.url+"/follow-ups/due", "Follow-ups due this week")
 	portaltest.Open(t, ctx, e.url+"/audit?reference="+record, "Audit trail")
 	if rows := portaltest.Eval[int](t, ctx, `document.querySelectorAll('tbody tr').length`); rows < 2 {
 		t.Errorf("the audit trail shows %d entries, want the creation and the reads", rows)
@@ -137,7 +138,7 @@ func TestPortalInABrowser(t *testing.T) {
 
 	// No horizontal scroll at 320 px wide on the main pages.
 	portaltest.Do(t, ctx, chromedp.EmulateViewport(320, 800))
-	for _, path := range []string{"/", "/referrals", "/refer", "/actions/overdue", "/referrals/" + record} {
+	for _, path := range []string{"/", "/referrals", "/refer", "/actions/overdue", "/follow-ups/due", "/referrals/" + record} {
 		portaltest.Do(t, ctx, chromedp.Navigate(e.url+path), chromedp.WaitReady(chromedp.CSS("body")))
 		if wide := portaltest.Eval[int](t, ctx, `document.documentElement.scrollWidth`); wide > 320 {
 			t.Errorf("%s is %d px wide at a 320 px viewport", path, wide)

@@ -36,6 +36,13 @@ func (p *Portal) home(w http.ResponseWriter, r *http.Request) {
 		}
 		cards = append(cards, homeCard{Title: "Actions overdue", Href: "/actions/overdue", Count: len(late.Items), Counted: true,
 			Text: plural(len(late.Items), "action", "actions") + " past their due time" + orMore(late.NextCursor)})
+		dueRes, err := p.referrals.ListFollowUpsDue(ctx, referral.ListFollowUpsDueParams{Before: weekAhead(p.app.Now()), Limit: referral.NewOptInt(countLimit)})
+		due, ok := expect[referral.ListFollowUpsDueOK](p, w, r, dueRes, err)
+		if !ok {
+			return
+		}
+		cards = append(cards, homeCard{Title: "Follow-ups", Href: "/follow-ups/due", Count: len(due.Items), Counted: true,
+			Text: plural(len(due.Items), "follow-up", "follow-ups") + " due this week" + orMore(referral.NewOptString(due.NextCursor))})
 	}
 	if who.Can(auth.ReferralCreate) {
 		cards = append(cards, homeCard{Title: "Refer a person", Href: "/refer", Text: "Refer someone whose discharge is held up by housing."})

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"github.com/homeward-dev/homeward/services/kit/calendar"
 	"html"
 	"net/http"
 	"net/url"
@@ -207,12 +208,25 @@ func TestCoordinatorWorksAReferral(t *testing.T) {
 	if !strings.Contains(outcome.body, "25 October 2026 to own home") || !strings.Contains(outcome.body, "Record 30-day follow-up") {
 		t.Fatalf("outcome tab after discharge:\n%s", outcome.body)
 	}
+	// Four weeks on, the 30-day follow-up (due 24 November) is on this week's worklist and the home page.
+	e.clock.Set(time.Date(2026, 11, 20, 9, 0, 0, 0, calendar.London()))
+	if due := b.get("/follow-ups/due"); !strings.Contains(due.body, "30 days after discharge") || !strings.Contains(due.body, "24 November 2026") ||
+		strings.Contains(due.body, "91 days after discharge") {
+		t.Errorf("the follow-ups worklist does not show the 30-day follow-up alone:\n%s", due.body)
+	}
+	if home := b.get("/"); !strings.Contains(home.body, "1 follow-up due this week") {
+		t.Errorf("home does not count the follow-up due:\n%s", home.body)
+	}
+	outcome = b.get(record + "?tab=outcome")
 	followed := b.submit(outcome, record+"/follow-ups/30", url.Values{"etag": {etagOf(outcome)}, "result": {"at-home"}, "wellbeing": {"52"}})
 	if !strings.Contains(followed.body, "Follow-up recorded.") {
 		t.Errorf("follow-up: %d\n%s", followed.status, followed.body)
 	}
 	if outcome = b.get(record + "?tab=outcome"); !strings.Contains(outcome.body, "at home; wellbeing score 52") {
 		t.Errorf("the follow-up is not shown:\n%s", outcome.body)
+	}
+	if due := b.get("/follow-ups/due"); strings.Contains(due.body, "30 days after discharge") {
+		t.Errorf("a recorded follow-up is still on the worklist")
 	}
 
 	// Without the session's token a change is refused.

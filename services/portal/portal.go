@@ -133,6 +133,7 @@ func (p *Portal) routes() {
 	page("POST /referrals/{id}/readmissions", p.readmission)
 	page("GET /actions/overdue", p.overdueActions)
 	page("GET /audit", p.audit)
+	page("GET /follow-ups/due", p.followUpsDue)
 	page("GET /refer", p.referForm)
 	page("POST /refer", p.referSubmit)
 	page("GET /refer/{section}", p.referForm)

@@ -45,7 +45,7 @@ type fieldError struct {
 
 // pageNames are the pages; each is parsed as its own template set with the layout and components.
 var pageNames = []string{"problem", "not-authorised", "signed-out", "accessibility", "privacy", "cookies",
-	"home", "board", "record", "refer", "flow", "overdue", "audit"}
+	"home", "board", "record", "refer", "flow", "overdue", "audit", "follow-ups"}
 
 func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
@@ -256,6 +256,7 @@ func (p *Portal) navFor(r *http.Request, who *auth.Principal) []navItem {
 	if who.Can(auth.ReferralRead) {
 		add("Caseload", "/referrals")
 		add("Actions overdue", "/actions/overdue")
+		add("Follow-ups", "/follow-ups/due")
 	}
 	if who.Can(auth.ReferralCreate) {
 		add("Refer a person", "/refer")

@@ -2,6 +2,7 @@ package referral
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/homeward-dev/homeward/services/kit/audit"
 	"github.com/homeward-dev/homeward/services/kit/auth"
+	"github.com/homeward-dev/homeward/services/kit/calendar"
 	"github.com/homeward-dev/homeward/services/kit/httpapi"
 	"github.com/homeward-dev/homeward/services/kit/ids"
 )
@@ -28,13 +30,68 @@ type OverdueAction struct {
 // overdueActions lists open actions past their due time across the partnership's referrals, most
 // overdue first: the coordinators' worklist. The cursor is "<due ms>:<referral>/<action>".
 func (s *Service) overdueActions(w http.ResponseWriter, r *http.Request) {
+	var out []OverdueAction
+	s.dueList(w, r, dueWalk{key: s.repo.keys.ActionsDue(), stop: "(" + strconv.FormatInt(s.now().UnixMilli(), 10), what: "overdue actions"},
+		func(item *listItem, refID, actionID string) bool {
+			for _, a := range item.OpenActions {
+				if a.ID == actionID {
+					out = append(out, OverdueAction{ReferralID: refID, Name: item.Name, ActionID: a.ID, Type: a.Type,
+						OwnerOrganisation: a.Owner, Urgency: a.Urgency, DueAt: a.DueAt.UTC().Format(time.RFC3339Nano)})
+					return true
+				}
+			}
+			return false
+		}, func() any { return orEmpty(out) })
+}
+
+// DueFollowUp is one line of the follow-ups-due worklist.
+type DueFollowUp struct {
+	ReferralID string        `json:"referralId"`
+	Name       string        `json:"name,omitempty"`
+	Days       int           `json:"days"`
+	DueDate    calendar.Date `json:"dueDate"`
+}
+
+// followUpsDue lists the follow-ups still to record that fall due before a day (the portal asks for
+// the week ahead), earliest first, overdue ones included. The cursor is "<due ms>:<referral>/<days>".
+func (s *Service) followUpsDue(w http.ResponseWriter, r *http.Request) {
+	before, err := calendar.ParseDate(r.URL.Query().Get("before"))
+	if err != nil {
+		httpapi.WriteProblem(w, r, httpapi.BadRequest("before must be a date", httpapi.FieldError{Field: "before", Message: "is required, as YYYY-MM-DD"}))
+		return
+	}
+	out := []DueFollowUp{}
+	s.dueList(w, r, dueWalk{key: s.repo.keys.FollowUpsDue(), stop: "(" + strconv.FormatInt(dayStart(before).UnixMilli(), 10),
+		what: "follow-ups due", params: []string{"before"}},
+		func(item *listItem, refID, days string) bool {
+			for _, f := range item.DueFollowUps {
+				if strconv.Itoa(f.Days) == days {
+					out = append(out, DueFollowUp{ReferralID: refID, Name: item.Name, Days: f.Days, DueDate: f.DueDate})
+					return true
+				}
+			}
+			return false
+		}, func() any { return out })
+}
+
+// dueWalk is a worklist read from a deadline index whose members are "<referral>/<part>".
+type dueWalk struct {
+	key, stop, what string
+	// params are the list's own query parameters besides limit and cursor.
+	params []string
+}
+
+// dueList answers a worklist: it walks the index by score up to stop, reads the referrals' list items
+// a batch at a time, lets add take each entry the caller may see, and pages with the cursor
+// "<score>:<member>". Every referral shown is audited as listed.
+func (s *Service) dueList(w http.ResponseWriter, r *http.Request, walk dueWalk, add func(item *listItem, refID, part string) bool, items func() any) {
 	limit, prob := limitParam(r, 50, 200)
 	if prob != nil {
 		httpapi.WriteProblem(w, r, prob)
 		return
 	}
 	for k := range r.URL.Query() {
-		if k != "limit" && k != "cursor" {
+		if k != "limit" && k != "cursor" && !slices.Contains(walk.params, k) {
 			httpapi.WriteProblem(w, r, httpapi.BadRequest("unknown query parameter", httpapi.FieldError{Field: k, Message: "is not a parameter of this list"}))
 			return
 		}
@@ -52,14 +109,13 @@ func (s *Service) overdueActions(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.now()
 	principal, _ := auth.From(r.Context())
-	var out []OverdueAction
 	var shown []string
-	next, scanned := "", 0
+	next, scanned, count := "", 0, 0
 walk:
 	for {
 		const batch = 100
-		zs, err := s.app.Redis.ZRangeArgsWithScores(r.Context(), redis.ZRangeArgs{Key: s.repo.keys.ActionsDue(),
-			Start: fromScore, Stop: "(" + strconv.FormatInt(now.UnixMilli(), 10), ByScore: true, Count: batch + 1}).Result()
+		zs, err := s.app.Redis.ZRangeArgsWithScores(r.Context(), redis.ZRangeArgs{Key: walk.key,
+			Start: fromScore, Stop: walk.stop, ByScore: true, Count: batch + 1}).Result()
 		if err != nil {
 			storageFailed(w, r, err)
 			return
@@ -81,29 +137,24 @@ walk:
 		for i, m := range members {
 			refIDs[i], _, _ = strings.Cut(m, "/")
 		}
-		items, err := s.repo.summaries(r.Context(), refIDs, now)
+		listed, err := s.repo.summaries(r.Context(), refIDs, now)
 		if err != nil {
 			storageFailed(w, r, err)
 			return
 		}
-		byID := make(map[string]*listItem, len(items))
-		for _, it := range items {
+		byID := make(map[string]*listItem, len(listed))
+		for _, it := range listed {
 			byID[it.ID] = it
 		}
 		for i, m := range members {
 			scanned++
 			fromScore, afterMember = scores[i], m
-			refID, actionID, _ := strings.Cut(m, "/")
-			if item := byID[refID]; item != nil && mayRead(principal, item.CreatedByID) {
-				for _, a := range item.OpenActions {
-					if a.ID == actionID {
-						out = append(out, OverdueAction{ReferralID: refID, Name: item.Name, ActionID: a.ID, Type: a.Type,
-							OwnerOrganisation: a.Owner, Urgency: a.Urgency, DueAt: a.DueAt.UTC().Format(time.RFC3339Nano)})
-						shown = append(shown, refID)
-					}
-				}
+			refID, part, _ := strings.Cut(m, "/")
+			if item := byID[refID]; item != nil && mayRead(principal, item.CreatedByID) && add(item, refID, part) {
+				shown = append(shown, refID)
+				count++
 			}
-			if len(out) == limit || scanned >= maxScan {
+			if count == limit || scanned >= maxScan {
 				next = fromScore + ":" + afterMember
 				break walk
 			}
@@ -112,11 +163,11 @@ walk:
 			break // the index is exhausted
 		}
 	}
-	if err := s.repo.auditMany(r.Context(), shown, s.auditEntry(r, audit.ActionList, "overdue actions")); err != nil {
+	if err := s.repo.auditMany(r.Context(), shown, s.auditEntry(r, audit.ActionList, walk.what)); err != nil {
 		storageFailed(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"items": orEmpty(out), "nextCursor": next})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"items": items(), "nextCursor": next})
 }
 
 func orEmpty(v []OverdueAction) []OverdueAction {

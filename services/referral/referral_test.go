@@ -148,6 +148,11 @@ func (f *fixture) testLifecycle(t *testing.T) {
 	if len(discharged.FollowUps) != 2 || discharged.FollowUps[0].DueDate.String() != "2026-12-23" || discharged.FollowUps[1].DueDate.String() != "2027-02-22" {
 		t.Errorf("follow-ups %+v", discharged.FollowUps)
 	}
+	// The follow-ups fall due on the worklist: before 24 December only the 30-day one.
+	if due := f.followUpsDue(t, "2026-12-24", id); !slices.Equal(due, []int{30}) {
+		t.Errorf("follow-ups due before 24 December: %v, want [30]", due)
+	}
+	c.Must(http.StatusBadRequest, "GET", "/v1/follow-ups/due", nil)
 	// Closing before the follow-ups are recorded is refused.
 	p := c.Must(http.StatusConflict, "POST", "/v1/referrals/"+id+"/transitions", map[string]any{"to": "closed"}, "If-Match", etag).Problem(t)
 	if !strings.Contains(p["detail"].(string), "30, 91") {
@@ -157,6 +162,9 @@ func (f *fixture) testLifecycle(t *testing.T) {
 	f.clock.Advance(31 * 24 * time.Hour)
 	etag = f.move(t, "coordinator", id, etag, "PUT", "/follow-ups/30", map[string]any{"result": "at-home", "wellbeing": 48})
 	etag = f.move(t, "coordinator", id, etag, "POST", "/readmissions", map[string]any{"date": "2026-12-20"})
+	if due := f.followUpsDue(t, "2027-03-01", id); !slices.Equal(due, []int{91}) {
+		t.Errorf("follow-ups due once the 30-day one is recorded: %v, want [91]", due)
+	}
 	f.clock.Advance(62 * 24 * time.Hour)
 	etag = f.move(t, "coordinator", id, etag, "PUT", "/follow-ups/91", map[string]any{"result": "at-home"})
 	r = c.Must(http.StatusOK, "POST", "/v1/referrals/"+id+"/transitions", map[string]any{"to": "closed"}, "If-Match", etag)
@@ -164,6 +172,9 @@ func (f *fixture) testLifecycle(t *testing.T) {
 	r.JSON(t, &closed)
 	if closed.Status != StatusClosed || closed.ClosedAt == nil || len(closed.History) != 7 || !closed.Readmissions[0].Within30 {
 		t.Errorf("closed %+v", closed)
+	}
+	if due := f.followUpsDue(t, "2028-01-01", id); len(due) != 0 {
+		t.Errorf("a closed referral still has follow-ups due: %v", due)
 	}
 	if closed.Notes[0].Text != "Rails fitted, tenant pleased" || closed.Actions[0].Detail != "Grab rails by the bath" {
 		t.Errorf("sealed fields did not round-trip: %+v %+v", closed.Notes, closed.Actions)
@@ -186,6 +197,22 @@ func (f *fixture) testLifecycle(t *testing.T) {
 		t.Errorf("events\n got %v\nwant %v", types, want)
 	}
 	f.clock.Set(monday0930)
+}
+
+// followUpsDue lists the days of the referral's follow-ups on the worklist of those due before a day.
+func (f *fixture) followUpsDue(t *testing.T, before, id string) []int {
+	t.Helper()
+	var page struct {
+		Items []DueFollowUp
+	}
+	f.as(t, "coordinator").Must(http.StatusOK, "GET", "/v1/follow-ups/due?before="+before, nil).JSON(t, &page)
+	var days []int
+	for _, it := range page.Items {
+		if it.ReferralID == id {
+			days = append(days, it.Days)
+		}
+	}
+	return days
 }
 
 func (f *fixture) testIllegalTransitions(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -141,6 +142,11 @@ func (rp *repo) indexes(r *Referral) map[store.Member]float64 {
 		for _, a := range r.Actions {
 			if a.open() {
 				out[store.Member{Key: k.ActionsDue(), ID: r.ID + "/" + a.ID}] = float64(a.DueAt.UnixMilli())
+			}
+		}
+		for _, f := range r.FollowUps {
+			if f.Result == "" {
+				out[store.Member{Key: k.FollowUpsDue(), ID: r.ID + "/" + strconv.Itoa(f.Days)}] = float64(dayStart(f.DueDate).UnixMilli())
 			}
 		}
 	}
@@ -311,3 +317,6 @@ func (rp *repo) load(ctx context.Context, id string) (*Referral, int64, error) {
 	r, err := rp.decode(rec.Doc)
 	return r, rec.Version, err
 }
+
+// dayStart is the first moment of a day in London, which scores the day in deadline indexes.
+func dayStart(d calendar.Date) time.Time { return d.In(calendar.London(), 0, 0, 0, 0) }

@@ -19,6 +19,7 @@ type listItem struct {
 	CreatedByID    string       `json:"createdBy"`
 	FirstContacted bool         `json:"firstContacted,omitempty"`
 	OpenActions    []openAction `json:"openActions,omitempty"`
+	DueFollowUps   []FollowUp   `json:"dueFollowUps,omitempty"`
 	Sealed         []byte       `json:"sealed,omitempty"`
 }
 
@@ -44,6 +45,11 @@ func (rp *repo) encodeSummary(r *Referral) ([]byte, error) {
 	for _, a := range r.Actions {
 		if a.open() {
 			item.OpenActions = append(item.OpenActions, openAction{ID: a.ID, Type: a.Type, Owner: a.OwnerOrganisation, Urgency: a.Urgency, DueAt: a.DueAt})
+		}
+	}
+	for _, f := range r.FollowUps {
+		if f.Result == "" {
+			item.DueFollowUps = append(item.DueFollowUps, FollowUp{Days: f.Days, DueDate: f.DueDate})
 		}
 	}
 	if r.Person != nil && r.ErasedAt == nil {

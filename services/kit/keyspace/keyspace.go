@@ -53,6 +53,10 @@ func (t Tenant) AllReferrals() string { return t.key("ix", "referral", "all") }
 // ResponseDue scores referrals awaiting first contact by their response deadline (Unix ms).
 func (t Tenant) ResponseDue() string { return t.key("ix", "referral", "response-due") }
 
+// FollowUpsDue scores the follow-ups still to record ("<referral>/<days>") by their due day (Unix ms of
+// its London midnight).
+func (t Tenant) FollowUpsDue() string { return t.key("ix", "referral", "follow-ups-due") }
+
 // ActionsDue scores open actions ("<referral>/<action>") by due time (Unix ms).
 func (t Tenant) ActionsDue() string { return t.key("ix", "referral", "actions-due") }
 

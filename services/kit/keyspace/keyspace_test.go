@@ -9,7 +9,7 @@ import (
 func TestKeysStayInTheTenant(t *testing.T) {
 	k := For("oldham")
 	for _, key := range []string{k.Events(), k.Audit("referral", "X"), k.Referral("X"), k.ReferralIndex("status", "received"),
-		k.AllReferrals(), k.ResponseDue(), k.ActionsDue(), k.ClosedReferrals(), k.NHSNumber("h"), k.Idempotency("me", "k"),
+		k.AllReferrals(), k.ResponseDue(), k.ActionsDue(), k.FollowUpsDue(), k.ClosedReferrals(), k.NHSNumber("h"), k.Idempotency("me", "k"),
 		k.ClosureDays(), k.SweeperLock()} {
 		if !strings.HasPrefix(key, "t:{oldham}:") {
 			t.Errorf("%q is outside the tenant's hash tag", key)
