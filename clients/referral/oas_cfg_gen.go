@@ -11,6 +11,7 @@ import (
 
 var regexMap = map[string]ogenregex.Regexp{
 	"^[0-7][0-9A-HJKMNP-TV-Z]{25}$": ogenregex.MustCompile("^[0-7][0-9A-HJKMNP-TV-Z]{25}$"),
+	"^[a-z-]+$":                     ogenregex.MustCompile("^[a-z-]+$"),
 }
 
 type (

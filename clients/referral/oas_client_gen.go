@@ -100,6 +100,12 @@ type Invoker interface {
 	//
 	// POST /v1/referrals/{id}/actions
 	CommissionAction(ctx context.Context, request *ActionRequest, params CommissionActionParams, options ...RequestOption) (CommissionActionRes, error)
+	// CountReferrals invokes countReferrals operation.
+	//
+	// Roles that read every referral (coordinator, housing-officer, manager). For the caseload's tabs.
+	//
+	// GET /v1/referrals/counts
+	CountReferrals(ctx context.Context, options ...RequestOption) (CountReferralsRes, error)
 	// CreateReferral invokes createReferral operation.
 	//
 	// Roles: referrer, coordinator, manager. The response deadline is set from the partnership's policy
@@ -712,6 +718,124 @@ func (c *Client) sendCommissionAction(ctx context.Context, request *ActionReques
 	}
 
 	result, err := decodeCommissionActionResponse(resp)
+	if err != nil {
+		return res, errors.Wrap(err, "decode response")
+	}
+
+	return result, nil
+}
+
+// CountReferrals invokes countReferrals operation.
+//
+// Roles that read every referral (coordinator, housing-officer, manager). For the caseload's tabs.
+//
+// GET /v1/referrals/counts
+func (c *Client) CountReferrals(ctx context.Context, options ...RequestOption) (CountReferralsRes, error) {
+	res, err := c.sendCountReferrals(ctx, options...)
+	return res, err
+}
+
+func (c *Client) sendCountReferrals(ctx context.Context, requestOptions ...RequestOption) (res CountReferralsRes, err error) {
+
+	var reqCfg requestConfig
+	reqCfg.setDefaults(c.baseClient)
+	for _, o := range requestOptions {
+		o(&reqCfg)
+	}
+
+	u := c.serverURL
+	if override := reqCfg.ServerURL; override != nil {
+		u = override
+	}
+	u = uri.Clone(u)
+	var pathParts [1]string
+	pathParts[0] = "/v1/referrals/counts"
+	uri.AddPathParts(u, pathParts[:]...)
+
+	r, err := ht.NewRequest(ctx, "GET", u)
+	if err != nil {
+		return res, errors.Wrap(err, "create request")
+	}
+
+	{
+		type bitset = [1]uint8
+		var satisfied bitset
+		{
+
+			switch err := c.securitySessionToken(ctx, CountReferralsOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 0
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"SessionToken\"")
+			}
+		}
+		{
+
+			switch err := c.securityBearer(ctx, CountReferralsOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 1
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"Bearer\"")
+			}
+		}
+		{
+
+			switch err := c.securitySessionCookie(ctx, CountReferralsOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 2
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"SessionCookie\"")
+			}
+		}
+
+		if ok := func() bool {
+		nextRequirement:
+			for _, requirement := range []bitset{
+				{0b00000001},
+				{0b00000010},
+				{0b00000100},
+			} {
+				for i, mask := range requirement {
+					if satisfied[i]&mask != mask {
+						continue nextRequirement
+					}
+				}
+				return true
+			}
+			return false
+		}(); !ok {
+			return res, ogenerrors.ErrSecurityRequirementIsNotSatisfied
+		}
+	}
+
+	if err := reqCfg.onRequest(r); err != nil {
+		return res, errors.Wrap(err, "edit request")
+	}
+
+	resp, err := reqCfg.Client.Do(r)
+	if err != nil {
+		return res, errors.Wrap(err, "do request")
+	}
+	body := resp.Body
+	defer func() {
+		// Drain the body to EOF before closing, so the underlying
+		// connection can be reused by the Transport regardless of the
+		// response status code. See https://github.com/ogen-go/ogen/issues/1670.
+		_, _ = io.Copy(io.Discard, body)
+		_ = body.Close()
+	}()
+
+	if err := reqCfg.onResponse(resp); err != nil {
+		return res, errors.Wrap(err, "edit response")
+	}
+
+	result, err := decodeCountReferralsResponse(resp)
 	if err != nil {
 		return res, errors.Wrap(err, "decode response")
 	}

@@ -13,6 +13,10 @@ type CommissionActionRes interface {
 	commissionActionRes()
 }
 
+type CountReferralsRes interface {
+	countReferralsRes()
+}
+
 type CreateReferralRes interface {
 	createReferralRes()
 }

@@ -9,6 +9,7 @@ const (
 	AddNoteOperation            OperationName = "AddNote"
 	AssignKeyWorkerOperation    OperationName = "AssignKeyWorker"
 	CommissionActionOperation   OperationName = "CommissionAction"
+	CountReferralsOperation     OperationName = "CountReferrals"
 	CreateReferralOperation     OperationName = "CreateReferral"
 	GetClosureDaysOperation     OperationName = "GetClosureDays"
 	GetLivenessOperation        OperationName = "GetLiveness"

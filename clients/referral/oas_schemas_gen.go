@@ -599,6 +599,62 @@ type CommissionActionUnsupportedMediaType Problem
 
 func (*CommissionActionUnsupportedMediaType) commissionActionRes() {}
 
+type CountReferralsBadRequest Problem
+
+func (*CountReferralsBadRequest) countReferralsRes() {}
+
+type CountReferralsForbidden Problem
+
+func (*CountReferralsForbidden) countReferralsRes() {}
+
+type CountReferralsOK struct {
+	// Every status, with 0 where there is none.
+	ByStatus CountReferralsOKByStatus `json:"byStatus"`
+	Total    int                      `json:"total"`
+}
+
+// GetByStatus returns the value of ByStatus.
+func (s *CountReferralsOK) GetByStatus() CountReferralsOKByStatus {
+	return s.ByStatus
+}
+
+// GetTotal returns the value of Total.
+func (s *CountReferralsOK) GetTotal() int {
+	return s.Total
+}
+
+// SetByStatus sets the value of ByStatus.
+func (s *CountReferralsOK) SetByStatus(val CountReferralsOKByStatus) {
+	s.ByStatus = val
+}
+
+// SetTotal sets the value of Total.
+func (s *CountReferralsOK) SetTotal(val int) {
+	s.Total = val
+}
+
+func (*CountReferralsOK) countReferralsRes() {}
+
+// Every status, with 0 where there is none.
+type CountReferralsOKByStatus map[string]int
+
+func (s *CountReferralsOKByStatus) init() CountReferralsOKByStatus {
+	m := *s
+	if m == nil {
+		m = map[string]int{}
+		*s = m
+	}
+	return m
+}
+
+type CountReferralsServiceUnavailable Problem
+
+func (*CountReferralsServiceUnavailable) countReferralsRes() {}
+
+type CountReferralsUnauthorized Problem
+
+func (*CountReferralsUnauthorized) countReferralsRes() {}
+
 type CreateReferralBadRequest Problem
 
 func (*CreateReferralBadRequest) createReferralRes() {}

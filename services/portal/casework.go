@@ -80,7 +80,15 @@ type boardFilters struct {
 	Cursor                         string
 }
 
+// statusTab is one tab of the caseload: a status and how many referrals are in it.
+type statusTab struct {
+	Status, Href string
+	Count        int
+	Current      bool
+}
+
 type boardPage struct {
+	Tabs     []statusTab
 	Heading  string
 	Filters  boardFilters
 	Items    []referral.Summary
@@ -150,6 +158,17 @@ func (p *Portal) listPage(w http.ResponseWriter, r *http.Request, heading string
 		return
 	}
 	data := boardPage{Heading: heading, Filters: f, Items: page.Items, Statuses: statuses, Needs: needs, Sources: sources, Mine: mine}
+	if !mine {
+		counted, err := p.referrals.CountReferrals(withSession(r))
+		counts, ok := expect[referral.CountReferralsOK](p, w, r, counted, err)
+		if !ok {
+			return
+		}
+		data.Tabs = append(data.Tabs, statusTab{Status: "all", Href: "/referrals", Count: counts.Total, Current: f.Status == ""})
+		for _, st := range statuses {
+			data.Tabs = append(data.Tabs, statusTab{Status: st, Href: "/referrals?status=" + st, Count: counts.ByStatus[st], Current: f.Status == st})
+		}
+	}
 	if page.NextCursor.Set && page.NextCursor.Value != "" {
 		next := url.Values{}
 		for k, v := range q {

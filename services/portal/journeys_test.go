@@ -127,6 +127,11 @@ func TestCoordinatorWorksAReferral(t *testing.T) {
 	if len(ids) != 1 {
 		t.Fatalf("board with filters lists %d referrals, want 1:\n%s", len(ids), board.body)
 	}
+	all := b.get("/referrals")
+	if !strings.Contains(all.body, `aria-current="page">all <span class="hw-count">(1<span class="govuk-visually-hidden"> referrals</span>)`) ||
+		!strings.Contains(all.body, `received <span class="hw-count">(1<`) || !strings.Contains(all.body, `triaged <span class="hw-count">(0<`) {
+		t.Errorf("the caseload's status tabs do not count the one received referral:\n%s", all.body)
+	}
 	if none := b.get("/referrals?priority=emergency"); recordLink.MatchString(none.body) {
 		t.Errorf("the emergency filter still lists the urgent referral")
 	}

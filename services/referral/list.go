@@ -303,3 +303,33 @@ func writePage(w http.ResponseWriter, r *http.Request, s *Service, items []*list
 	}
 	httpapi.WriteJSON(w, http.StatusOK, page)
 }
+
+// StatusCounts is how many of the partnership's referrals are in each status.
+type StatusCounts struct {
+	ByStatus map[Status]int64 `json:"byStatus"`
+	Total    int64            `json:"total"`
+}
+
+// counts answers the caseload's tabs: each status's count, read from the status indexes in one
+// round trip. Only roles that read every referral may ask (counts of others' referrals are theirs).
+func (s *Service) counts(w http.ResponseWriter, r *http.Request) {
+	if len(r.URL.Query()) > 0 {
+		httpapi.WriteProblem(w, r, httpapi.BadRequest("this list takes no parameters"))
+		return
+	}
+	pipe := s.app.Redis.Pipeline()
+	cmds := make(map[Status]*redis.IntCmd, len(Statuses))
+	for _, st := range Statuses {
+		cmds[st] = pipe.ZCard(r.Context(), s.repo.keys.ReferralIndex("status", string(st)))
+	}
+	if _, err := pipe.Exec(r.Context()); err != nil {
+		storageFailed(w, r, err)
+		return
+	}
+	out := StatusCounts{ByStatus: make(map[Status]int64, len(Statuses))}
+	for st, cmd := range cmds {
+		out.ByStatus[st] = cmd.Val()
+		out.Total += cmd.Val()
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
+}

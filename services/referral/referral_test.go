@@ -94,6 +94,7 @@ func TestReferralService(t *testing.T) {
 	t.Run("personal data sealed at rest", f.testSealedAtRest)
 	t.Run("lists", f.testLists)
 	t.Run("overdue actions worklist", f.testOverdueActions)
+	t.Run("status counts", f.testCounts)
 	t.Run("working-day deadlines and closure days", f.testDeadlines)
 	t.Run("consent to share", f.testConsent)
 	t.Run("retention", f.testRetention)
@@ -905,4 +906,26 @@ func (f *fixture) testRedisDown(t *testing.T) {
 		t.Errorf("after the crash: %+v", back.Person)
 	}
 	c.Must(http.StatusCreated, "POST", "/v1/referrals", form("Vic Example"), "Idempotency-Key", "storage-down-1")
+}
+
+func (f *fixture) testCounts(t *testing.T) {
+	counts := func() StatusCounts {
+		var c StatusCounts
+		f.as(t, "manager").Must(http.StatusOK, "GET", "/v1/referrals/counts", nil).JSON(t, &c)
+		return c
+	}
+	before := counts()
+	if len(before.ByStatus) != len(Statuses) {
+		t.Errorf("counts name %d statuses, want all %d", len(before.ByStatus), len(Statuses))
+	}
+	ref, etag := f.create(t, "coordinator", form("Count Example"))
+	f.create(t, "coordinator", form("Count Example Two"))
+	f.move(t, "coordinator", ref.ID, etag, "POST", "/transitions", map[string]any{"to": StatusTriaged})
+	after := counts()
+	if after.ByStatus[StatusReceived] != before.ByStatus[StatusReceived]+1 || after.ByStatus[StatusTriaged] != before.ByStatus[StatusTriaged]+1 ||
+		after.Total != before.Total+2 {
+		t.Errorf("counts before %+v, after %+v: want one more received, one more triaged, two more in all", before, after)
+	}
+	f.as(t, "referrer").Must(http.StatusForbidden, "GET", "/v1/referrals/counts", nil)
+	f.as(t, "manager").Must(http.StatusBadRequest, "GET", "/v1/referrals/counts?status=received", nil)
 }

@@ -52,6 +52,7 @@ func New(a *app.Service) *Service {
 	a.ServeOpenAPI(openAPI)
 	a.API("POST /v1/referrals", s.create, auth.ReferralCreate)
 	a.API("GET /v1/referrals", s.list, read...)
+	a.API("GET /v1/referrals/counts", s.counts, auth.ReferralRead)
 	a.API("POST /v1/referrals/search", s.search, read...)
 	a.API("GET /v1/referrals/{id}", s.get, read...)
 	a.API("PATCH /v1/referrals/{id}", s.mutation(s.details), auth.ReferralManage)
