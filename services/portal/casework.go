@@ -8,6 +8,7 @@ import (
 
 	"github.com/homeward-dev/homeward/clients/referral"
 	"github.com/homeward-dev/homeward/services/kit/auth"
+	"github.com/homeward-dev/homeward/services/portal/ui"
 )
 
 // homeCard is one card on the home page: what the role does next, with a live count.
@@ -87,11 +88,39 @@ type statusTab struct {
 	Current      bool
 }
 
+// boardRow is one referral on a list, shaped for the template: the page prints fields, it computes nothing.
+type boardRow struct {
+	ID, Name, NHSNumber      string
+	Status, Priority         ui.Tag
+	Received, Due, KeyWorker string
+	Overdue                  bool
+	OverdueActions           int
+}
+
+func boardRows(items []referral.Summary) []boardRow {
+	rows := make([]boardRow, len(items))
+	for i, it := range items {
+		row := boardRow{ID: it.ID, Name: it.Name.Value, Status: tagOf(string(it.Status)), Priority: tagOf(string(it.Priority)),
+			Received: formatDate(it.ReceivedAt), Due: formatDateTime(it.ResponseDueAt), Overdue: it.Overdue, OverdueActions: it.OverdueActions}
+		if !it.Name.Set {
+			row.Name = "Name erased"
+		}
+		if it.NhsNumber.Set {
+			row.NHSNumber = formatNHSNumber(it.NhsNumber.Value)
+		}
+		if it.KeyWorker.Set {
+			row.KeyWorker = it.KeyWorker.Value.Name.Value
+		}
+		rows[i] = row
+	}
+	return rows
+}
+
 type boardPage struct {
 	Tabs     []statusTab
 	Heading  string
 	Filters  boardFilters
-	Items    []referral.Summary
+	Items    []boardRow
 	Next     string
 	Statuses []string
 	Needs    []string
@@ -157,7 +186,7 @@ func (p *Portal) listPage(w http.ResponseWriter, r *http.Request, heading string
 	if !ok {
 		return
 	}
-	data := boardPage{Heading: heading, Filters: f, Items: page.Items, Statuses: statuses, Needs: needs, Sources: sources, Mine: mine}
+	data := boardPage{Heading: heading, Filters: f, Items: boardRows(page.Items), Statuses: statuses, Needs: needs, Sources: sources, Mine: mine}
 	if !mine {
 		counted, err := p.referrals.CountReferrals(withSession(r))
 		counts, ok := expect[referral.CountReferralsOK](p, w, r, counted, err)

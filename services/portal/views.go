@@ -65,15 +65,13 @@ func parsePages() (map[string]*template.Template, error) {
 
 var funcs = template.FuncMap{
 	"nhs":      formatNHSNumber,
-	"date":     func(t time.Time) string { return t.In(calendar.London()).Format("2 January 2006") },
-	"datetime": func(t time.Time) string { return t.In(calendar.London()).Format("2 January 2006 at 3:04pm") },
+	"date":     formatDate,
+	"datetime": formatDateTime,
 	"words":    func(s string) string { return strings.ReplaceAll(s, "-", " ") },
 	"tagClass": statusTagClass,
 	"has":      slices.Contains[[]string, string],
 	"list":     func(v ...any) []any { return v },
-	"tag": func(value string) ui.Tag {
-		return ui.Tag{Text: strings.ReplaceAll(value, "-", " "), Classes: statusTagClass(value)}
-	},
+	"tag":      tagOf,
 	"errorSummary": func(errs []fieldError) ui.ErrorSummary {
 		s := ui.ErrorSummary{TitleText: "There is a problem"}
 		for _, e := range errs {
@@ -205,6 +203,16 @@ func autocompleteOf(n node) string {
 		return "one-time-code"
 	}
 	return ""
+}
+
+func formatDate(t time.Time) string { return t.In(calendar.London()).Format("2 January 2006") }
+func formatDateTime(t time.Time) string {
+	return t.In(calendar.London()).Format("2 January 2006 at 3:04pm")
+}
+
+// tagOf is the tag showing a status or priority, in words and its colour.
+func tagOf(value string) ui.Tag {
+	return ui.Tag{Text: strings.ReplaceAll(value, "-", " "), Classes: statusTagClass(value)}
 }
 
 // formatNHSNumber shows an NHS number as 3 3 4 digits, so it is read aloud in groups.
