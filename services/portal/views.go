@@ -72,6 +72,18 @@ var funcs = template.FuncMap{
 	"has":      slices.Contains[[]string, string],
 	"list":     func(v ...any) []any { return v },
 	"tag":      tagOf,
+	"input": func(id, label, value string, errs []fieldError, classes string) ui.Input {
+		return ui.Input{ID: id, Name: id, Value: value, Classes: classes, Spellcheck: new(bool), Label: ui.Label{Text: label}, ErrorMessage: errorFor(errs, id)}
+	},
+	"nhsNumberInput": func(value string, errs []fieldError) ui.Input {
+		return ui.Input{ID: "nhs-number", Name: "nhs-number", Value: value, Classes: "govuk-input--width-10", Inputmode: "numeric",
+			Spellcheck: new(bool), Label: ui.Label{Text: "NHS number (optional)"}, DescribedBy: "nhs-number-check", Check: "/refer/nhs-number",
+			Hint: &ui.Hint{Text: "10 digits, for example 485 777 3456. Leave it empty if it is not known."}, ErrorMessage: errorFor(errs, "nhs-number")}
+	},
+	"button": func(text, name, value, classes string) ui.Button {
+		return ui.Button{Text: text, Name: name, Value: value, Classes: classes}
+	},
+	"skipLink": func() ui.SkipLink { return ui.SkipLink{Text: "Skip to main content", Href: "#main-content"} },
 	"errorSummary": func(errs []fieldError) ui.ErrorSummary {
 		s := ui.ErrorSummary{TitleText: "There is a problem"}
 		for _, e := range errs {
@@ -203,6 +215,16 @@ func autocompleteOf(n node) string {
 		return "one-time-code"
 	}
 	return ""
+}
+
+// errorFor is the error message of a field, if the page has one for it.
+func errorFor(errs []fieldError, field string) *ui.ErrorMessage {
+	for _, e := range errs {
+		if e.Field == field {
+			return &ui.ErrorMessage{Text: e.Text}
+		}
+	}
+	return nil
 }
 
 func formatDate(t time.Time) string { return t.In(calendar.London()).Format("2 January 2006") }

@@ -49,3 +49,77 @@ type BackLink struct {
 	Text string `json:"text"`
 	Href string `json:"href"`
 }
+
+// Label is a field's label.
+type Label struct {
+	Text string `json:"text"`
+}
+
+// Hint is a field's hint.
+type Hint struct {
+	Text string `json:"text"`
+}
+
+// ErrorMessage is a field's error, shown above it.
+type ErrorMessage struct {
+	Text string `json:"text"`
+}
+
+// Input is govukInput.
+type Input struct {
+	ID           string        `json:"id"`
+	Name         string        `json:"name"`
+	Type         string        `json:"type"`
+	Value        string        `json:"value"`
+	Classes      string        `json:"classes"`
+	Inputmode    string        `json:"inputmode"`
+	Autocomplete string        `json:"autocomplete"`
+	Spellcheck   *bool         `json:"spellcheck"`
+	Label        Label         `json:"label"`
+	Hint         *Hint         `json:"hint"`
+	ErrorMessage *ErrorMessage `json:"errorMessage"`
+	// DescribedBy adds ids (a live check's message, say) to the ones the hint and error give.
+	DescribedBy string `json:"describedBy"`
+	// Check is the URL the portal's script asks as the field is typed (data-check).
+	Check string `json:"-"`
+}
+
+// FieldID is the input's id: id, or else name.
+func (i Input) FieldID() string {
+	if i.ID != "" {
+		return i.ID
+	}
+	return i.Name
+}
+
+// AriaDescribedBy joins the ids that describe the field, in GOV.UK Frontend's order.
+func (i Input) AriaDescribedBy() string {
+	ids := i.DescribedBy
+	add := func(id string) {
+		if ids != "" {
+			ids += " "
+		}
+		ids += id
+	}
+	if i.Hint != nil {
+		add(i.FieldID() + "-hint")
+	}
+	if i.ErrorMessage != nil {
+		add(i.FieldID() + "-error")
+	}
+	return ids
+}
+
+// Button is govukButton as a submit button.
+type Button struct {
+	Text    string `json:"text"`
+	Name    string `json:"name"`
+	Value   string `json:"value"`
+	Classes string `json:"classes"`
+}
+
+// SkipLink is govukSkipLink.
+type SkipLink struct {
+	Text string `json:"text"`
+	Href string `json:"href"`
+}

@@ -63,6 +63,9 @@ func TestComponentsMatchGOVUKFixtures(t *testing.T) {
 		{"notification-banner", "govukNotificationBanner", func() any { return &NotificationBanner{} }, 1},
 		{"panel", "govukPanel", func() any { return &Panel{} }, 1},
 		{"back-link", "govukBackLink", func() any { return &BackLink{} }, 2},
+		{"input", "govukInput", func() any { return &Input{} }, 8},
+		{"button", "govukButton", func() any { return &Button{} }, 6},
+		{"skip-link", "govukSkipLink", func() any { return &SkipLink{} }, 2},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			b, err := os.ReadFile(filepath.Join("testdata", "fixtures", "govuk", tc.file+".json"))
