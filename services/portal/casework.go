@@ -117,15 +117,16 @@ func boardRows(items []referral.Summary) []boardRow {
 }
 
 type boardPage struct {
-	Tabs     []statusTab
-	Heading  string
-	Filters  boardFilters
-	Items    []boardRow
-	Next     string
-	Statuses []string
-	Needs    []string
-	Sources  []string
-	Mine     bool
+	Tabs       []statusTab
+	Heading    string
+	Filters    boardFilters
+	Items      []boardRow
+	Next       string
+	Statuses   []string
+	Priorities []string
+	Needs      []string
+	Sources    []string
+	Mine       bool
 }
 
 var (
@@ -186,7 +187,7 @@ func (p *Portal) listPage(w http.ResponseWriter, r *http.Request, heading string
 	if !ok {
 		return
 	}
-	data := boardPage{Heading: heading, Filters: f, Items: boardRows(page.Items), Statuses: statuses, Needs: needs, Sources: sources, Mine: mine}
+	data := boardPage{Heading: heading, Filters: f, Items: boardRows(page.Items), Statuses: statuses, Priorities: priorities, Needs: needs, Sources: sources, Mine: mine}
 	if !mine {
 		counted, err := p.referrals.CountReferrals(withSession(r))
 		counts, ok := expect[referral.CountReferralsOK](p, w, r, counted, err)

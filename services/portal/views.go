@@ -72,6 +72,16 @@ var funcs = template.FuncMap{
 	"has":      slices.Contains[[]string, string],
 	"list":     func(v ...any) []any { return v },
 	"tag":      tagOf,
+	"filterSelect": func(id, label, value string, options []string) ui.Select {
+		sel := ui.Select{ID: id, Name: id, Label: ui.Label{Text: label}, Value: value, Items: []ui.SelectItem{{Value: "", Text: "Any"}}}
+		for _, o := range options {
+			sel.Items = append(sel.Items, ui.SelectItem{Value: o, Text: strings.ReplaceAll(o, "-", " ")})
+		}
+		return sel
+	},
+	"textarea": func(id, label string, rows int) ui.Textarea {
+		return ui.Textarea{ID: id, Name: id, Rows: rows, Label: ui.Label{Text: label}}
+	},
 	"input": func(id, label, value string, errs []fieldError, classes string) ui.Input {
 		return ui.Input{ID: id, Name: id, Value: value, Classes: classes, Spellcheck: new(bool), Label: ui.Label{Text: label}, ErrorMessage: errorFor(errs, id)}
 	},

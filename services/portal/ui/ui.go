@@ -6,6 +6,7 @@ package ui
 
 import (
 	"embed"
+	"fmt"
 	"html/template"
 )
 
@@ -122,4 +123,102 @@ type Button struct {
 type SkipLink struct {
 	Text string `json:"text"`
 	Href string `json:"href"`
+}
+
+// Textarea is govukTextarea.
+type Textarea struct {
+	ID           string        `json:"id"`
+	Name         string        `json:"name"`
+	Value        string        `json:"value"`
+	Rows         int           `json:"rows"`
+	Classes      string        `json:"classes"`
+	Autocomplete string        `json:"autocomplete"`
+	Spellcheck   *bool         `json:"spellcheck"`
+	Label        Label         `json:"label"`
+	Hint         *Hint         `json:"hint"`
+	ErrorMessage *ErrorMessage `json:"errorMessage"`
+	DescribedBy  string        `json:"describedBy"`
+}
+
+// FieldID is the textarea's id: id, or else name.
+func (t Textarea) FieldID() string { return Input{ID: t.ID, Name: t.Name}.FieldID() }
+
+// AriaDescribedBy joins the ids that describe the field.
+func (t Textarea) AriaDescribedBy() string {
+	return Input{ID: t.ID, Name: t.Name, Hint: t.Hint, ErrorMessage: t.ErrorMessage, DescribedBy: t.DescribedBy}.AriaDescribedBy()
+}
+
+// RowCount is rows, or GOV.UK Frontend's default of 5.
+func (t Textarea) RowCount() int {
+	if t.Rows > 0 {
+		return t.Rows
+	}
+	return 5
+}
+
+// SelectItem is one option of a select. Value absent (nil) means the option has no value attribute
+// and is matched by its text; Selected absent means "selected if it matches the select's value".
+type SelectItem struct {
+	Value    any    `json:"value"`
+	Text     string `json:"text"`
+	Selected *bool  `json:"selected"`
+	Disabled bool   `json:"disabled"`
+}
+
+// SelectOption is an option as rendered.
+type SelectOption struct {
+	Value              string
+	HasValue, Selected bool
+	Disabled           bool
+	Text               string
+}
+
+// Select is govukSelect.
+type Select struct {
+	ID           string        `json:"id"`
+	Name         string        `json:"name"`
+	Value        any           `json:"value"`
+	Classes      string        `json:"classes"`
+	Items        []SelectItem  `json:"items"`
+	Label        Label         `json:"label"`
+	Hint         *Hint         `json:"hint"`
+	ErrorMessage *ErrorMessage `json:"errorMessage"`
+	DescribedBy  string        `json:"describedBy"`
+}
+
+// FieldID is the select's id: id, or else name.
+func (s Select) FieldID() string { return Input{ID: s.ID, Name: s.Name}.FieldID() }
+
+// AriaDescribedBy joins the ids that describe the field.
+func (s Select) AriaDescribedBy() string {
+	return Input{ID: s.ID, Name: s.Name, Hint: s.Hint, ErrorMessage: s.ErrorMessage, DescribedBy: s.DescribedBy}.AriaDescribedBy()
+}
+
+// Options are the items as rendered, with GOV.UK Frontend's rule for which is selected: an item's own
+// selected wins; otherwise the one whose value (or, without one, text) equals the select's value.
+func (s Select) Options() []SelectOption {
+	out := make([]SelectOption, 0, len(s.Items))
+	want, hasWant := "", false
+	if s.Value != nil && s.Value != "" && s.Value != false {
+		want, hasWant = fmt.Sprint(s.Value), true
+	}
+	for _, it := range s.Items {
+		if it.Text == "" && it.Value == nil {
+			continue
+		}
+		o := SelectOption{Text: it.Text, Disabled: it.Disabled, HasValue: it.Value != nil}
+		effective := it.Text
+		if o.HasValue {
+			o.Value = fmt.Sprint(it.Value)
+			effective = o.Value
+		}
+		switch {
+		case it.Selected != nil:
+			o.Selected = *it.Selected
+		case hasWant:
+			o.Selected = effective == want
+		}
+		out = append(out, o)
+	}
+	return out
 }

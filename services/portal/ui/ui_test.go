@@ -66,6 +66,8 @@ func TestComponentsMatchGOVUKFixtures(t *testing.T) {
 		{"input", "govukInput", func() any { return &Input{} }, 8},
 		{"button", "govukButton", func() any { return &Button{} }, 6},
 		{"skip-link", "govukSkipLink", func() any { return &SkipLink{} }, 2},
+		{"textarea", "govukTextarea", func() any { return &Textarea{} }, 10},
+		{"select", "govukSelect", func() any { return &Select{} }, 8},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			b, err := os.ReadFile(filepath.Join("testdata", "fixtures", "govuk", tc.file+".json"))
