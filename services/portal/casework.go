@@ -223,6 +223,7 @@ var recordTabs = []string{"summary", "actions", "notes", "outcome", "timeline"}
 
 type recordPage struct {
 	R            referral.Referral
+	Moves        []string
 	ETag         string
 	Tab          string
 	Tabs         []string
@@ -244,7 +245,7 @@ func (p *Portal) record(w http.ResponseWriter, r *http.Request) {
 		tab = "summary"
 	}
 	v := view{Title: "Referral", Banner: banners[r.URL.Query().Get("done")],
-		Data: recordPage{R: got.Response, ETag: got.ETag.Value, Tab: tab, Tabs: recordTabs, Sent: r.URL.Query().Get("done") == "sent",
+		Data: recordPage{R: got.Response, Moves: movesOf(got.Response.Allowed), ETag: got.ETag.Value, Tab: tab, Tabs: recordTabs, Sent: r.URL.Query().Get("done") == "sent",
 			MayWork: principalOf(r).Can(auth.ReferralWork), Priority: priorities, Destinations: destinations, Results: followUpResults}}
 	p.render(w, r, http.StatusOK, "record", v)
 }
@@ -311,4 +312,13 @@ func (p *Portal) commission(w http.ResponseWriter, r *http.Request) {
 	p.change(w, r, "action", func(id, etag string) (any, error) {
 		return p.referrals.CommissionAction(withSession(r), req, referral.CommissionActionParams{ID: id, IfMatch: etag})
 	})
+}
+
+// movesOf are the workflow moves the service offers, as form values.
+func movesOf(allowed []referral.Status) []string {
+	out := make([]string, len(allowed))
+	for i, st := range allowed {
+		out[i] = string(st)
+	}
+	return out
 }

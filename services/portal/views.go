@@ -72,6 +72,12 @@ var funcs = template.FuncMap{
 	"has":      slices.Contains[[]string, string],
 	"list":     func(v ...any) []any { return v },
 	"tag":      tagOf,
+	"radios": func(id, legend, value string, errs []fieldError, options []string) ui.Radios {
+		r := choices(id, legend, "govuk-fieldset__legend--s", options, value)
+		r.ErrorMessage = errorFor(errs, id)
+		return r
+	},
+	"choices": choices,
 	"filterSelect": func(id, label, value string, options []string) ui.Select {
 		sel := ui.Select{ID: id, Name: id, Label: ui.Label{Text: label}, Value: value, Items: []ui.SelectItem{{Value: "", Text: "Any"}}}
 		for _, o := range options {
@@ -225,6 +231,16 @@ func autocompleteOf(n node) string {
 		return "one-time-code"
 	}
 	return ""
+}
+
+// choices is a small radio group under a legend, one item per option, in words.
+func choices(name, legend, legendClasses string, options []string, value string) ui.Radios {
+	r := ui.Radios{Name: name, Classes: "govuk-radios--small", Value: value,
+		Fieldset: &ui.Fieldset{Legend: ui.Legend{Text: legend, Classes: legendClasses}}}
+	for _, o := range options {
+		r.Items = append(r.Items, ui.ChoiceItem{Value: o, Text: strings.ReplaceAll(o, "-", " ")})
+	}
+	return r
 }
 
 // errorFor is the error message of a field, if the page has one for it.

@@ -8,6 +8,7 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
+	"strconv"
 )
 
 // Templates holds components.html, which page template sets parse beside their own files.
@@ -219,6 +220,84 @@ func (s Select) Options() []SelectOption {
 			o.Selected = effective == want
 		}
 		out = append(out, o)
+	}
+	return out
+}
+
+// Legend is a fieldset's legend.
+type Legend struct {
+	Text          string `json:"text"`
+	Classes       string `json:"classes"`
+	IsPageHeading bool   `json:"isPageHeading"`
+}
+
+// Fieldset groups a set of choices under a legend.
+type Fieldset struct {
+	Legend      Legend `json:"legend"`
+	DescribedBy string `json:"describedBy"`
+}
+
+// ChoiceItem is one radio or checkbox. Checked absent means "checked if it matches the value".
+type ChoiceItem struct {
+	ID       string `json:"id"`
+	Value    string `json:"value"`
+	Text     string `json:"text"`
+	Checked  *bool  `json:"checked"`
+	Disabled bool   `json:"disabled"`
+}
+
+// Radios is govukRadios.
+type Radios struct {
+	Name         string        `json:"name"`
+	IDPrefix     string        `json:"idPrefix"`
+	Classes      string        `json:"classes"`
+	Value        string        `json:"value"`
+	Fieldset     *Fieldset     `json:"fieldset"`
+	Hint         *Hint         `json:"hint"`
+	ErrorMessage *ErrorMessage `json:"errorMessage"`
+	Items        []ChoiceItem  `json:"items"`
+}
+
+// Prefix is the ids' prefix: idPrefix, or else name.
+func (r Radios) Prefix() string { return Input{ID: r.IDPrefix, Name: r.Name}.FieldID() }
+
+// AriaDescribedBy joins the ids that describe the group, in GOV.UK Frontend's order.
+func (r Radios) AriaDescribedBy() string {
+	describedBy := ""
+	if r.Fieldset != nil {
+		describedBy = r.Fieldset.DescribedBy
+	}
+	return Input{ID: r.Prefix(), Hint: r.Hint, ErrorMessage: r.ErrorMessage, DescribedBy: describedBy}.AriaDescribedBy()
+}
+
+// RenderedChoice is an item as rendered: its id (the first is the prefix alone, so an error summary can
+// link to it; the others are numbered from 2) and whether it is checked.
+type RenderedChoice struct {
+	ID, Value, Text   string
+	Checked, Disabled bool
+}
+
+// Choices are the items as rendered.
+func (r Radios) Choices() []RenderedChoice {
+	out := make([]RenderedChoice, 0, len(r.Items))
+	for i, it := range r.Items {
+		if it.Text == "" && it.Value == "" {
+			continue
+		}
+		c := RenderedChoice{ID: it.ID, Value: it.Value, Text: it.Text, Disabled: it.Disabled}
+		if c.ID == "" {
+			c.ID = r.Prefix()
+			if i > 0 {
+				c.ID += "-" + strconv.Itoa(i+1)
+			}
+		}
+		switch {
+		case it.Checked != nil:
+			c.Checked = *it.Checked
+		case r.Value != "":
+			c.Checked = it.Value == r.Value
+		}
+		out = append(out, c)
 	}
 	return out
 }
