@@ -84,7 +84,7 @@ func TestPortalInABrowser(t *testing.T) {
 			fill("#dob-day", "27"), fill("#dob-month", "3"), fill("#dob-year", "1950")}},
 		{"consent", "Consent", []chromedp.Action[chromedp.Void]{click("#consent-refer"), click("#consent-share")}},
 		{"referrer", "Where they are and who refers them", []chromedp.Action[chromedp.Void]{click("#source"), fill("#organisation", "Royal Oldham Hospital")}},
-		{"housing", "Housing", []chromedp.Action[chromedp.Void]{click("#tenure-2"), click("#needs-adaptations")}},
+		{"housing", "Housing", []chromedp.Action[chromedp.Void]{click("#tenure-2"), click("#needs-2")}},
 		{"hospital", "Hospital stay and priority", []chromedp.Action[chromedp.Void]{click("#priority-2")}},
 	} {
 		portaltest.Follow(t, ctx, `a[href="/refer/`+task.slug+`"]`, task.title)

@@ -72,6 +72,15 @@ var funcs = template.FuncMap{
 	"has":      slices.Contains[[]string, string],
 	"list":     func(v ...any) []any { return v },
 	"tag":      tagOf,
+	"needsCheckboxes": func(checked []string, errs []fieldError, options []string) ui.Checkboxes {
+		c := ui.Checkboxes{Name: "needs", Classes: "govuk-checkboxes--small", Values: checked, ErrorMessage: errorFor(errs, "needs"),
+			Hint:     &ui.Hint{Text: "Select all that apply."},
+			Fieldset: &ui.Fieldset{Legend: ui.Legend{Text: "Housing needs", Classes: "govuk-fieldset__legend--s"}}}
+		for _, o := range options {
+			c.Items = append(c.Items, ui.ChoiceItem{Value: o, Text: strings.ReplaceAll(o, "-", " ")})
+		}
+		return c
+	},
 	"radios": func(id, legend, value string, errs []fieldError, options []string) ui.Radios {
 		r := choices(id, legend, "govuk-fieldset__legend--s", options, value)
 		r.ErrorMessage = errorFor(errs, id)

@@ -8,6 +8,7 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
+	"slices"
 	"strconv"
 )
 
@@ -270,32 +271,88 @@ func (r Radios) AriaDescribedBy() string {
 	return Input{ID: r.Prefix(), Hint: r.Hint, ErrorMessage: r.ErrorMessage, DescribedBy: describedBy}.AriaDescribedBy()
 }
 
-// RenderedChoice is an item as rendered: its id (the first is the prefix alone, so an error summary can
-// link to it; the others are numbered from 2) and whether it is checked.
+// RenderedChoice is an item as rendered, with its id and whether it is checked.
 type RenderedChoice struct {
 	ID, Value, Text   string
 	Checked, Disabled bool
+	DescribedBy       string
 }
 
 // Choices are the items as rendered.
 func (r Radios) Choices() []RenderedChoice {
-	out := make([]RenderedChoice, 0, len(r.Items))
-	for i, it := range r.Items {
+	return renderChoices(r.Prefix(), r.Items, func(v string) bool { return r.Value != "" && v == r.Value })
+}
+
+// Module and InputType name the radios' classes and inputs.
+func (Radios) Module() string    { return "radios" }
+func (Radios) InputType() string { return "radio" }
+
+// Checkboxes is govukCheckboxes; an item is checked when its value is among Values.
+type Checkboxes struct {
+	Name         string        `json:"name"`
+	IDPrefix     string        `json:"idPrefix"`
+	Classes      string        `json:"classes"`
+	Values       []string      `json:"values"`
+	DescribedBy  string        `json:"describedBy"`
+	Fieldset     *Fieldset     `json:"fieldset"`
+	Hint         *Hint         `json:"hint"`
+	ErrorMessage *ErrorMessage `json:"errorMessage"`
+	Items        []ChoiceItem  `json:"items"`
+}
+
+func (c Checkboxes) radios() Radios {
+	fieldset := c.Fieldset
+	if fieldset == nil && c.DescribedBy != "" {
+		fieldset = &Fieldset{DescribedBy: c.DescribedBy}
+	} else if fieldset != nil && fieldset.DescribedBy == "" && c.DescribedBy != "" {
+		f := *fieldset
+		f.DescribedBy = c.DescribedBy
+		fieldset = &f
+	}
+	return Radios{Name: c.Name, IDPrefix: c.IDPrefix, Fieldset: fieldset, Hint: c.Hint, ErrorMessage: c.ErrorMessage}
+}
+
+// Prefix is the ids' prefix: idPrefix, or else name.
+func (c Checkboxes) Prefix() string { return c.radios().Prefix() }
+
+// AriaDescribedBy joins the ids that describe the group.
+func (c Checkboxes) AriaDescribedBy() string { return c.radios().AriaDescribedBy() }
+
+// Choices are the items as rendered. Without a fieldset there is nothing to hang the hint and error
+// on, so each checkbox carries them itself.
+func (c Checkboxes) Choices() []RenderedChoice {
+	out := renderChoices(c.Prefix(), c.Items, func(v string) bool { return slices.Contains(c.Values, v) })
+	if c.Fieldset == nil {
+		for i := range out {
+			out[i].DescribedBy = c.AriaDescribedBy()
+		}
+	}
+	return out
+}
+
+// Module and InputType name the checkboxes' classes and inputs.
+func (Checkboxes) Module() string    { return "checkboxes" }
+func (Checkboxes) InputType() string { return "checkbox" }
+
+// renderChoices numbers the items' ids (the first is the prefix alone, so an error summary can link to
+// it; the others are numbered from 2) and marks the checked ones: an item's own checked wins.
+func renderChoices(prefix string, items []ChoiceItem, matches func(value string) bool) []RenderedChoice {
+	out := make([]RenderedChoice, 0, len(items))
+	for i, it := range items {
 		if it.Text == "" && it.Value == "" {
 			continue
 		}
 		c := RenderedChoice{ID: it.ID, Value: it.Value, Text: it.Text, Disabled: it.Disabled}
 		if c.ID == "" {
-			c.ID = r.Prefix()
+			c.ID = prefix
 			if i > 0 {
 				c.ID += "-" + strconv.Itoa(i+1)
 			}
 		}
-		switch {
-		case it.Checked != nil:
+		if it.Checked != nil {
 			c.Checked = *it.Checked
-		case r.Value != "":
-			c.Checked = it.Value == r.Value
+		} else {
+			c.Checked = matches(it.Value)
 		}
 		out = append(out, c)
 	}

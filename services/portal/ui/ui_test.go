@@ -69,6 +69,7 @@ func TestComponentsMatchGOVUKFixtures(t *testing.T) {
 		{"textarea", "govukTextarea", func() any { return &Textarea{} }, 10},
 		{"select", "govukSelect", func() any { return &Select{} }, 8},
 		{"radios", "govukRadios", func() any { return &Radios{} }, 10},
+		{"checkboxes", "govukCheckboxes", func() any { return &Checkboxes{} }, 10},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			b, err := os.ReadFile(filepath.Join("testdata", "fixtures", "govuk", tc.file+".json"))
