@@ -88,22 +88,23 @@ var funcs = template.FuncMap{
 	},
 	"choices": choices,
 	"filterSelect": func(id, label, value string, options []string) ui.Select {
-		sel := ui.Select{ID: id, Name: id, Label: ui.Label{Text: label}, Value: value, Items: []ui.SelectItem{{Value: "", Text: "Any"}}}
+		sel := ui.Select{Field: ui.Field{ID: id, Name: id, Label: ui.Label{Text: label}}, Value: value, Items: []ui.SelectItem{{Value: "", Text: "Any"}}}
 		for _, o := range options {
 			sel.Items = append(sel.Items, ui.SelectItem{Value: o, Text: strings.ReplaceAll(o, "-", " ")})
 		}
 		return sel
 	},
 	"textarea": func(id, label string, rows int) ui.Textarea {
-		return ui.Textarea{ID: id, Name: id, Rows: rows, Label: ui.Label{Text: label}}
+		return ui.Textarea{Field: ui.Field{ID: id, Name: id, Label: ui.Label{Text: label}}, Rows: rows}
 	},
 	"input": func(id, label, value string, errs []fieldError, classes string) ui.Input {
-		return ui.Input{ID: id, Name: id, Value: value, Classes: classes, Spellcheck: new(bool), Label: ui.Label{Text: label}, ErrorMessage: errorFor(errs, id)}
+		return ui.Input{Field: ui.Field{ID: id, Name: id, Label: ui.Label{Text: label}, ErrorMessage: errorFor(errs, id)},
+			Value: value, Classes: classes, Spellcheck: new(bool)}
 	},
 	"nhsNumberInput": func(value string, errs []fieldError) ui.Input {
-		return ui.Input{ID: "nhs-number", Name: "nhs-number", Value: value, Classes: "govuk-input--width-10", Inputmode: "numeric",
-			Spellcheck: new(bool), Label: ui.Label{Text: "NHS number (optional)"}, DescribedBy: "nhs-number-check", Check: "/refer/nhs-number",
-			Hint: &ui.Hint{Text: "10 digits, for example 485 777 3456. Leave it empty if it is not known."}, ErrorMessage: errorFor(errs, "nhs-number")}
+		return ui.Input{Field: ui.Field{ID: "nhs-number", Name: "nhs-number", Label: ui.Label{Text: "NHS number (optional)"}, DescribedBy: "nhs-number-check",
+			Hint: &ui.Hint{Text: "10 digits, for example 485 777 3456. Leave it empty if it is not known."}, ErrorMessage: errorFor(errs, "nhs-number")},
+			Value: value, Classes: "govuk-input--width-10", Inputmode: "numeric", Spellcheck: new(bool), Check: "/refer/nhs-number"}
 	},
 	"button": func(text, name, value, classes string) ui.Button {
 		return ui.Button{Text: text, Name: name, Value: value, Classes: classes}

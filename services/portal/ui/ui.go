@@ -68,49 +68,55 @@ type ErrorMessage struct {
 	Text string `json:"text"`
 }
 
-// Input is govukInput.
-type Input struct {
+// Field is what every form field has: an id (or its name), a label, a hint and an error, and extra
+// ids that describe it.
+type Field struct {
 	ID           string        `json:"id"`
 	Name         string        `json:"name"`
-	Type         string        `json:"type"`
-	Value        string        `json:"value"`
-	Classes      string        `json:"classes"`
-	Inputmode    string        `json:"inputmode"`
-	Autocomplete string        `json:"autocomplete"`
-	Spellcheck   *bool         `json:"spellcheck"`
 	Label        Label         `json:"label"`
 	Hint         *Hint         `json:"hint"`
 	ErrorMessage *ErrorMessage `json:"errorMessage"`
 	// DescribedBy adds ids (a live check's message, say) to the ones the hint and error give.
 	DescribedBy string `json:"describedBy"`
-	// Check is the URL the portal's script asks as the field is typed (data-check).
-	Check string `json:"-"`
 }
 
-// FieldID is the input's id: id, or else name.
-func (i Input) FieldID() string {
-	if i.ID != "" {
-		return i.ID
+// FieldID is the field's id: id, or else name.
+func (f Field) FieldID() string {
+	if f.ID != "" {
+		return f.ID
 	}
-	return i.Name
+	return f.Name
 }
 
 // AriaDescribedBy joins the ids that describe the field, in GOV.UK Frontend's order.
-func (i Input) AriaDescribedBy() string {
-	ids := i.DescribedBy
+func (f Field) AriaDescribedBy() string {
+	ids := f.DescribedBy
 	add := func(id string) {
 		if ids != "" {
 			ids += " "
 		}
 		ids += id
 	}
-	if i.Hint != nil {
-		add(i.FieldID() + "-hint")
+	if f.Hint != nil {
+		add(f.FieldID() + "-hint")
 	}
-	if i.ErrorMessage != nil {
-		add(i.FieldID() + "-error")
+	if f.ErrorMessage != nil {
+		add(f.FieldID() + "-error")
 	}
 	return ids
+}
+
+// Input is govukInput.
+type Input struct {
+	Field
+	Type         string `json:"type"`
+	Value        string `json:"value"`
+	Classes      string `json:"classes"`
+	Inputmode    string `json:"inputmode"`
+	Autocomplete string `json:"autocomplete"`
+	Spellcheck   *bool  `json:"spellcheck"`
+	// Check is the URL the portal's script asks as the field is typed (data-check).
+	Check string `json:"-"`
 }
 
 // Button is govukButton as a submit button.
@@ -129,25 +135,12 @@ type SkipLink struct {
 
 // Textarea is govukTextarea.
 type Textarea struct {
-	ID           string        `json:"id"`
-	Name         string        `json:"name"`
-	Value        string        `json:"value"`
-	Rows         int           `json:"rows"`
-	Classes      string        `json:"classes"`
-	Autocomplete string        `json:"autocomplete"`
-	Spellcheck   *bool         `json:"spellcheck"`
-	Label        Label         `json:"label"`
-	Hint         *Hint         `json:"hint"`
-	ErrorMessage *ErrorMessage `json:"errorMessage"`
-	DescribedBy  string        `json:"describedBy"`
-}
-
-// FieldID is the textarea's id: id, or else name.
-func (t Textarea) FieldID() string { return Input{ID: t.ID, Name: t.Name}.FieldID() }
-
-// AriaDescribedBy joins the ids that describe the field.
-func (t Textarea) AriaDescribedBy() string {
-	return Input{ID: t.ID, Name: t.Name, Hint: t.Hint, ErrorMessage: t.ErrorMessage, DescribedBy: t.DescribedBy}.AriaDescribedBy()
+	Field
+	Value        string `json:"value"`
+	Rows         int    `json:"rows"`
+	Classes      string `json:"classes"`
+	Autocomplete string `json:"autocomplete"`
+	Spellcheck   *bool  `json:"spellcheck"`
 }
 
 // RowCount is rows, or GOV.UK Frontend's default of 5.
@@ -177,23 +170,10 @@ type SelectOption struct {
 
 // Select is govukSelect.
 type Select struct {
-	ID           string        `json:"id"`
-	Name         string        `json:"name"`
-	Value        any           `json:"value"`
-	Classes      string        `json:"classes"`
-	Items        []SelectItem  `json:"items"`
-	Label        Label         `json:"label"`
-	Hint         *Hint         `json:"hint"`
-	ErrorMessage *ErrorMessage `json:"errorMessage"`
-	DescribedBy  string        `json:"describedBy"`
-}
-
-// FieldID is the select's id: id, or else name.
-func (s Select) FieldID() string { return Input{ID: s.ID, Name: s.Name}.FieldID() }
-
-// AriaDescribedBy joins the ids that describe the field.
-func (s Select) AriaDescribedBy() string {
-	return Input{ID: s.ID, Name: s.Name, Hint: s.Hint, ErrorMessage: s.ErrorMessage, DescribedBy: s.DescribedBy}.AriaDescribedBy()
+	Field
+	Value   any          `json:"value"`
+	Classes string       `json:"classes"`
+	Items   []SelectItem `json:"items"`
 }
 
 // Options are the items as rendered, with GOV.UK Frontend's rule for which is selected: an item's own
@@ -260,7 +240,7 @@ type Radios struct {
 }
 
 // Prefix is the ids' prefix: idPrefix, or else name.
-func (r Radios) Prefix() string { return Input{ID: r.IDPrefix, Name: r.Name}.FieldID() }
+func (r Radios) Prefix() string { return Field{ID: r.IDPrefix, Name: r.Name}.FieldID() }
 
 // AriaDescribedBy joins the ids that describe the group, in GOV.UK Frontend's order.
 func (r Radios) AriaDescribedBy() string {
@@ -268,7 +248,7 @@ func (r Radios) AriaDescribedBy() string {
 	if r.Fieldset != nil {
 		describedBy = r.Fieldset.DescribedBy
 	}
-	return Input{ID: r.Prefix(), Hint: r.Hint, ErrorMessage: r.ErrorMessage, DescribedBy: describedBy}.AriaDescribedBy()
+	return Field{ID: r.Prefix(), Hint: r.Hint, ErrorMessage: r.ErrorMessage, DescribedBy: describedBy}.AriaDescribedBy()
 }
 
 // RenderedChoice is an item as rendered, with its id and whether it is checked.
