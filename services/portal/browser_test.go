@@ -114,7 +114,9 @@ func TestPortalInABrowser(t *testing.T) {
 	portaltest.Open(t, ctx, e.url+"/referrals?priority=urgent", "Caseload")
 	portaltest.Screenshot(t, ctx, "caseload")
 	portaltest.Follow(t, ctx, "table a", "Referral")
-	if nhs := portaltest.Eval[string](t, ctx, `document.querySelector('.moj-identity-bar__subtitle').textContent`); nhs != "NHS number 999 000 0018" {
+	// Shown, not merely present: MoJ's identity bar sets font-size 0 on its container, so text outside
+	// its title is invisible.
+	if nhs := portaltest.Eval[string](t, ctx, `(e => getComputedStyle(e).fontSize !== '0px' && e.getBoundingClientRect().height > 0 ? e.textContent : 'hidden')(document.querySelector('.hw-nhs-number'))`); nhs != "NHS number 999 000 0018" {
 		t.Errorf("identity bar shows %q", nhs)
 	}
 	portaltest.Screenshot(t, ctx, "referral")

@@ -29,21 +29,21 @@ func (p *Portal) home(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		cards = append(cards, homeCard{Title: "Caseload", Href: "/referrals", Count: len(open.Items), Counted: true,
-			Text: plural(len(open.Items), "response", "responses") + " overdue" + orMore(open.NextCursor)})
+			Text: noun(len(open.Items), "response", "responses") + " overdue" + orMore(open.NextCursor)})
 		listed, err := p.referrals.ListOverdueActions(ctx, referral.ListOverdueActionsParams{Limit: referral.NewOptInt(countLimit)})
 		late, ok := expect[referral.ListOverdueActionsOK](p, w, r, listed, err)
 		if !ok {
 			return
 		}
 		cards = append(cards, homeCard{Title: "Actions overdue", Href: "/actions/overdue", Count: len(late.Items), Counted: true,
-			Text: plural(len(late.Items), "action", "actions") + " past their due time" + orMore(late.NextCursor)})
+			Text: noun(len(late.Items), "action", "actions") + " past their due time" + orMore(late.NextCursor)})
 		dueRes, err := p.referrals.ListFollowUpsDue(ctx, referral.ListFollowUpsDueParams{Before: weekAhead(p.app.Now()), Limit: referral.NewOptInt(countLimit)})
 		due, ok := expect[referral.ListFollowUpsDueOK](p, w, r, dueRes, err)
 		if !ok {
 			return
 		}
 		cards = append(cards, homeCard{Title: "Follow-ups", Href: "/follow-ups/due", Count: len(due.Items), Counted: true,
-			Text: plural(len(due.Items), "follow-up", "follow-ups") + " due this week" + orMore(referral.NewOptString(due.NextCursor))})
+			Text: noun(len(due.Items), "follow-up", "follow-ups") + " due this week" + orMore(referral.NewOptString(due.NextCursor))})
 	}
 	if who.Can(auth.ReferralCreate) {
 		cards = append(cards, homeCard{Title: "Refer a person", Href: "/refer", Text: "Refer someone whose discharge is held up by housing."})
@@ -67,11 +67,14 @@ func orMore(next referral.OptString) string {
 	return ""
 }
 
-func plural(n int, one, many string) string {
+func plural(n int, one, many string) string { return strconv.Itoa(n) + " " + noun(n, one, many) }
+
+// noun is the singular or plural word for a count shown beside it.
+func noun(n int, one, many string) string {
 	if n == 1 {
-		return "1 " + one
+		return one
 	}
-	return strconv.Itoa(n) + " " + many
+	return many
 }
 
 // boardFilters are the caseload board's GET filters, echoed back into its form.

@@ -174,7 +174,7 @@ func TestCoordinatorWorksAReferral(t *testing.T) {
 	if !strings.Contains(actions.body, "Overdue") || !strings.Contains(actions.body, "25 October 2026 at 8:00am") {
 		t.Errorf("the action is not shown overdue, due 25 October 2026 at 8:00am:\n%s", actions.body)
 	}
-	if home := b.get("/"); !strings.Contains(home.body, "1 action past their due time") {
+	if home := b.get("/"); !strings.Contains(home.body, `>1</span> action past their due time`) {
 		t.Errorf("home does not count the overdue action:\n%s", home.body)
 	}
 	worklist := b.get("/actions/overdue")
@@ -219,7 +219,7 @@ func TestCoordinatorWorksAReferral(t *testing.T) {
 		strings.Contains(due.body, "91 days after discharge") {
 		t.Errorf("the follow-ups worklist does not show the 30-day follow-up alone:\n%s", due.body)
 	}
-	if home := b.get("/"); !strings.Contains(home.body, "1 follow-up due this week") {
+	if home := b.get("/"); !strings.Contains(home.body, `>1</span> follow-up due this week`) {
 		t.Errorf("home does not count the follow-up due:\n%s", home.body)
 	}
 	outcome = b.get(record + "?tab=outcome")
