@@ -15,6 +15,7 @@ import (
 	policyv1ac "k8s.io/client-go/applyconfigurations/policy/v1"
 
 	platformv1alpha1 "github.com/homeward-dev/homeward/api/v1alpha1"
+	"github.com/homeward-dev/homeward/services/kit/config"
 )
 
 // Images the kubernetes runtime runs.
@@ -208,8 +209,8 @@ func serviceDeployment(p *platformv1alpha1.Partnership, component, image, otlp, 
 	}
 	if component == ComponentPortal {
 		// The portal reaches the services through their Services, as the NetworkPolicies allow.
-		for _, b := range [][2]string{{"HOMEWARD_REFERRAL_URL", ComponentReferral}, {"HOMEWARD_HOUSING_URL", ComponentHousing}, {"HOMEWARD_REPORTING_URL", ComponentReporting}} {
-			env = append(env, corev1ac.EnvVar().WithName(b[0]).WithValue(fmt.Sprintf("http://%s.%s.svc:%d", b[1], ns, PortService)))
+		for _, b := range [][2]string{{"referral-url", ComponentReferral}, {"housing-url", ComponentHousing}, {"reporting-url", ComponentReporting}} {
+			env = append(env, corev1ac.EnvVar().WithName(config.Env[b[0]]).WithValue(fmt.Sprintf("http://%s.%s.svc:%d", b[1], ns, PortService)))
 		}
 	}
 	container := restrictedContainer(component, image, homewardUID, "50m", "128Mi").

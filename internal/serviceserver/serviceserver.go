@@ -18,6 +18,7 @@ import (
 
 	"github.com/homeward-dev/homeward/internal/loopback"
 	"github.com/homeward-dev/homeward/internal/process"
+	"github.com/homeward-dev/homeward/services/kit/config"
 )
 
 // Options say which service to run for which tenant.
@@ -193,9 +194,9 @@ func (s *Server) startOnce(ctx context.Context) error {
 		"HOMEWARD_KRATOS_PUBLIC_URL=" + s.opts.KratosPublicURL,
 		"HOMEWARD_POLICY=" + s.opts.Policy,
 		"OTEL_EXPORTER_OTLP_ENDPOINT=" + s.opts.OTLPEndpoint,
-		"HOMEWARD_REFERRAL_URL=" + s.opts.ReferralURL,
-		"HOMEWARD_HOUSING_URL=" + s.opts.HousingURL,
-		"HOMEWARD_REPORTING_URL=" + s.opts.ReportingURL,
+		config.Env["referral-url"] + "=" + s.opts.ReferralURL,
+		config.Env["housing-url"] + "=" + s.opts.HousingURL,
+		config.Env["reporting-url"] + "=" + s.opts.ReportingURL,
 	})
 	proc, err := process.StartReady(ctx, process.Launch{
 		Spec: process.Spec{
