@@ -61,7 +61,7 @@ func Path(name string) (string, error) {
 	p := filepath.Join(dir, name)
 	info, err := os.Stat(p)
 	if errors.Is(err, os.ErrNotExist) {
-		if name == "homeward" || name == "homeward-dev" {
+		if strings.HasPrefix(name, "homeward") {
 			return "", fmt.Errorf("%s is not built: run make build", p)
 		}
 		return "", fmt.Errorf("%s is not built: run hack/tools.sh %s (or make tools)", p, name)
