@@ -177,9 +177,12 @@ type Invoker interface {
 	// ListReferrals invokes listReferrals operation.
 	//
 	// Roles: coordinator, housing-officer, manager (all referrals); referrer (their own only). Filters
-	// combine. With `overdue=true` the list holds referrals past their response deadline without a first
-	// contact, most overdue first. A page may hold fewer than `limit` items and still have a `nextCursor`
-	// when filters are rare: follow it.
+	// combine, and combine with every order. `sort=newest` (the default) and `sort=oldest` order by when
+	// the referral was received; `sort=due` lists the referrals awaiting first contact, response due
+	// soonest first (the others have no response due). With `overdue=true` the list holds referrals past
+	// their response deadline without a first contact, most overdue first unless another order is asked
+	// for. A page may hold fewer than `limit` items and still have a `nextCursor` when filters are rare:
+	// follow it. A cursor belongs to the order it was read in.
 	//
 	// GET /v1/referrals
 	ListReferrals(ctx context.Context, params ListReferralsParams, options ...RequestOption) (ListReferralsRes, error)
@@ -1987,9 +1990,12 @@ func (c *Client) sendListOverdueActions(ctx context.Context, params ListOverdueA
 // ListReferrals invokes listReferrals operation.
 //
 // Roles: coordinator, housing-officer, manager (all referrals); referrer (their own only). Filters
-// combine. With `overdue=true` the list holds referrals past their response deadline without a first
-// contact, most overdue first. A page may hold fewer than `limit` items and still have a `nextCursor`
-// when filters are rare: follow it.
+// combine, and combine with every order. `sort=newest` (the default) and `sort=oldest` order by when
+// the referral was received; `sort=due` lists the referrals awaiting first contact, response due
+// soonest first (the others have no response due). With `overdue=true` the list holds referrals past
+// their response deadline without a first contact, most overdue first unless another order is asked
+// for. A page may hold fewer than `limit` items and still have a `nextCursor` when filters are rare:
+// follow it. A cursor belongs to the order it was read in.
 //
 // GET /v1/referrals
 func (c *Client) ListReferrals(ctx context.Context, params ListReferralsParams, options ...RequestOption) (ListReferralsRes, error) {
@@ -2084,6 +2090,23 @@ func (c *Client) sendListReferrals(ctx context.Context, params ListReferralsPara
 		}
 	}
 	{
+		// Encode "delayReason" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "delayReason",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.DelayReason.Get(); ok {
+				return e.EncodeValue(conv.StringToString(string(val)))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	{
 		// Encode "keyWorker" parameter.
 		cfg := uri.QueryParameterEncodingConfig{
 			Name:    "keyWorker",
@@ -2128,6 +2151,23 @@ func (c *Client) sendListReferrals(ctx context.Context, params ListReferralsPara
 		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
 			if val, ok := params.Overdue.Get(); ok {
 				return e.EncodeValue(conv.BoolToString(val))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	{
+		// Encode "sort" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "sort",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.Sort.Get(); ok {
+				return e.EncodeValue(conv.StringToString(string(val)))
 			}
 			return nil
 		}); err != nil {

@@ -67,11 +67,16 @@ type ListReferralsParams struct {
 	Priority OptPriority `json:",omitempty,omitzero"`
 	Need     OptNeed     `json:",omitempty,omitzero"`
 	Source   OptSource   `json:",omitempty,omitzero"`
+	// The delay reason recorded with the discharge.
+	DelayReason OptDelayReason `json:",omitempty,omitzero"`
 	// Identity id of the key worker.
 	KeyWorker OptString `json:",omitempty,omitzero"`
 	Open      OptBool   `json:",omitempty,omitzero"`
 	Overdue   OptBool   `json:",omitempty,omitzero"`
-	Limit     OptInt    `json:",omitempty,omitzero"`
+	// Newest or oldest received first, or awaiting first contact by response due, soonest first (default:
+	// newest; due with overdue=true).
+	Sort  OptListReferralsSort `json:",omitempty,omitzero"`
+	Limit OptInt               `json:",omitempty,omitzero"`
 	// NextCursor of the previous page.
 	Cursor OptString `json:",omitempty,omitzero"`
 }

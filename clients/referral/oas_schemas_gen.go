@@ -1484,6 +1484,54 @@ type ListReferralsServiceUnavailable Problem
 
 func (*ListReferralsServiceUnavailable) listReferralsRes() {}
 
+type ListReferralsSort string
+
+const (
+	ListReferralsSortNewest ListReferralsSort = "newest"
+	ListReferralsSortOldest ListReferralsSort = "oldest"
+	ListReferralsSortDue    ListReferralsSort = "due"
+)
+
+// AllValues returns all ListReferralsSort values.
+func (ListReferralsSort) AllValues() []ListReferralsSort {
+	return []ListReferralsSort{
+		ListReferralsSortNewest,
+		ListReferralsSortOldest,
+		ListReferralsSortDue,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s ListReferralsSort) MarshalText() ([]byte, error) {
+	switch s {
+	case ListReferralsSortNewest:
+		return []byte(s), nil
+	case ListReferralsSortOldest:
+		return []byte(s), nil
+	case ListReferralsSortDue:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *ListReferralsSort) UnmarshalText(data []byte) error {
+	switch ListReferralsSort(data) {
+	case ListReferralsSortNewest:
+		*s = ListReferralsSortNewest
+		return nil
+	case ListReferralsSortOldest:
+		*s = ListReferralsSortOldest
+		return nil
+	case ListReferralsSortDue:
+		*s = ListReferralsSortDue
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
 type ListReferralsUnauthorized Problem
 
 func (*ListReferralsUnauthorized) listReferralsRes() {}
@@ -1902,6 +1950,52 @@ func (o OptInt) Get() (v int, ok bool) {
 
 // Or returns value if set, or given parameter if does not.
 func (o OptInt) Or(d int) int {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
+// NewOptListReferralsSort returns new OptListReferralsSort with value set to v.
+func NewOptListReferralsSort(v ListReferralsSort) OptListReferralsSort {
+	return OptListReferralsSort{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptListReferralsSort is optional ListReferralsSort.
+type OptListReferralsSort struct {
+	Value ListReferralsSort
+	Set   bool
+}
+
+// IsSet returns true if OptListReferralsSort was set.
+func (o OptListReferralsSort) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptListReferralsSort) Reset() {
+	var v ListReferralsSort
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptListReferralsSort) SetTo(v ListReferralsSort) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptListReferralsSort) Get() (v ListReferralsSort, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptListReferralsSort) Or(d ListReferralsSort) ListReferralsSort {
 	if v, ok := o.Get(); ok {
 		return v
 	}

@@ -868,6 +868,19 @@ func (s *ListOverdueActionsOKItemsItem) Validate() error {
 	return nil
 }
 
+func (s ListReferralsSort) Validate() error {
+	switch s {
+	case "newest":
+		return nil
+	case "oldest":
+		return nil
+	case "due":
+		return nil
+	default:
+		return errors.Errorf("invalid value: %v", s)
+	}
+}
+
 func (s Need) Validate() error {
 	switch s {
 	case "repairs":

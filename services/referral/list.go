@@ -22,18 +22,32 @@ import (
 
 // listFilter is what GET /v1/referrals may be filtered by.
 type listFilter struct {
-	status, priority, need, source, keyWorker, createdBy string
-	open                                                 *bool
-	overdue                                              bool
+	status, priority, need, source, delayReason, keyWorker, createdBy string
+	open                                                              *bool
+	overdue                                                           bool
+	order                                                             string
 }
+
+// The orders a list can be read in. Newest and oldest walk the id-ordered indexes either way, so any
+// filter combines with them; due walks the response-deadline index, which holds only referrals
+// awaiting first contact (the others have no response due).
+const (
+	orderNewest = "newest"
+	orderOldest = "oldest"
+	orderDue    = "due"
+)
+
+// Orders are the values of the list's sort parameter.
+var Orders = []string{orderNewest, orderOldest, orderDue}
 
 func parseFilter(q url.Values) (listFilter, *httpapi.Problem) {
 	for k := range q {
-		if !slices.Contains([]string{"status", "priority", "need", "source", "keyWorker", "open", "overdue", "limit", "cursor"}, k) {
+		if !slices.Contains([]string{"status", "priority", "need", "source", "delayReason", "keyWorker", "open", "overdue", "sort", "limit", "cursor"}, k) {
 			return listFilter{}, httpapi.BadRequest("unknown query parameter", httpapi.FieldError{Field: k, Message: "is not a filter of this list"})
 		}
 	}
-	f := listFilter{status: q.Get("status"), priority: q.Get("priority"), need: q.Get("need"), source: q.Get("source"), keyWorker: q.Get("keyWorker")}
+	f := listFilter{status: q.Get("status"), priority: q.Get("priority"), need: q.Get("need"), source: q.Get("source"),
+		delayReason: q.Get("delayReason"), keyWorker: q.Get("keyWorker"), order: q.Get("sort")}
 	var e fieldErrors
 	statuses := make([]string, len(Statuses))
 	for i, s := range Statuses {
@@ -43,6 +57,8 @@ func parseFilter(q url.Values) (listFilter, *httpapi.Problem) {
 	e.OneOf("priority", f.priority, Priorities, false)
 	e.OneOf("need", f.need, Needs, false)
 	e.OneOf("source", f.source, Sources, false)
+	e.OneOf("delayReason", f.delayReason, DelayReasons, false)
+	e.OneOf("sort", f.order, Orders, false)
 	if len(f.keyWorker) > 64 {
 		e.Add("keyWorker", "is not an identity id")
 	}
@@ -65,6 +81,13 @@ func parseFilter(q url.Values) (listFilter, *httpapi.Problem) {
 	if len(e) > 0 {
 		return listFilter{}, httpapi.BadRequest("the filters are not valid", e...)
 	}
+	if f.order == "" {
+		// Overdue lists have always come most overdue first; every other list newest first.
+		f.order = orderNewest
+		if f.overdue {
+			f.order = orderDue
+		}
+	}
 	return f, nil
 }
 
@@ -73,6 +96,7 @@ func (f listFilter) match(r *listItem) bool {
 	case f.status != "" && string(r.Status) != f.status,
 		f.priority != "" && r.Priority != f.priority,
 		f.source != "" && r.Source != f.source,
+		f.delayReason != "" && r.DelayReason != f.delayReason,
 		f.need != "" && !slices.Contains(r.Needs, f.need),
 		f.keyWorker != "" && (r.KeyWorker == nil || r.KeyWorker.ID != f.keyWorker),
 		f.createdBy != "" && r.CreatedByID != f.createdBy,
@@ -131,9 +155,10 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request) {
 	var refs []*listItem
 	var next string
 	var err error
-	if f.overdue {
-		refs, next, err = s.walkOverdue(r.Context(), f, q.Get("cursor"), limit, now)
-	} else {
+	switch f.order {
+	case orderDue:
+		refs, next, err = s.walkDue(r.Context(), f, q.Get("cursor"), limit, now)
+	default:
 		refs, next, err = s.walkLex(r.Context(), s.drivingIndex(f), f, q.Get("cursor"), limit, now)
 	}
 	var bad *badCursor
@@ -152,24 +177,28 @@ type badCursor struct{}
 
 func (*badCursor) Error() string { return "bad cursor" }
 
-// walkLex pages an id-ordered index newest first, filtering as it goes.
+// walkLex pages an id-ordered index newest (or, for orderOldest, oldest) first, filtering as it goes.
 func (s *Service) walkLex(ctx context.Context, key string, f listFilter, cursor string, limit int, now time.Time) ([]*listItem, string, error) {
 	if cursor != "" && !ids.Valid(cursor) {
 		return nil, "", &badCursor{}
 	}
+	oldestFirst := f.order == orderOldest
 	var out []*listItem
 	scanned := 0
 	for {
-		max := "+"
-		if cursor != "" {
-			max = "(" + cursor
-		}
 		batch := limit - len(out)
 		if batch < 50 && scanned > 0 {
 			batch = 50
 		}
 		// With REV, ZRANGE takes the upper bound first.
-		idList, err := s.app.Redis.ZRangeArgs(ctx, redis.ZRangeArgs{Key: key, Start: max, Stop: "-", ByLex: true, Rev: true, Count: int64(batch)}).Result()
+		args := redis.ZRangeArgs{Key: key, Start: "+", Stop: "-", ByLex: true, Rev: true, Count: int64(batch)}
+		if oldestFirst {
+			args.Start, args.Stop, args.Rev = "-", "+", false
+		}
+		if cursor != "" {
+			args.Start = "(" + cursor
+		}
+		idList, err := s.app.Redis.ZRangeArgs(ctx, args).Result()
 		if err != nil {
 			return nil, "", fmt.Errorf("read index: %w", err)
 		}
@@ -206,9 +235,10 @@ func (s *Service) collect(ctx context.Context, idList []string, f listFilter, no
 	return out, nil
 }
 
-// walkOverdue pages referrals past their response deadline, most overdue first. Its cursor is
-// "<due ms>:<id>", as ids tie-break equal deadlines the way the sorted set orders them.
-func (s *Service) walkOverdue(ctx context.Context, f listFilter, cursor string, limit int, now time.Time) ([]*listItem, string, error) {
+// walkDue pages referrals awaiting first contact by response deadline, soonest (most overdue)
+// first; with the overdue filter it stops at the present. Its cursor is "<due ms>:<id>", as ids
+// tie-break equal deadlines the way the sorted set orders them.
+func (s *Service) walkDue(ctx context.Context, f listFilter, cursor string, limit int, now time.Time) ([]*listItem, string, error) {
 	minScore, afterID := math.Inf(-1), ""
 	if cursor != "" {
 		ms, id, ok := strings.Cut(cursor, ":")
@@ -227,8 +257,12 @@ func (s *Service) walkOverdue(ctx context.Context, f listFilter, cursor string, 
 			minArg = "-inf"
 		}
 		batch := max(limit, 50)
+		maxArg := "+inf"
+		if f.overdue {
+			maxArg = "(" + strconv.FormatInt(now.UnixMilli(), 10)
+		}
 		zs, err := s.app.Redis.ZRangeByScoreWithScores(ctx, s.repo.keys.ResponseDue(), &redis.ZRangeBy{
-			Min: minArg, Max: "(" + strconv.FormatInt(now.UnixMilli(), 10), Count: int64(batch + 1),
+			Min: minArg, Max: maxArg, Count: int64(batch + 1),
 		}).Result()
 		if err != nil {
 			return nil, "", fmt.Errorf("read index: %w", err)

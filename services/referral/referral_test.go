@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/homeward-dev/homeward/services/kit/auth"
 	"github.com/homeward-dev/homeward/services/kit/calendar"
 	"github.com/homeward-dev/homeward/services/kit/config"
+	"github.com/homeward-dev/homeward/services/kit/httpapi"
 	"github.com/homeward-dev/homeward/services/kit/servicetest"
 )
 
@@ -600,6 +602,24 @@ func (f *fixture) testSealedAtRest(t *testing.T) {
 	}
 }
 
+// pageAll follows a list's cursors to its end and returns the ids in the order they came.
+func pageAll(t *testing.T, c *servicetest.Client, path string) []string {
+	t.Helper()
+	var got []string
+	cursor := ""
+	for {
+		var page listPage
+		c.Must(http.StatusOK, "GET", path+"&cursor="+url.QueryEscape(cursor), nil).JSON(t, &page)
+		for _, s := range page.Items {
+			got = append(got, s.ID)
+		}
+		if page.NextCursor == "" {
+			return got
+		}
+		cursor = page.NextCursor
+	}
+}
+
 func (f *fixture) testLists(t *testing.T) {
 	c := f.as(t, "coordinator")
 	var made []string
@@ -637,6 +657,47 @@ func (f *fixture) testLists(t *testing.T) {
 	c.Must(http.StatusOK, "GET", "/v1/referrals?need=homelessness&source=gp&status=received", nil).JSON(t, &page)
 	if len(page.Items) != 7 {
 		t.Errorf("filtered list has %d, want 7", len(page.Items))
+	}
+	// Oldest first pages the same referrals the other way.
+	oldestFirst := slices.Clone(made)
+	slices.Reverse(oldestFirst)
+	if oldest := pageAll(t, c, "/v1/referrals?source=gp&sort=oldest&limit=3"); !slices.Equal(oldest, oldestFirst) {
+		t.Errorf("oldest first\n got %v\nwant %v", oldest, oldestFirst)
+	}
+	// A delay reason is applied while walking, like the source.
+	delayed := form("Delayed Person")
+	delayed["source"], delayed["delayReason"] = "gp", "awaiting-transport"
+	late, _ := f.create(t, "coordinator", delayed)
+	if got := pageAll(t, c, "/v1/referrals?source=gp&delayReason=awaiting-transport&limit=2"); !slices.Equal(got, []string{late.ID}) {
+		t.Errorf("delay reason filter: %v, want only %s", got, late.ID)
+	}
+	// By response due: the urgent one (four working days) comes after the emergencies (24 hours)
+	// although it was referred last, and every page continues where the last one ended.
+	var due []Summary
+	cursor = ""
+	for {
+		var page listPage
+		c.Must(http.StatusOK, "GET", "/v1/referrals?source=gp&sort=due&limit=3&cursor="+url.QueryEscape(cursor), nil).JSON(t, &page)
+		due = append(due, page.Items...)
+		if page.NextCursor == "" {
+			break
+		}
+		cursor = page.NextCursor
+	}
+	if len(due) != len(made)+1 || due[len(due)-1].ID != late.ID {
+		t.Errorf("by response due: %d items ending %s, want %d ending %s", len(due), due[len(due)-1].ID, len(made)+1, late.ID)
+	}
+	for i := 1; i < len(due); i++ {
+		if due[i].ResponseDueAt.Before(due[i-1].ResponseDueAt) {
+			t.Errorf("by response due: %s (due %s) after %s (due %s)", due[i].ID, due[i].ResponseDueAt, due[i-1].ID, due[i-1].ResponseDueAt)
+		}
+	}
+	for _, bad := range []string{"sort=sideways", "delayReason=bored"} {
+		var prob httpapi.Problem
+		c.Must(http.StatusBadRequest, "GET", "/v1/referrals?"+bad, nil).JSON(t, &prob)
+		if field, _, _ := strings.Cut(bad, "="); len(prob.Errors) != 1 || prob.Errors[0].Field != field {
+			t.Errorf("%s: problem %+v, want one error on %s", bad, prob, field)
+		}
 	}
 	// Overdue: the emergency ones are due in 24 hours.
 	f.clock.Advance(25 * time.Hour)

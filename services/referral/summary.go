@@ -17,6 +17,7 @@ import (
 type listItem struct {
 	Summary
 	CreatedByID    string       `json:"createdBy"`
+	DelayReason    string       `json:"delayReason,omitempty"`
 	FirstContacted bool         `json:"firstContacted,omitempty"`
 	OpenActions    []openAction `json:"openActions,omitempty"`
 	DueFollowUps   []FollowUp   `json:"dueFollowUps,omitempty"`
@@ -40,7 +41,7 @@ type sealedName struct {
 func (rp *repo) summaryContext(id string) string { return rp.keys.Referral(id) + "#summary" }
 
 func (rp *repo) encodeSummary(r *Referral) ([]byte, error) {
-	item := listItem{Summary: r.summary(), CreatedByID: r.CreatedBy.ID, FirstContacted: r.Response.FirstContactAt != nil}
+	item := listItem{Summary: r.summary(), CreatedByID: r.CreatedBy.ID, DelayReason: r.DelayReason, FirstContacted: r.Response.FirstContactAt != nil}
 	item.Name, item.NHSNumber, item.Overdue, item.OverdueActions = "", "", false, 0
 	for _, a := range r.Actions {
 		if a.open() {
