@@ -8,13 +8,37 @@ import (
 	"github.com/homeward-dev/homeward/clients/referral"
 	"github.com/homeward-dev/homeward/services/kit/auth"
 	"github.com/homeward-dev/homeward/services/kit/ids"
+	"github.com/homeward-dev/homeward/services/portal/ui"
 )
 
 type auditPage struct {
 	Reference string
-	Items     []referral.AuditEntry
+	Table     ui.Table
 	Next      string
 	Searched  bool
+}
+
+// auditTable lists a referral's audit entries, oldest first.
+func auditTable(entries []referral.AuditEntry) ui.Table {
+	t := ui.Table{Caption: "Entries, oldest first", CaptionClasses: "govuk-table__caption--m", Classes: "hw-board",
+		Head: []ui.TableCell{{Text: "When"}, {Text: "Who"}, {Text: "What"}, {Text: "Request"}}}
+	for _, e := range entries {
+		when, who, what := "", e.ActorEmail.Value, string(e.Action.Value)
+		if e.At.Set {
+			when = formatDateTime(e.At.Value)
+		}
+		if who == "" {
+			who = e.Actor.Value
+		}
+		if e.Detail.Value != "" {
+			what += ": " + e.Detail.Value
+		}
+		t.Rows = append(t.Rows, []ui.TableCell{{Text: ui.Text(when)}, {Text: ui.Text(who)}, {Text: ui.Text(what)}, {Text: ui.Text(e.RequestId.Value)}})
+	}
+	if len(entries) == 0 {
+		t.Rows = [][]ui.TableCell{{{Text: "No entries.", Colspan: 4}}}
+	}
+	return t
 }
 
 // audit shows a partnership admin who read and changed a referral, by its reference, without
@@ -44,7 +68,7 @@ func (p *Portal) audit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	data.Items = trail.Items
+	data.Table = auditTable(trail.Items)
 	if trail.Next.Set && trail.Next.Value != "" {
 		data.Next = "?" + url.Values{"reference": {ref}, "after": {trail.Next.Value}}.Encode()
 	}

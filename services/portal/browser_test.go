@@ -113,7 +113,7 @@ func TestPortalInABrowser(t *testing.T) {
 
 	portaltest.Open(t, ctx, e.url+"/referrals?priority=urgent", "Caseload")
 	portaltest.Screenshot(t, ctx, "caseload")
-	portaltest.Follow(t, ctx, "table a", "Referral")
+	portaltest.Follow(t, ctx, "tbody a", "Referral")
 	// Shown, not merely present: MoJ's identity bar sets font-size 0 on its container, so text outside
 	// its title is invisible.
 	if nhs := portaltest.Eval[string](t, ctx, `(e => getComputedStyle(e).fontSize !== '0px' && e.getBoundingClientRect().height > 0 ? e.textContent : 'hidden')(document.querySelector('.hw-nhs-number'))`); nhs != "NHS number 999 000 0018" {

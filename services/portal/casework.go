@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -79,57 +80,68 @@ func noun(n int, one, many string) string {
 
 // boardFilters are the caseload board's GET filters, echoed back into its form.
 type boardFilters struct {
-	Status, Priority, Need, Source string
-	Overdue, Mine                  bool
-	Cursor                         string
+	Status, Priority, Need, Source, DelayReason string
+	Overdue, Mine                               bool
+	Sort, Cursor                                string
 }
 
-// statusTab is one tab of the caseload: a status and how many referrals are in it.
-type statusTab struct {
-	Status, Href string
-	Count        int
-	Current      bool
+// sortLink is a sortable column's header: the link that sorts by it, what the link does in words
+// (for screen readers), and the column's aria-sort state.
+type sortLink struct {
+	Href, Action, AriaSort string
 }
 
-// boardRow is one referral on a list, shaped for the template: the page prints fields, it computes nothing.
-type boardRow struct {
-	ID, Name, NHSNumber      string
-	Status, Priority         ui.Tag
-	Received, Due, KeyWorker string
-	Overdue                  bool
-	OverdueActions           int
-}
-
-func boardRows(items []referral.Summary) []boardRow {
-	rows := make([]boardRow, len(items))
-	for i, it := range items {
-		row := boardRow{ID: it.ID, Name: it.Name.Value, Status: tagOf(string(it.Status)), Priority: tagOf(string(it.Priority)),
-			Received: formatDate(it.ReceivedAt), Due: formatDateTime(it.ResponseDueAt), Overdue: it.Overdue, OverdueActions: it.OverdueActions}
-		if !it.Name.Set {
-			row.Name = "Name erased"
+// boardTable is the caseload's table: one row per referral, the Received and Response due headers
+// linking to their orders and marked with aria-sort.
+func boardTable(items []referral.Summary, caption string, received, due sortLink) ui.Table {
+	sortable := func(text string, l sortLink) ui.TableCell {
+		return ui.TableCell{HTML: ui.LinkHTML(l.Href, ui.Join(ui.Escape(text), ui.VisuallyHidden(", "+l.Action)), "hw-sort"),
+			Attributes: ui.Attributes{"aria-sort": l.AriaSort}}
+	}
+	t := ui.Table{Caption: caption, CaptionClasses: "govuk-table__caption--s", Classes: "hw-board",
+		Head: []ui.TableCell{{Text: "Person"}, {Text: "Status"}, {Text: "Priority"}, sortable("Received", received), sortable("Response due", due), {Text: "Key worker"}}}
+	for _, it := range items {
+		person := ui.Link("/referrals/"+it.ID, "Name erased")
+		if it.Name.Set {
+			person = ui.Link("/referrals/"+it.ID, it.Name.Value)
 		}
 		if it.NhsNumber.Set {
-			row.NHSNumber = formatNHSNumber(it.NhsNumber.Value)
+			person = ui.Join(person, ui.LineBreak, ui.Small("NHS "+formatNHSNumber(it.NhsNumber.Value)))
 		}
+		dueCell := ui.Escape(formatDateTime(it.ResponseDueAt))
+		if it.Overdue {
+			dueCell = ui.Join(dueCell, " ", ui.Tag{Text: "Overdue", Classes: "govuk-tag--red"}.HTML(), ui.VisuallyHidden(" response overdue"))
+		}
+		if it.OverdueActions > 0 {
+			dueCell = ui.Join(dueCell, ui.LineBreak, ui.Small(plural(it.OverdueActions, "action", "actions")+" overdue"))
+		}
+		keyWorker := ui.Muted("Not assigned")
 		if it.KeyWorker.Set {
-			row.KeyWorker = it.KeyWorker.Value.Name.Value
+			keyWorker = ui.Escape(it.KeyWorker.Value.Name.Value)
 		}
-		rows[i] = row
+		t.Rows = append(t.Rows, []ui.TableCell{
+			{HTML: person}, {HTML: tagOf(string(it.Status)).HTML()}, {HTML: tagOf(string(it.Priority)).HTML()},
+			{Text: ui.Text(formatDate(it.ReceivedAt))}, {HTML: dueCell}, {HTML: keyWorker},
+		})
 	}
-	return rows
+	return t
 }
 
 type boardPage struct {
-	Tabs       []statusTab
-	Heading    string
-	Filters    boardFilters
-	Items      []boardRow
-	Next       string
-	Statuses   []string
-	Priorities []string
-	Needs      []string
-	Sources    []string
-	Mine       bool
+	Tabs         *ui.SubNavigation
+	Heading      string
+	Filters      boardFilters
+	Table        ui.Table
+	Empty        bool
+	Next         *ui.Pagination
+	Statuses     []string
+	Priorities   []string
+	Needs        []string
+	Sources      []string
+	DelayReasons []string
+	Mine         bool
+	// Order says how the rows are ordered, for the print view's line of filters.
+	Order string
 }
 
 var (
@@ -138,7 +150,27 @@ var (
 	sources    = []string{"ward", "community", "care-home", "gp", "self"}
 	tenures    = []string{"social-rented", "owner-occupier", "private-rented", "homeless", "other"}
 	priorities = []string{"emergency", "urgent", "routine"}
+	// delayReasons are the service's own values, in the order its description lists them.
+	delayReasons = enumValues(referral.DelayReason("").AllValues())
+	sortOrders   = enumValues(referral.ListReferralsSort("").AllValues())
+	actionTypes  = enumValues(referral.ActionRequestType("").AllValues())
 )
+
+// enumValues turns a generated client's enum values into the strings forms and filters use.
+func enumValues[E ~string](values []E) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = string(v)
+	}
+	return out
+}
+
+// orderCaptions say in words how the board's rows are ordered, for the table's caption.
+var orderCaptions = map[string]string{
+	"newest": "newest first",
+	"oldest": "oldest first",
+	"due":    "awaiting first contact, response due soonest first",
+}
 
 func (p *Portal) board(w http.ResponseWriter, r *http.Request) {
 	if !principalOf(r).Can(auth.ReferralRead) {
@@ -161,8 +193,8 @@ func (p *Portal) mine(w http.ResponseWriter, r *http.Request) {
 func (p *Portal) listPage(w http.ResponseWriter, r *http.Request, heading string, mine bool) {
 	q := r.URL.Query()
 	f := boardFilters{Status: pick(q.Get("status"), statuses), Priority: pick(q.Get("priority"), priorities),
-		Need: pick(q.Get("need"), needs), Source: pick(q.Get("source"), sources), Overdue: q.Get("overdue") == "true",
-		Mine: q.Get("mine") == "true", Cursor: q.Get("cursor")}
+		Need: pick(q.Get("need"), needs), Source: pick(q.Get("source"), sources), DelayReason: pick(q.Get("delayReason"), delayReasons),
+		Overdue: q.Get("overdue") == "true", Mine: q.Get("mine") == "true", Sort: pick(q.Get("sort"), sortOrders), Cursor: q.Get("cursor")}
 	params := referral.ListReferralsParams{Limit: referral.NewOptInt(25)}
 	if f.Status != "" {
 		params.Status = referral.NewOptStatus(referral.Status(f.Status))
@@ -176,30 +208,65 @@ func (p *Portal) listPage(w http.ResponseWriter, r *http.Request, heading string
 	if f.Source != "" {
 		params.Source = referral.NewOptSource(referral.Source(f.Source))
 	}
+	if f.DelayReason != "" {
+		params.DelayReason = referral.NewOptDelayReason(referral.DelayReason(f.DelayReason))
+	}
 	if f.Overdue {
 		params.Overdue = referral.NewOptBool(true)
 	}
 	if f.Mine {
 		params.KeyWorker = referral.NewOptString(principalOf(r).IdentityID)
 	}
+	order := f.Sort
+	switch {
+	case order != "":
+	case f.Overdue:
+		order = "due" // most overdue first
+	default:
+		order = "newest"
+	}
+	params.Sort = referral.NewOptListReferralsSort(referral.ListReferralsSort(order))
 	if f.Cursor != "" {
 		params.Cursor = referral.NewOptString(f.Cursor)
 	}
+	// The tabs' counts do not depend on the page: ask for them while the page is read.
+	type countsResult struct {
+		res referral.CountReferralsRes
+		err error
+	}
+	var counted chan countsResult
+	if !mine {
+		counted = make(chan countsResult, 1)
+		go func() {
+			res, err := p.referrals.CountReferrals(withSession(r))
+			counted <- countsResult{res, err}
+		}()
+	}
 	res, err := p.referrals.ListReferrals(withSession(r), params)
+	var countsRes countsResult
+	if counted != nil {
+		countsRes = <-counted
+	}
 	page, ok := expect[referral.Page](p, w, r, res, err)
 	if !ok {
 		return
 	}
-	data := boardPage{Heading: heading, Filters: f, Items: boardRows(page.Items), Statuses: statuses, Priorities: priorities, Needs: needs, Sources: sources, Mine: mine}
+	received, due := sortLinks(q, order)
+	data := boardPage{Heading: heading, Filters: f, Statuses: statuses, Priorities: priorities, Needs: needs, Sources: sources,
+		DelayReasons: delayReasons, Mine: mine, Order: orderCaptions[order], Empty: len(page.Items) == 0,
+		Table: boardTable(page.Items, plural(len(page.Items), "referral", "referrals")+" on this page, "+orderCaptions[order], received, due)}
 	if !mine {
-		counted, err := p.referrals.CountReferrals(withSession(r))
-		counts, ok := expect[referral.CountReferralsOK](p, w, r, counted, err)
+		counts, ok := expect[referral.CountReferralsOK](p, w, r, countsRes.res, countsRes.err)
 		if !ok {
 			return
 		}
-		data.Tabs = append(data.Tabs, statusTab{Status: "all", Href: "/referrals", Count: counts.Total, Current: f.Status == ""})
+		tab := func(status, href string, count int) ui.SubNavigationItem {
+			return ui.SubNavigationItem{Href: href, Active: f.Status == status || (status == "all" && f.Status == ""),
+				HTML: ui.Join(ui.Escape(words(status)+" "), `<span class="hw-count">(`, ui.Escape(strconv.Itoa(count)), ui.VisuallyHidden(" referrals"), ")</span>")}
+		}
+		data.Tabs = &ui.SubNavigation{Label: "Referrals by status", Classes: "hw-no-print", Items: []ui.SubNavigationItem{tab("all", "/referrals", counts.Total)}}
 		for _, st := range statuses {
-			data.Tabs = append(data.Tabs, statusTab{Status: st, Href: "/referrals?status=" + st, Count: counts.ByStatus[st], Current: f.Status == st})
+			data.Tabs.Items = append(data.Tabs.Items, tab(st, "/referrals?status="+st, counts.ByStatus[st]))
 		}
 	}
 	if page.NextCursor.Set && page.NextCursor.Value != "" {
@@ -208,9 +275,36 @@ func (p *Portal) listPage(w http.ResponseWriter, r *http.Request, heading string
 			next[k] = v
 		}
 		next.Set("cursor", page.NextCursor.Value)
-		data.Next = "?" + next.Encode()
+		data.Next = &ui.Pagination{Next: &ui.PageLink{Href: "?" + next.Encode()}, Classes: "hw-no-print"}
 	}
 	p.render(w, r, http.StatusOK, "board", view{Title: heading, Data: data})
+}
+
+// sortLinks are the sortable headers of the board: Received toggles newest and oldest first, and
+// Response due sorts by it. Each keeps the filters and starts again from the first page, as a
+// cursor belongs to the order it was read in.
+func sortLinks(q url.Values, order string) (received, due sortLink) {
+	link := func(to string) string {
+		v := url.Values{}
+		for k, vs := range q {
+			if k != "cursor" && k != "sort" {
+				v[k] = vs
+			}
+		}
+		v.Set("sort", to)
+		return "?" + v.Encode()
+	}
+	received = sortLink{Href: link("newest"), Action: "sort newest first", AriaSort: "none"}
+	due = sortLink{Href: link("due"), Action: "sort by response due, awaiting first contact only", AriaSort: "none"}
+	switch order {
+	case "newest":
+		received = sortLink{Href: link("oldest"), Action: "sort oldest first", AriaSort: "descending"}
+	case "oldest":
+		received.AriaSort = "ascending"
+	case "due":
+		due.AriaSort = "ascending"
+	}
+	return received, due
 }
 
 func pick(v string, allowed []string) string {
@@ -224,17 +318,40 @@ func pick(v string, allowed []string) string {
 
 var recordTabs = []string{"summary", "actions", "notes", "outcome", "timeline"}
 
+// recordSections are the record's tabs, the actions and notes counted.
+func recordSections(r referral.Referral, current string) ui.SubNavigation {
+	nav := ui.SubNavigation{Label: "Referral sections", Classes: "hw-no-print"}
+	for _, t := range recordTabs {
+		text := strings.ToUpper(t[:1]) + t[1:]
+		switch t {
+		case "outcome":
+			text = "Outcome and follow-ups"
+		case "actions":
+			text += " (" + strconv.Itoa(len(r.Actions)) + ")"
+		case "notes":
+			text += " (" + strconv.Itoa(len(r.Notes)) + ")"
+		}
+		nav.Items = append(nav.Items, ui.SubNavigationItem{Text: text, Href: "?tab=" + t, Active: t == current})
+	}
+	return nav
+}
+
 type recordPage struct {
 	R            referral.Referral
 	Moves        []string
 	ETag         string
 	Tab          string
-	Tabs         []string
 	Sent         bool
 	MayWork      bool
 	Priority     []string
 	Destinations []string
 	Results      []string
+	ActionTypes  []string
+	// The active tab's list or table, and the tabs, rendered by the ui ports.
+	Summary, Outcome ui.SummaryList
+	Actions          ui.Table
+	Sections         ui.SubNavigation
+	StatusTag        template.HTML
 }
 
 func (p *Portal) record(w http.ResponseWriter, r *http.Request) {
@@ -247,10 +364,19 @@ func (p *Portal) record(w http.ResponseWriter, r *http.Request) {
 	if tab == "" {
 		tab = "summary"
 	}
-	v := view{Title: "Referral", Banner: banners[r.URL.Query().Get("done")],
-		Data: recordPage{R: got.Response, Moves: movesOf(got.Response.Allowed), ETag: got.ETag.Value, Tab: tab, Tabs: recordTabs, Sent: r.URL.Query().Get("done") == "sent",
-			MayWork: principalOf(r).Can(auth.ReferralWork), Priority: priorities, Destinations: destinations, Results: followUpResults}}
-	p.render(w, r, http.StatusOK, "record", v)
+	data := recordPage{R: got.Response, Moves: movesOf(got.Response.Allowed), ETag: got.ETag.Value, Tab: tab, Sent: r.URL.Query().Get("done") == "sent",
+		MayWork: principalOf(r).Can(auth.ReferralWork), Priority: priorities, Destinations: destinations, Results: followUpResults, ActionTypes: actionTypes}
+	data.Sections = recordSections(got.Response, tab)
+	data.StatusTag = ui.Join(tagOf(string(got.Response.Status)).HTML(), " ", tagOf(string(got.Response.Priority)).HTML())
+	switch tab {
+	case "summary":
+		data.Summary = recordSummary(got.Response)
+	case "actions":
+		data.Actions = actionsTable(got.Response, data.MayWork, p.csrfToken(r), data.ETag)
+	case "outcome":
+		data.Outcome = outcomeSummary(got.Response)
+	}
+	p.render(w, r, http.StatusOK, "record", view{Title: "Referral", Banner: banners[r.URL.Query().Get("done")], Data: data})
 }
 
 // banners are the success messages a change redirects to (POST → redirect → banner).

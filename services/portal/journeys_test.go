@@ -1,11 +1,14 @@
 package portal
 
 import (
+	"context"
 	"github.com/homeward-dev/homeward/services/kit/calendar"
+	"github.com/homeward-dev/homeward/services/kit/servicetest"
 	"html"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -128,7 +131,7 @@ func TestCoordinatorWorksAReferral(t *testing.T) {
 		t.Fatalf("board with filters lists %d referrals, want 1:\n%s", len(ids), board.body)
 	}
 	all := b.get("/referrals")
-	if !strings.Contains(all.body, `aria-current="page">all <span class="hw-count">(1<span class="govuk-visually-hidden"> referrals</span>)`) ||
+	if !strings.Contains(all.body, `aria-current="page" href="/referrals">all <span class="hw-count">(1<span class="govuk-visually-hidden"> referrals</span>)`) ||
 		!strings.Contains(all.body, `received <span class="hw-count">(1<`) || !strings.Contains(all.body, `triaged <span class="hw-count">(0<`) {
 		t.Errorf("the caseload's status tabs do not count the one received referral:\n%s", all.body)
 	}
@@ -335,5 +338,72 @@ func TestFormsRefuseBadInputWithoutLosingAnswers(t *testing.T) {
 	ttl, _ := e.tenant.Admin.TTL(t.Context(), keys[0]).Result()
 	if strings.Contains(raw, "Ward 4") || ttl <= 0 || ttl > draftTTL {
 		t.Errorf("draft stored readable or without its expiry (ttl %s)", ttl)
+	}
+}
+
+// The board's order and its delay-reason filter are the service's: the portal sends them on, marks
+// the sorted column with aria-sort, and keeps the filters in the sort links.
+func TestBoardSortsAndFiltersOnTheServer(t *testing.T) {
+	e := startEnv(t, "oldham")
+	email, pw := e.person(t, "coordinator@oldham.example", "oldham", "coordinator")
+	token, err := e.tenant.Identity.Login(context.Background(), email, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := (&servicetest.Client{Base: e.portal.app.Config.ReferralURL, Token: token}).As(t)
+	refer := func(name, priority, delay string) string {
+		var created struct{ ID string }
+		api.Must(http.StatusCreated, "POST", "/v1/referrals", map[string]any{
+			"person": map[string]any{"name": name}, "source": "ward", "referrer": map[string]any{"organisation": "Royal Oldham Hospital"},
+			"consent": map[string]any{"toRefer": true, "toShare": true}, "tenure": "social-rented", "needs": []string{"repairs"},
+			"priority": priority, "delayReason": delay,
+		}).JSON(t, &created)
+		e.clock.Advance(time.Minute)
+		return created.ID
+	}
+	routine := refer("Routine Person", "routine", "awaiting-transport")
+	urgent := refer("Urgent Person", "urgent", "awaiting-medicines")
+	emergency := refer("Emergency Person", "emergency", "awaiting-transport")
+
+	b := e.browser(t)
+	b.signIn(email, pw)
+	order := func(page page) []string {
+		var got []string
+		for _, m := range recordLink.FindAllStringSubmatch(page.body, -1) {
+			got = append(got, m[1])
+		}
+		return got
+	}
+	for _, tc := range []struct {
+		query, receivedSort, dueSort, caption string
+		want                                  []string
+	}{
+		{"", "descending", "none", "newest first", []string{emergency, urgent, routine}},
+		{"?sort=oldest", "ascending", "none", "oldest first", []string{routine, urgent, emergency}},
+		// Emergency is due in 24 hours, urgent in four working days, routine in ten.
+		{"?sort=due", "none", "ascending", "awaiting first contact, response due soonest first", []string{emergency, urgent, routine}},
+		{"?sort=oldest&delayReason=awaiting-transport", "ascending", "none", "oldest first", []string{routine, emergency}},
+		{"?sort=sideways", "descending", "none", "newest first", []string{emergency, urgent, routine}},
+	} {
+		board := b.get("/referrals" + tc.query)
+		if got := order(board); !slices.Equal(got, tc.want) {
+			t.Errorf("%q lists %v, want %v", tc.query, got, tc.want)
+		}
+		if !strings.Contains(board.body, `aria-sort="`+tc.receivedSort+`"><a class="govuk-link hw-sort" href="?`) ||
+			!strings.Contains(board.body, `aria-sort="`+tc.dueSort+`"><a class="govuk-link hw-sort" href="?`) ||
+			!strings.Contains(board.body, "on this page, "+tc.caption+"</caption>") {
+			t.Errorf("%q: the headers are not aria-sort %s and %s, or the caption does not say %q:\n%s", tc.query, tc.receivedSort, tc.dueSort, tc.caption, board.body)
+		}
+	}
+	filtered := b.get("/referrals?delayReason=awaiting-transport&cursor=" + emergency)
+	if !strings.Contains(filtered.body, `<option value="awaiting-transport" selected>awaiting transport</option>`) ||
+		!strings.Contains(filtered.body, `href="?delayReason=awaiting-transport&amp;sort=oldest"`) {
+		t.Errorf("the delay reason is not kept in the form and the sort link, or the link keeps the cursor:\n%s", filtered.body)
+	}
+	// Once contacted, a referral has no response due and leaves that order.
+	rec := b.get("/referrals/" + emergency)
+	b.submit(rec, "/referrals/"+emergency+"/first-contact", url.Values{"etag": {etagOf(rec)}})
+	if got := order(b.get("/referrals?sort=due")); !slices.Equal(got, []string{urgent, routine}) {
+		t.Errorf("by response due after first contact: %v, want %v", got, []string{urgent, routine})
 	}
 }

@@ -6,6 +6,7 @@
 package portal
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"embed"
@@ -15,6 +16,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/ogen-go/ogen/ogenerrors"
@@ -26,6 +28,7 @@ import (
 	"github.com/homeward-dev/homeward/services/kit/auth"
 	"github.com/homeward-dev/homeward/services/kit/config"
 	"github.com/homeward-dev/homeward/services/kit/telemetry"
+	"github.com/homeward-dev/homeward/services/portal/ui"
 )
 
 // Name is the portal's service name: its Redis ACL user, its span and log name.
@@ -45,6 +48,8 @@ type Portal struct {
 	pages      map[string]*template.Template
 	csrfSecret []byte
 	display    string
+	// buffers hold pages while they render, reused so a busy portal does not allocate a page per request.
+	buffers sync.Pool
 }
 
 // New builds the portal on the kit's service (Redis as the portal's ACL user, Kratos, telemetry).
@@ -73,7 +78,11 @@ func New(a *app.Service) (*Portal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("referral client: %w", err)
 	}
-	pages, err := parsePages()
+	memo, err := ui.NewMemo()
+	if err != nil {
+		return nil, err
+	}
+	pages, err := parsePages(memo)
 	if err != nil {
 		return nil, err
 	}
@@ -82,6 +91,7 @@ func New(a *app.Service) (*Portal, error) {
 	p := &Portal{
 		app: a, identity: &identity{public: public, client: &http.Client{Timeout: 10 * time.Second, Transport: transport}},
 		referrals: refs, pages: pages, csrfSecret: secret, display: displayName(cfg.Partnership),
+		buffers: sync.Pool{New: func() any { return new(bytes.Buffer) }},
 	}
 	p.routes()
 	return p, nil

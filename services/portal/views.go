@@ -31,6 +31,8 @@ type view struct {
 	RequestID string
 	Expires   string
 	Data      any
+	// Header and Navigation are rendered by the ui ports before the page.
+	Header, Navigation template.HTML
 }
 
 type navItem struct {
@@ -47,10 +49,47 @@ type fieldError struct {
 var pageNames = []string{"problem", "not-authorised", "signed-out", "accessibility", "privacy", "cookies",
 	"home", "board", "record", "refer", "flow", "overdue", "audit", "follow-ups"}
 
-func parsePages() (map[string]*template.Template, error) {
+func parsePages(memo *ui.Memo) (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
+	memoFuncs := template.FuncMap{
+		// A filter's select depends only on its list and the value picked from it: render each once.
+		"filterSelect": func(id, label, value string, options []string) (template.HTML, error) {
+			sel := ui.Select{Field: ui.Field{ID: id, Name: id, Label: ui.Label{Text: label}}, Value: value, Items: []ui.SelectItem{{Value: "", Text: "Any"}}}
+			for _, o := range options {
+				sel.Items = append(sel.Items, ui.SelectItem{Value: o, Text: strings.ReplaceAll(o, "-", " ")})
+			}
+			return memo.Render("govukSelect", id+"\x00"+label+"\x00"+value+"\x00"+strings.Join(options, "\x00"), sel)
+		},
+		// A select of one of the services' lists, nothing chosen.
+		"selectHTML": func(id, name, label string, options []string) (template.HTML, error) {
+			sel := ui.Select{Field: ui.Field{ID: id, Name: name, Label: ui.Label{Text: label}}}
+			for _, o := range options {
+				sel.Items = append(sel.Items, ui.SelectItem{Value: o, Text: words(o)})
+			}
+			return memo.Render("govukSelect", "select\x00"+id+"\x00"+name+"\x00"+label+"\x00"+strings.Join(options, "\x00"), sel)
+		},
+		// Radios of one of the services' lists (the moves a workflow offers, the urgencies), with
+		// nothing typed by a user in them.
+		"choicesHTML": func(name, legend, legendClasses string, options []string, value string) (template.HTML, error) {
+			return memo.Render("govukRadios", strings.Join([]string{name, legend, legendClasses, value, strings.Join(options, "\x00")}, "\x01"),
+				choices(name, legend, legendClasses, options, value))
+		},
+		// Buttons are the page's own constants.
+		"buttonHTML": func(text, name, value, classes string) (template.HTML, error) {
+			return memo.Render("govukButton", strings.Join([]string{text, name, value, classes}, "\x00"),
+				ui.Button{Text: text, Name: name, Value: value, Classes: classes})
+		},
+		// The board's yes-or-no filters: four ways to be.
+		"filterCheckboxesHTML": func(f boardFilters, mine bool) (template.HTML, error) {
+			return memo.Render("govukCheckboxes", strconv.FormatBool(f.Overdue)+strconv.FormatBool(f.Mine)+strconv.FormatBool(mine), filterCheckboxes(f, mine))
+		},
+		"textareaHTML": func(id, label string, rows int) (template.HTML, error) {
+			return memo.Render("govukTextarea", id+"\x00"+label+"\x00"+strconv.Itoa(rows),
+				ui.Textarea{Field: ui.Field{ID: id, Name: id, Label: ui.Label{Text: label}}, Rows: rows})
+		},
+	}
 	for _, name := range pageNames {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS,
+		t, err := template.New("layout.html").Funcs(funcs).Funcs(memoFuncs).ParseFS(templateFS,
 			"templates/layout.html", "templates/components.html", "templates/"+name+".html")
 		if err == nil {
 			t, err = t.ParseFS(ui.Templates, "components.html")
@@ -67,11 +106,12 @@ var funcs = template.FuncMap{
 	"nhs":      formatNHSNumber,
 	"date":     formatDate,
 	"datetime": formatDateTime,
-	"words":    func(s string) string { return strings.ReplaceAll(s, "-", " ") },
+	"words":    words[string],
 	"tagClass": statusTagClass,
 	"has":      slices.Contains[[]string, string],
 	"list":     func(v ...any) []any { return v },
 	"tag":      tagOf,
+	"tagHTML":  ui.Tag.HTML,
 	"needsCheckboxes": func(checked []string, errs []fieldError, options []string) ui.Checkboxes {
 		c := ui.Checkboxes{Name: "needs", Classes: "govuk-checkboxes--small", Values: checked, ErrorMessage: errorFor(errs, "needs"),
 			Hint:     &ui.Hint{Text: "Select all that apply."},
@@ -87,13 +127,6 @@ var funcs = template.FuncMap{
 		return r
 	},
 	"choices": choices,
-	"filterSelect": func(id, label, value string, options []string) ui.Select {
-		sel := ui.Select{Field: ui.Field{ID: id, Name: id, Label: ui.Label{Text: label}}, Value: value, Items: []ui.SelectItem{{Value: "", Text: "Any"}}}
-		for _, o := range options {
-			sel.Items = append(sel.Items, ui.SelectItem{Value: o, Text: strings.ReplaceAll(o, "-", " ")})
-		}
-		return sel
-	},
 	"textarea": func(id, label string, rows int) ui.Textarea {
 		return ui.Textarea{Field: ui.Field{ID: id, Name: id, Label: ui.Label{Text: label}}, Rows: rows}
 	},
@@ -133,7 +166,28 @@ var funcs = template.FuncMap{
 		}
 		return out
 	},
-	"answers":        answers,
+	"answers": answers,
+	"backLink": func(href, text string) ui.BackLink {
+		return ui.BackLink{Href: href, Text: text, Classes: "hw-no-print"}
+	},
+	"linkButton": func(text, href, classes string) ui.Button {
+		return ui.Button{Text: text, Href: href, Classes: classes}
+	},
+	"numberInput": func(id, name, label, classes string) ui.Input {
+		return ui.Input{Field: ui.Field{ID: id, Name: name, Label: ui.Label{Text: label}}, Classes: classes, Inputmode: "numeric"}
+	},
+	// consentCheckboxes are the two consents, each its own field, under one legend.
+	"consentCheckboxes": func(f referForm, errs []fieldError) ui.Checkboxes {
+		return ui.Checkboxes{IDPrefix: "consent-refer", Classes: "govuk-checkboxes--small", ErrorMessage: errorFor(errs, "consent-refer"),
+			Fieldset: &ui.Fieldset{Legend: ui.Legend{Text: "What has the person agreed to?", Classes: "govuk-fieldset__legend--s"}},
+			Items: []ui.ChoiceItem{
+				{Name: "consent-refer", Value: "yes", Text: "To be referred (or a best-interests decision is recorded)", Checked: &f.ConsentToRefer},
+				{ID: "consent-share", Name: "consent-share", Value: "yes", Text: "To their details being shared with the organisations that act on the referral", Checked: &f.ConsentToShare},
+			}}
+	},
+
+	"dateInput":      dateInput,
+	"taskList":       taskList,
 	"fieldID":        fieldID,
 	"shown":          shownNode,
 	"nodeErrors":     nodeErrors,
@@ -144,7 +198,7 @@ var funcs = template.FuncMap{
 
 // answers are the check-your-answers rows: question, answer, and the link to the field that changes it
 // on its section's page.
-func answers(f referForm) [][3]string {
+func answers(f referForm) ui.SummaryList {
 	yes := func(b bool) string {
 		if b {
 			return "Yes"
@@ -177,10 +231,39 @@ func answers(f referForm) [][3]string {
 		{"Date medically fit for discharge", or(f.Ready.String()), "ready-day"},
 		{"Priority", or(f.Priority), "priority"},
 	}
-	for i := range rows {
-		rows[i][2] = "/refer/" + sectionOfField(rows[i][2]) + "#" + rows[i][2]
+	var list ui.SummaryList
+	for _, row := range rows {
+		list.Rows = append(list.Rows, &ui.SummaryRow{Key: ui.SummaryText{Text: row[0]}, Value: ui.SummaryText{Text: row[1]},
+			Actions: &ui.SummaryActions{Items: []ui.SummaryAction{{Href: "/refer/" + sectionOfField(row[2]) + "#" + row[2], Text: "Change", VisuallyHiddenText: row[0]}}}})
 	}
-	return rows
+	return list
+}
+
+// dateInput is a GOV.UK date input named id-day, id-month and id-year, with its errors.
+func dateInput(id, legend string, d dateAnswer, errs []fieldError, hint string) ui.DateInput {
+	in := ui.DateInput{ID: id, NamePrefix: id, Hint: &ui.Hint{Text: hint},
+		Fieldset: &ui.Fieldset{Legend: ui.Legend{Text: legend, Classes: "govuk-fieldset__legend--s"}},
+		Items:    []ui.DateInputItem{{Name: "day", Value: d.Day}, {Name: "month", Value: d.Month}, {Name: "year", Value: d.Year}}}
+	if msg := errorFor(errs, id); msg != nil {
+		in.ErrorMessage = msg
+	}
+	return in
+}
+
+// taskList is the referral's sections, each with how far it has got.
+func taskList(f referForm, sections []section) ui.TaskList {
+	list := ui.TaskList{IDPrefix: "task"}
+	for _, sec := range sections {
+		status := ui.TaskStatus{Text: "Completed"}
+		switch f.TaskStatus(sec.Slug) {
+		case "Incomplete":
+			status = ui.TaskStatus{Tag: &ui.Tag{Text: "Incomplete", Classes: "govuk-tag--light-blue"}}
+		case "Not yet started":
+			status = ui.TaskStatus{Tag: &ui.Tag{Text: "Not yet started", Classes: "govuk-tag--blue"}}
+		}
+		list.Items = append(list.Items, ui.TaskItem{Title: ui.TaskTitle{Text: sec.Title}, Href: "/refer/" + sec.Slug, Status: status})
+	}
+	return list
 }
 
 // shownNode: the portal shows Kratos' CSRF token, the password and code methods; profile traits are
@@ -269,6 +352,9 @@ func formatDateTime(t time.Time) string {
 }
 
 // tagOf is the tag showing a status or priority, in words and its colour.
+// words turns a value of the services' lists ("ready-for-discharge") into words for a page.
+func words[S ~string](s S) string { return strings.ReplaceAll(string(s), "-", " ") }
+
 func tagOf(value string) ui.Tag {
 	return ui.Tag{Text: strings.ReplaceAll(value, "-", " "), Classes: statusTagClass(value)}
 }
@@ -337,6 +423,10 @@ func (p *Portal) navFor(r *http.Request, who *auth.Principal) []navItem {
 }
 
 // render writes a page; a template that fails is a server fault, logged, with a plain error page.
+// maxPooledPage is the largest page buffer kept for the next page; a rare huge page (a long audit
+// trail) is left to the garbage collector rather than held for ever.
+const maxPooledPage = 256 << 10
+
 func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, page string, v view) {
 	t := p.pages[page]
 	v.Display = p.display
@@ -345,15 +435,27 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, page
 	if v.Who == nil {
 		v.Who = principalOf(r)
 	}
+	v.Header = ui.GenericHeader{LogoText: p.display}.HTML()
 	if v.Who != nil {
 		v.CSRF = p.csrfToken(r)
 		v.Nav = p.navFor(r, v.Who)
 		if exp := v.Who.ExpiresAt(); !exp.IsZero() {
 			v.Expires = exp.UTC().Format(time.RFC3339)
 		}
+		nav := ui.ServiceNavigation{Classes: "hw-no-print", Slots: &ui.NavigationSlots{NavigationEnd: signOut(v.CSRF, v.Who.Email)}}
+		for _, it := range v.Nav {
+			nav.Navigation = append(nav.Navigation, ui.NavigationItem{Href: it.Href, Text: it.Text, Current: it.Current})
+		}
+		v.Navigation = nav.HTML()
 	}
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, v); err != nil {
+	buf := p.buffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledPage {
+			buf.Reset()
+			p.buffers.Put(buf)
+		}
+	}()
+	if err := t.Execute(buf, v); err != nil {
 		p.app.Log.Error("render page", "page", page, "err", err)
 		http.Error(w, "Sorry, there is a problem with the service. Request "+v.RequestID, http.StatusInternalServerError)
 		return
@@ -362,6 +464,26 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, page
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// filterCheckboxes are the board's yes-or-no filters.
+func filterCheckboxes(f boardFilters, mine bool) ui.Checkboxes {
+	c := ui.Checkboxes{IDPrefix: "overdue", Classes: "govuk-checkboxes--small",
+		Items: []ui.ChoiceItem{{Name: "overdue", Value: "true", Text: "Response overdue only", Checked: &f.Overdue}}}
+	if !mine {
+		c.Items = append(c.Items, ui.ChoiceItem{ID: "mine", Name: "mine", Value: "true", Text: "Only people I am key worker for", Checked: &f.Mine})
+	}
+	return c
+}
+
+// signOut is the end of the navigation: who is signed in, a link to change the password, and the
+// sign-out form (a POST with the session's CSRF token, so no other site can sign a user out).
+func signOut(csrf, email string) template.HTML {
+	return ui.Join(`<li class="govuk-service-navigation__item hw-sign-out"><form method="post" action="/sign-out" class="hw-sign-out">`,
+		`<input type="hidden" name="csrf" value="`, ui.Escape(csrf), `">`,
+		`<span class="govuk-body-s hw-signed-in-as">`, ui.Escape(email), `</span>`,
+		ui.Link("/settings", "Change password", "govuk-body-s", "hw-signed-in-as"),
+		`<button type="submit" class="govuk-button govuk-button--secondary govuk-!-margin-bottom-0" data-module="govuk-button">Sign out</button></form></li>`)
 }
 
 // fail answers a fault the user cannot fix, with the request id an SRE can look up.

@@ -9,9 +9,10 @@ import (
 	"github.com/homeward-dev/homeward/clients/referral"
 )
 
-var destinations = []string{"own-home", "rehoused", "step-down", "extra-care", "residential-care", "other"}
-
-var followUpResults = []string{"at-home", "in-hospital", "in-care-home", "moved", "died", "not-contactable"}
+var (
+	destinations    = enumValues(referral.TransitionRequestDischargeDestination("").AllValues())
+	followUpResults = enumValues(referral.RecordFollowUpReqResult("").AllValues())
+)
 
 // formDate reads a GOV.UK date input posted as prefix-day, prefix-month, prefix-year.
 func formDate(r *http.Request, prefix string) (time.Time, bool) {

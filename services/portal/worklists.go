@@ -1,23 +1,37 @@
 package portal
 
 import (
+	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/homeward-dev/homeward/clients/referral"
 	"github.com/homeward-dev/homeward/services/kit/auth"
 	"github.com/homeward-dev/homeward/services/kit/calendar"
+	"github.com/homeward-dev/homeward/services/portal/ui"
 )
 
-type overdueRow struct {
-	referral.ListOverdueActionsOKItemsItem
-	Late string
+// worklistPage is a worklist: its table (nil when empty) and the link to its next page.
+type worklistPage struct {
+	Table  *ui.Table
+	Next   *ui.Pagination
+	Before time.Time
 }
 
-type overduePage struct {
-	Rows []overdueRow
-	Next string
+// nextPage links to the page after this one, or is nil on the last.
+func nextPage(q url.Values) *ui.Pagination {
+	return &ui.Pagination{Next: &ui.PageLink{Href: "?" + q.Encode()}, Classes: "hw-no-print"}
+}
+
+// personLink links a worklist row to the tab of the record it is about.
+func personLink(id, tab string, name referral.OptString) template.HTML {
+	text := "Name erased"
+	if name.Set && name.Value != "" {
+		text = name.Value
+	}
+	return ui.Link("/referrals/"+id+"?tab="+tab, text)
 }
 
 // overdueActions is the worklist of open actions past their due time, most overdue first, as the
@@ -36,17 +50,25 @@ func (p *Portal) overdueActions(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	data := overduePage{}
+	data := worklistPage{}
 	now := p.app.Now()
+	if len(list.Items) > 0 {
+		data.Table = &ui.Table{Caption: "Open actions past their due time, most overdue first", CaptionClasses: "govuk-table__caption--s", Classes: "hw-board",
+			Head: []ui.TableCell{{Text: "Person"}, {Text: "Action"}, {Text: "Owner"}, {Text: "Urgency"}, {Text: "Was due", Attributes: ui.Attributes{"aria-sort": "ascending"}}}}
+	}
 	for _, item := range list.Items {
-		row := overdueRow{ListOverdueActionsOKItemsItem: item}
+		due := template.HTML("")
 		if item.DueAt.Set {
-			row.Late = lateBy(now.Sub(item.DueAt.Value))
+			due = ui.Join(ui.Escape(formatDateTime(item.DueAt.Value)), " ", ui.Tag{Text: "Overdue", Classes: "govuk-tag--red"}.HTML(),
+				ui.VisuallyHidden(" by "+lateBy(now.Sub(item.DueAt.Value))))
 		}
-		data.Rows = append(data.Rows, row)
+		data.Table.Rows = append(data.Table.Rows, []ui.TableCell{
+			{HTML: personLink(item.ReferralId.Value, "actions", item.Name)}, {Text: ui.Text(words(item.Type.Value))},
+			{Text: ui.Text(item.OwnerOrganisation.Value)}, {HTML: tagOf(string(item.Urgency.Value)).HTML()}, {HTML: due},
+		})
 	}
 	if list.NextCursor.Set && list.NextCursor.Value != "" {
-		data.Next = "?" + url.Values{"cursor": {list.NextCursor.Value}}.Encode()
+		data.Next = nextPage(url.Values{"cursor": {list.NextCursor.Value}})
 	}
 	p.render(w, r, http.StatusOK, "overdue", view{Title: "Actions overdue", Data: data})
 }
@@ -61,12 +83,6 @@ func lateBy(d time.Duration) string {
 	default:
 		return plural(max(1, int(d/time.Minute)), "minute", "minutes")
 	}
-}
-
-type followUpsPage struct {
-	Items  []referral.ListFollowUpsDueOKItemsItem
-	Before time.Time
-	Next   string
 }
 
 // weekAhead is the first day after this week's follow-ups: today and the six days after it, in London.
@@ -90,9 +106,19 @@ func (p *Portal) followUpsDue(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	data := followUpsPage{Items: list.Items, Before: params.Before.AddDate(0, 0, -1)}
+	data := worklistPage{Before: params.Before.AddDate(0, 0, -1)}
+	if len(list.Items) > 0 {
+		data.Table = &ui.Table{Caption: plural(len(list.Items), "follow-up", "follow-ups") + " on this page", CaptionClasses: "govuk-table__caption--s", Classes: "hw-board",
+			Head: []ui.TableCell{{Text: "Person"}, {Text: "Follow-up"}, {Text: "Due", Attributes: ui.Attributes{"aria-sort": "ascending"}}}}
+	}
+	for _, item := range list.Items {
+		data.Table.Rows = append(data.Table.Rows, []ui.TableCell{
+			{HTML: personLink(item.ReferralId, "outcome", item.Name)}, {Text: ui.Text(strconv.Itoa(item.Days) + " days after discharge")},
+			{Text: ui.Text(formatDate(item.DueDate))},
+		})
+	}
 	if list.NextCursor != "" {
-		data.Next = "?" + url.Values{"cursor": {list.NextCursor}}.Encode()
+		data.Next = nextPage(url.Values{"cursor": {list.NextCursor}})
 	}
 	p.render(w, r, http.StatusOK, "follow-ups", view{Title: "Follow-ups due this week", Data: data})
 }

@@ -49,8 +49,9 @@ type Panel struct {
 
 // BackLink is govukBackLink.
 type BackLink struct {
-	Text string `json:"text"`
-	Href string `json:"href"`
+	Text    string `json:"text"`
+	Href    string `json:"href"`
+	Classes string `json:"classes"`
 }
 
 // Label is a field's label.
@@ -121,6 +122,8 @@ type Input struct {
 
 // Button is govukButton as a submit button.
 type Button struct {
+	// Href makes the button a link that looks like one.
+	Href    string `json:"href"`
 	Text    string `json:"text"`
 	Name    string `json:"name"`
 	Value   string `json:"value"`
@@ -220,7 +223,9 @@ type Fieldset struct {
 
 // ChoiceItem is one radio or checkbox. Checked absent means "checked if it matches the value".
 type ChoiceItem struct {
-	ID       string `json:"id"`
+	ID string `json:"id"`
+	// Name gives a checkbox a name of its own (checkboxes only; radios share the group's).
+	Name     string `json:"name"`
 	Value    string `json:"value"`
 	Text     string `json:"text"`
 	Checked  *bool  `json:"checked"`
@@ -253,9 +258,9 @@ func (r Radios) AriaDescribedBy() string {
 
 // RenderedChoice is an item as rendered, with its id and whether it is checked.
 type RenderedChoice struct {
-	ID, Value, Text   string
-	Checked, Disabled bool
-	DescribedBy       string
+	ID, Name, Value, Text string
+	Checked, Disabled     bool
+	DescribedBy           string
 }
 
 // Choices are the items as rendered.
@@ -302,6 +307,14 @@ func (c Checkboxes) AriaDescribedBy() string { return c.radios().AriaDescribedBy
 // on, so each checkbox carries them itself.
 func (c Checkboxes) Choices() []RenderedChoice {
 	out := renderChoices(c.Prefix(), c.Items, func(v string) bool { return slices.Contains(c.Values, v) })
+	shown := 0
+	for _, it := range c.Items {
+		if it.Text == "" && it.Value == "" {
+			continue
+		}
+		out[shown].Name = it.Name
+		shown++
+	}
 	if c.Fieldset == nil {
 		for i := range out {
 			out[i].DescribedBy = c.AriaDescribedBy()
