@@ -16,6 +16,7 @@ import (
 	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/kit/audit"
 	"github.com/homeward-dev/homeward/services/kit/config"
+	"github.com/homeward-dev/homeward/services/kit/events"
 	"github.com/homeward-dev/homeward/services/kit/ids"
 	"github.com/homeward-dev/homeward/services/kit/servicetest"
 )
@@ -159,7 +160,7 @@ func BenchmarkBookingContention(b *testing.B) {
 	referrals := make([]string, refs)
 	for i := range referrals {
 		referrals[i] = ids.New(e.clock.Now())
-		summary, _ := json.Marshal(referralFacts{ID: referrals[i], Status: "received", Source: "ward", ReceivedAt: e.clock.Now()})
+		summary, _ := json.Marshal(events.ReferralFacts{ID: referrals[i], Status: "received", Source: "ward", ReceivedAt: e.clock.Now()})
 		if err := e.tenant.Admin.HSet(context.Background(), e.svc.repo.keys.Referral(referrals[i]), "v", 1, "doc", "{}", "sum", summary).Err(); err != nil {
 			b.Fatal(err)
 		}

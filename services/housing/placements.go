@@ -14,21 +14,20 @@ import (
 	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/kit/audit"
 	"github.com/homeward-dev/homeward/services/kit/calendar"
+	"github.com/homeward-dev/homeward/services/kit/events"
 	"github.com/homeward-dev/homeward/services/kit/httpapi"
 	"github.com/homeward-dev/homeward/services/kit/ids"
 	"github.com/homeward-dev/homeward/services/kit/store"
 )
 
-func placementEvent(kind string, p *Placement, data map[string]any) event {
-	d := map[string]any{"placementId": p.ID, "unitId": p.UnitID, "scheme": p.Scheme, "arrival": p.Arrival,
-		"plannedDeparture": p.PlannedDeparture, "weeklyCost": p.WeeklyCost, "housingBenefitEligible": p.HousingBenefit.Eligible}
-	if p.ArrivedOn != nil {
-		d["arrivedOn"] = *p.ArrivedOn
-	}
-	for k, v := range data {
-		d[k] = v
-	}
-	return event{Type: "placement." + kind, Subject: kindPlacement + ":" + p.ID, Referral: p.ReferralID, Data: d}
+// placementFacts are what every placement event carries.
+func placementFacts(p *Placement) events.Placement {
+	return events.Placement{PlacementID: p.ID, UnitID: p.UnitID, Scheme: p.Scheme, Arrival: p.Arrival,
+		PlannedDeparture: p.PlannedDeparture, WeeklyCost: p.WeeklyCost, HousingBenefitEligible: p.HousingBenefit.Eligible, ArrivedOn: p.ArrivedOn}
+}
+
+func placementEvent(p *Placement, payload events.Payload) event {
+	return event{Subject: kindPlacement + ":" + p.ID, Referral: p.ReferralID, Payload: payload}
 }
 
 // hasCarerRoom reports whether a unit has space for a carer to stay.
@@ -52,7 +51,7 @@ func (s *Service) book(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !ref.open() {
+	if !ref.Open() {
 		httpapi.WriteProblem(w, r, conflict("referral-closed", "The referral is closed", "a "+ref.Status+" referral cannot be placed"))
 		return
 	}
@@ -96,7 +95,7 @@ func (s *Service) book(w http.ResponseWriter, r *http.Request) {
 			httpapi.Internal(w, r, err)
 			return
 		}
-		ev := placementEvent("booked", p, nil)
+		ev := placementEvent(p, events.PlacementBooked{Placement: placementFacts(p)})
 		ev.At = now
 		version, err := s.repo.commit(r.Context(), change{writes: []write{pw, uw}, events: []event{ev}})
 		if isConflictOn(err, uw.key) {
@@ -278,20 +277,28 @@ func (s *Service) movePlacement(r *http.Request) (placementStep, *httpapi.Proble
 		if on.Compare(today) > 0 {
 			return nil, httpapi.Invalid("the day has not come yet", httpapi.FieldError{Field: "on", Message: "must not be after " + today.String()})
 		}
-		var data map[string]any
+		// The payload is made once the placement has moved, from its facts then.
+		var payload func(events.Placement) events.Payload
 		switch req.To {
+		case PlacementConfirmed:
+			payload = func(f events.Placement) events.Payload { return events.PlacementConfirmed{Placement: f} }
 		case PlacementArrived:
 			prob := arrive(p, u, on)
 			if prob != nil {
 				return nil, prob
 			}
-			data = map[string]any{"arrivedOn": on, "turnaroundDays": p.TurnaroundDays}
+			payload = func(f events.Placement) events.Payload {
+				return events.PlacementArrived{Placement: f, TurnaroundDays: p.TurnaroundDays}
+			}
 		case PlacementExtended:
 			prob := extend(p, u, *req.PlannedDeparture, req.Reason, by, now)
 			if prob != nil {
 				return nil, prob
 			}
-			data = map[string]any{"previousPlannedDeparture": p.Extensions[len(p.Extensions)-1].From}
+			previous := p.Extensions[len(p.Extensions)-1].From
+			payload = func(f events.Placement) events.Payload {
+				return events.PlacementExtended{Placement: f, PreviousPlannedDeparture: previous}
+			}
 		case PlacementDeparted:
 			if on.Before(*p.ArrivedOn) {
 				return nil, httpapi.Invalid("a departure comes after the arrival", httpapi.FieldError{Field: "on", Message: "must not be before the arrival on " + p.ArrivedOn.String()})
@@ -310,14 +317,24 @@ func (s *Service) movePlacement(r *http.Request) (placementStep, *httpapi.Proble
 			u.dropBooking(p.ID)
 			u.setStatus(UnitVoid, voidReason, on)
 			u.LastDepartureOn = &on
-			data = map[string]any{"arrivedOn": p.ArrivedOn, "departedOn": on, "nights": nights, "destination": req.Destination,
-				"housingBenefitClaimed": claimed, "turnaroundDays": p.TurnaroundDays, "overStayNights": max(0, p.PlannedDeparture.DaysUntil(on))}
-		case PlacementCancelled, PlacementNotArrived:
+			departed := events.PlacementDeparted{DepartedOn: on, Nights: nights, Destination: req.Destination,
+				HousingBenefitClaimed: claimed, TurnaroundDays: p.TurnaroundDays, OverStayNights: max(0, p.PlannedDeparture.DaysUntil(on))}
+			payload = func(f events.Placement) events.Payload {
+				departed.Placement = f
+				return departed
+			}
+		case PlacementCancelled:
 			u.dropBooking(p.ID)
+			payload = func(f events.Placement) events.Payload { return events.PlacementCancelled{Placement: f} }
+		case PlacementNotArrived:
+			u.dropBooking(p.ID)
+			payload = func(f events.Placement) events.Payload { return events.PlacementNotArrived{Placement: f} }
+		default:
+			return nil, conflict("illegal-transition", "Move not allowed", fmt.Sprintf("a placement cannot move to %s", req.To))
 		}
 		p.Status = req.To
 		p.History = append(p.History, Transition{From: string(from), To: string(req.To), At: now, By: by, Reason: req.Reason})
-		return []event{placementEvent(string(req.To), p, data)}, nil
+		return []event{placementEvent(p, payload(placementFacts(p)))}, nil
 	}, nil
 }
 
@@ -376,11 +393,12 @@ func (s *Service) recordClaim(r *http.Request) (placementStep, *httpapi.Problem)
 			return nil, httpapi.Invalid("the day has not come yet", httpapi.FieldError{Field: "claimedOn", Message: "must not be after " + today.String()})
 		}
 		p.HousingBenefit.ClaimedOn = &req.ClaimedOn
-		data := map[string]any{"claimedOn": req.ClaimedOn}
+		claim := events.PlacementHousingBenefitClaimed{Placement: placementFacts(p), ClaimedOn: req.ClaimedOn}
 		if p.ArrivedOn != nil {
-			data["daysAfterArrival"] = p.ArrivedOn.DaysUntil(req.ClaimedOn)
+			after := p.ArrivedOn.DaysUntil(req.ClaimedOn)
+			claim.DaysAfterArrival = &after
 		}
-		return []event{placementEvent("housing-benefit-claimed", p, data)}, nil
+		return []event{placementEvent(p, claim)}, nil
 	}, nil
 }
 

@@ -11,18 +11,20 @@ import (
 	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/kit/audit"
 	"github.com/homeward-dev/homeward/services/kit/calendar"
+	"github.com/homeward-dev/homeward/services/kit/events"
 	"github.com/homeward-dev/homeward/services/kit/httpapi"
 	"github.com/homeward-dev/homeward/services/kit/ids"
 	"github.com/homeward-dev/homeward/services/kit/store"
 )
 
-func rehousingEvent(kind string, c *RehousingCase, data map[string]any) event {
-	d := map[string]any{"caseId": c.ID, "status": c.Status, "referralSource": c.ReferralSource,
-		"referralReceivedOn": c.ReferralReceivedOn, "waitingListBaselineDays": c.WaitingListBaselineDays}
-	for k, v := range data {
-		d[k] = v
-	}
-	return event{Type: "rehousing." + kind, Subject: kindRehousing + ":" + c.ID, Referral: c.ReferralID, Data: d}
+// rehousingFacts are what every rehousing event carries.
+func rehousingFacts(c *RehousingCase) events.Rehousing {
+	return events.Rehousing{CaseID: c.ID, Status: string(c.Status), ReferralSource: c.ReferralSource,
+		ReferralReceivedOn: c.ReferralReceivedOn, WaitingListBaselineDays: c.WaitingListBaselineDays}
+}
+
+func rehousingEvent(c *RehousingCase, payload events.Payload) event {
+	return event{Subject: kindRehousing + ":" + c.ID, Referral: c.ReferralID, Payload: payload}
 }
 
 func (s *Service) baselineDays() int {
@@ -53,7 +55,7 @@ func (s *Service) openRehousing(w http.ResponseWriter, r *http.Request) {
 		httpapi.Internal(w, r, err)
 		return
 	}
-	ev := rehousingEvent("opened", c, nil)
+	ev := rehousingEvent(c, events.RehousingOpened{Rehousing: rehousingFacts(c)})
 	ev.At = now
 	// The claim on the referral's open-case key makes "one open case" hold under concurrent requests.
 	version, err := s.repo.commit(r.Context(), change{writes: []write{wr}, events: []event{ev},
@@ -229,7 +231,7 @@ func (s *Service) addBid(r *http.Request) (rehousingStep, *httpapi.Problem) {
 		}
 		b := Bid{ID: ids.New(now), Landlord: req.Landlord, Reference: req.Reference, Scheme: req.Scheme, SubmittedOn: req.SubmittedOn}
 		c.Bids = append(c.Bids, b)
-		return []event{rehousingEvent("bid", c, map[string]any{"bidId": b.ID, "submittedOn": b.SubmittedOn})}, nil
+		return []event{rehousingEvent(c, events.RehousingBid{Rehousing: rehousingFacts(c), BidID: b.ID, SubmittedOn: b.SubmittedOn})}, nil
 	}, nil
 }
 
@@ -249,7 +251,7 @@ func (s *Service) addOffer(r *http.Request) (rehousingStep, *httpapi.Problem) {
 		o := Offer{ID: ids.New(now), Landlord: req.Landlord, Property: req.Property, OfferedOn: req.OfferedOn}
 		c.Offers = append(c.Offers, o)
 		c.move(RehousingOffered, by, now, "")
-		return []event{rehousingEvent("offered", c, map[string]any{"offerId": o.ID, "offeredOn": o.OfferedOn})}, nil
+		return []event{rehousingEvent(c, events.RehousingOffered{Rehousing: rehousingFacts(c), OfferID: o.ID, OfferedOn: o.OfferedOn})}, nil
 	}, nil
 }
 
@@ -283,7 +285,10 @@ func (s *Service) answerOffer(r *http.Request) (rehousingStep, *httpapi.Problem)
 			to = RehousingApplying
 		}
 		c.move(to, by, now, req.Reason)
-		return []event{rehousingEvent("offer-"+req.Decision, c, map[string]any{"offerId": o.ID, "respondedOn": req.RespondedOn})}, nil
+		if req.Decision == "refused" {
+			return []event{rehousingEvent(c, events.RehousingOfferRefused{Rehousing: rehousingFacts(c), OfferID: o.ID, RespondedOn: req.RespondedOn})}, nil
+		}
+		return []event{rehousingEvent(c, events.RehousingOfferAccepted{Rehousing: rehousingFacts(c), OfferID: o.ID, RespondedOn: req.RespondedOn})}, nil
 	}, nil
 }
 
@@ -306,7 +311,7 @@ func (s *Service) moveIn(r *http.Request) (rehousingStep, *httpapi.Problem) {
 		saved := max(0, c.WaitingListBaselineDays-days)
 		c.MoveInOn, c.DaysToRehoused, c.DaysSavedAgainstBaseline = &req.On, &days, &saved
 		c.move(RehousingRehoused, by, now, "")
-		return []event{rehousingEvent("rehoused", c, map[string]any{"moveInOn": req.On, "daysToRehoused": days, "daysSavedAgainstBaseline": saved})}, nil
+		return []event{rehousingEvent(c, events.RehousingRehoused{Rehousing: rehousingFacts(c), MoveInOn: req.On, DaysToRehoused: days, DaysSavedAgainstBaseline: saved})}, nil
 	}, nil
 }
 
@@ -318,6 +323,6 @@ func (s *Service) withdraw(r *http.Request) (rehousingStep, *httpapi.Problem) {
 	return func(c *RehousingCase, _ calendar.Date, by Staff, now time.Time) ([]event, *httpapi.Problem) {
 		c.WithdrawnReason = req.Reason
 		c.move(RehousingWithdrawn, by, now, req.Reason)
-		return []event{rehousingEvent("withdrawn", c, nil)}, nil
+		return []event{rehousingEvent(c, events.RehousingWithdrawn{Rehousing: rehousingFacts(c)})}, nil
 	}, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/homeward-dev/homeward/services/kit/audit"
 	"github.com/homeward-dev/homeward/services/kit/calendar"
+	"github.com/homeward-dev/homeward/services/kit/events"
 	"github.com/homeward-dev/homeward/services/kit/keyspace"
 	"github.com/homeward-dev/homeward/services/kit/pii"
 	"github.com/homeward-dev/homeward/services/kit/store"
@@ -45,23 +46,22 @@ type cachedUnit struct {
 }
 
 // event is a domain event for the reporting service: facts, never personal data.
+// event is a domain event appended with the change that caused it.
 type event struct {
-	Type     string
 	Subject  string
 	Referral string
 	At       time.Time
-	Data     any
+	Payload  events.Payload
 }
 
-func (rp *repo) eventOps(events []event) ([]store.Op, error) {
-	ops := make([]store.Op, 0, len(events))
-	for _, e := range events {
-		data, err := json.Marshal(e.Data)
+func (rp *repo) eventOps(evs []event) ([]store.Op, error) {
+	ops := make([]store.Op, 0, len(evs))
+	for _, e := range evs {
+		fields, err := events.Event{Subject: e.Subject, Referral: e.Referral, At: e.At, Payload: e.Payload}.Fields()
 		if err != nil {
-			return nil, fmt.Errorf("encode event: %w", err)
+			return nil, err
 		}
-		ops = append(ops, store.XAdd(rp.keys.Events(), "type", e.Type, "subject", e.Subject, "referral", e.Referral,
-			"at", e.At.UTC().Format(time.RFC3339Nano), "data", string(data)))
+		ops = append(ops, store.XAdd(rp.keys.Events(), fields...))
 	}
 	return ops, nil
 }
@@ -471,25 +471,13 @@ func (rp *repo) getRehousing(ctx context.Context, id string, entry audit.Entry) 
 
 // Referrals, as the referral service stores them.
 
-// referralFacts is what housing needs of a referral. It reads the referral service's list
-// summary, whose fields (id, status, source, receivedAt) are the services' shared contract.
-type referralFacts struct {
-	ID         string    `json:"id"`
-	Status     string    `json:"status"`
-	Source     string    `json:"source"`
-	ReceivedAt time.Time `json:"receivedAt"`
-}
-
-func (f *referralFacts) open() bool {
-	return f.Status != "closed" && f.Status != "declined" && f.Status != "withdrawn"
-}
-
-func (rp *repo) referral(ctx context.Context, id string) (*referralFacts, error) {
+// referral reads what housing needs of a referral from the referral service's list summary.
+func (rp *repo) referral(ctx context.Context, id string) (*events.ReferralFacts, error) {
 	rec, err := rp.read(ctx, rp.keys.Referral(id), true)
 	if err != nil {
 		return nil, err
 	}
-	var f referralFacts
+	var f events.ReferralFacts
 	if err := json.Unmarshal(rec.Doc, &f); err != nil {
 		return nil, fmt.Errorf("decode referral %s: %w", id, err)
 	}

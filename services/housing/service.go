@@ -17,6 +17,7 @@ import (
 	"github.com/homeward-dev/homeward/services/kit/auth"
 	"github.com/homeward-dev/homeward/services/kit/calendar"
 	"github.com/homeward-dev/homeward/services/kit/config"
+	"github.com/homeward-dev/homeward/services/kit/events"
 	"github.com/homeward-dev/homeward/services/kit/httpapi"
 	"github.com/homeward-dev/homeward/services/kit/ids"
 	"github.com/homeward-dev/homeward/services/kit/store"
@@ -189,7 +190,7 @@ func dateParam(q url.Values, name string, e *fields) *calendar.Date {
 
 // referralOf reads the referral a request names; when it does not exist or cannot be read it
 // answers the request and returns ok false.
-func (s *Service) referralOf(w http.ResponseWriter, r *http.Request, id string) (*referralFacts, bool) {
+func (s *Service) referralOf(w http.ResponseWriter, r *http.Request, id string) (*events.ReferralFacts, bool) {
 	ref, err := s.repo.referral(r.Context(), id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):

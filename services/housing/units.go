@@ -9,6 +9,7 @@ import (
 	"github.com/homeward-dev/homeward/internal/money"
 	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/kit/audit"
+	"github.com/homeward-dev/homeward/services/kit/events"
 	"github.com/homeward-dev/homeward/services/kit/httpapi"
 	"github.com/homeward-dev/homeward/services/kit/ids"
 )
@@ -24,12 +25,13 @@ func (s *Service) normaliseUnit(f *UnitFields) {
 	slices.Sort(f.Features)
 }
 
-func unitEvent(kind string, u *Unit, data map[string]any) event {
-	d := map[string]any{"unitId": u.ID, "scheme": u.Scheme, "type": u.Type, "bedrooms": u.Bedrooms, "createdOn": u.CreatedOn}
-	for k, v := range data {
-		d[k] = v
-	}
-	return event{Type: "unit." + kind, Subject: kindUnit + ":" + u.ID, Data: d}
+// unitFacts are what every unit event carries.
+func unitFacts(u *Unit) events.Unit {
+	return events.Unit{UnitID: u.ID, Scheme: u.Scheme, Type: u.Type, Bedrooms: u.Bedrooms, CreatedOn: u.CreatedOn}
+}
+
+func unitEvent(u *Unit, payload events.Payload) event {
+	return event{Subject: kindUnit + ":" + u.ID, Payload: payload}
 }
 
 func (s *Service) createUnit(w http.ResponseWriter, r *http.Request) {
@@ -48,7 +50,7 @@ func (s *Service) createUnit(w http.ResponseWriter, r *http.Request) {
 		httpapi.Internal(w, r, err)
 		return
 	}
-	ev := unitEvent("created", u, map[string]any{"weeklyCost": u.WeeklyCost})
+	ev := unitEvent(u, events.UnitCreated{Unit: unitFacts(u), WeeklyCost: u.WeeklyCost})
 	ev.At = now
 	version, err := s.repo.commit(r.Context(), change{writes: []write{wr}, events: []event{ev}})
 	if err != nil {
@@ -178,7 +180,7 @@ func (s *Service) editUnit(w http.ResponseWriter, r *http.Request) {
 		}
 		s.normaliseUnit(&req.UnitFields)
 		u.UnitFields = req.UnitFields
-		return []event{unitEvent("changed", u, map[string]any{"weeklyCost": u.WeeklyCost, "features": u.Features})}, nil
+		return []event{unitEvent(u, events.UnitChanged{Unit: unitFacts(u), WeeklyCost: u.WeeklyCost, Features: u.Features})}, nil
 	})
 }
 
@@ -208,10 +210,14 @@ func (s *Service) moveUnit(w http.ResponseWriter, r *http.Request) {
 			return nil, conflict("unit-booked", "The unit is booked",
 				"move or cancel its placements first: "+strings.Join(held, ", "))
 		}
-		data := map[string]any{"from": from, "to": req.To, "reason": req.Reason, "on": today}
-		if from == UnitVoid || from == UnitClosed {
-			if n := len(u.Periods); n > 0 && u.Periods[n-1].To == nil {
-				data[string(from)+"Nights"] = u.Periods[n-1].From.DaysUntil(today)
+		changed := events.UnitStatusChanged{From: string(from), To: string(req.To), Reason: req.Reason, On: today}
+		if n := len(u.Periods); n > 0 && u.Periods[n-1].To == nil {
+			nights := u.Periods[n-1].From.DaysUntil(today)
+			switch from {
+			case UnitVoid:
+				changed.VoidNights = &nights
+			case UnitClosed:
+				changed.ClosedNights = &nights
 			}
 		}
 		reason := req.Reason
@@ -219,7 +225,8 @@ func (s *Service) moveUnit(w http.ResponseWriter, r *http.Request) {
 			reason = ""
 		}
 		u.setStatus(req.To, reason, today)
-		return []event{unitEvent("status-changed", u, data)}, nil
+		changed.Unit = unitFacts(u)
+		return []event{unitEvent(u, changed)}, nil
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/homeward-dev/homeward/services/kit/calendar"
+	"github.com/homeward-dev/homeward/services/kit/events"
 )
 
 // Status is where a referral is in the workflow.
@@ -29,7 +30,7 @@ var Statuses = []Status{StatusReceived, StatusTriaged, StatusAssessing, StatusAc
 	StatusDischarged, StatusFollowUp, StatusClosed, StatusDeclined, StatusWithdrawn}
 
 // Open reports whether the case is still being worked.
-func (s Status) Open() bool { return s != StatusClosed && s != StatusDeclined && s != StatusWithdrawn }
+func (s Status) Open() bool { return events.ReferralOpen(string(s)) }
 
 // Enumerations of the referral form. Each list is the complete set of accepted values.
 var (

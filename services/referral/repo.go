@@ -14,6 +14,7 @@ import (
 
 	"github.com/homeward-dev/homeward/services/kit/audit"
 	"github.com/homeward-dev/homeward/services/kit/calendar"
+	"github.com/homeward-dev/homeward/services/kit/events"
 	"github.com/homeward-dev/homeward/services/kit/keyspace"
 	"github.com/homeward-dev/homeward/services/kit/pii"
 	"github.com/homeward-dev/homeward/services/kit/store"
@@ -184,19 +185,18 @@ func (rp *repo) indexOps(before, after *Referral) []store.Op {
 }
 
 // event is a domain event for the reporting service: facts about a case, never personal data.
+// event is a domain event of a referral, appended with the change that caused it.
 type event struct {
-	Type string
-	At   time.Time
-	Data any
+	At      time.Time
+	Payload events.Payload
 }
 
 func (rp *repo) eventOp(referralID string, e event) (store.Op, error) {
-	data, err := json.Marshal(e.Data)
+	fields, err := events.Event{Referral: referralID, At: e.At, Payload: e.Payload}.Fields()
 	if err != nil {
-		return store.Op{}, fmt.Errorf("encode event: %w", err)
+		return store.Op{}, err
 	}
-	return store.XAdd(rp.keys.Events(), "type", e.Type, "referral", referralID,
-		"at", e.At.UTC().Format(time.RFC3339Nano), "data", string(data)), nil
+	return store.XAdd(rp.keys.Events(), fields...), nil
 }
 
 // change is one atomic write of a referral.

@@ -18,6 +18,7 @@ import (
 	"github.com/homeward-dev/homeward/services/kit/auth"
 	"github.com/homeward-dev/homeward/services/kit/calendar"
 	"github.com/homeward-dev/homeward/services/kit/config"
+	"github.com/homeward-dev/homeward/services/kit/events"
 	"github.com/homeward-dev/homeward/services/kit/httpapi"
 	"github.com/homeward-dev/homeward/services/kit/ids"
 	"github.com/homeward-dev/homeward/services/kit/store"
@@ -195,7 +196,7 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) {
 		Notes: []Note{}, Actions: []Action{}, Readmissions: []Readmission{}, FollowUps: []FollowUp{}, History: []Transition{},
 		CreatedBy: staffOf(principal), CreatedAt: now, UpdatedAt: now,
 	}
-	c := change{after: ref, audit: s.auditEntry(r, audit.ActionCreate, ""), events: []event{{Type: "referral.received", At: now, Data: receivedEvent(ref)}}}
+	c := change{after: ref, audit: s.auditEntry(r, audit.ActionCreate, ""), events: []event{{At: now, Payload: receivedEvent(ref)}}}
 	if idemKey != "" {
 		c.extra = append(c.extra, store.Claim(s.repo.keys.Idempotency(principal.IdentityID, idemKey), bodyHash+" "+ref.ID, idempotencyTTL))
 	}
@@ -345,24 +346,24 @@ func (s *Service) details(r *http.Request, ref *Referral, _ *auth.Principal, now
 	if !ref.Status.Open() || ref.ErasedAt != nil {
 		return nil, conflict("closed", "The referral is closed", "a closed referral's details no longer change")
 	}
-	changed := map[string]any{}
+	var changed events.ReferralDetailsChanged
 	if req.Tenure != nil {
-		ref.Tenure, changed["tenure"] = *req.Tenure, *req.Tenure
+		ref.Tenure, changed.Tenure = *req.Tenure, req.Tenure
 	}
 	if req.Needs != nil {
-		ref.Needs, changed["needs"] = req.Needs, req.Needs
+		ref.Needs, changed.Needs = req.Needs, req.Needs
 	}
 	if req.DischargeReadyDate != nil {
 		if ref.AdmissionDate != nil && req.DischargeReadyDate.Before(*ref.AdmissionDate) {
 			return nil, httpapi.BadRequest("dates are not valid", httpapi.FieldError{Field: "dischargeReadyDate", Message: "must not be before the admission date " + ref.AdmissionDate.String()})
 		}
-		ref.DischargeReadyDate, changed["dischargeReadyDate"] = req.DischargeReadyDate, req.DischargeReadyDate.String()
+		ref.DischargeReadyDate, changed.DischargeReadyDate = req.DischargeReadyDate, req.DischargeReadyDate
 	}
 	if req.DelayReason != nil {
-		ref.DelayReason, changed["delayReason"] = *req.DelayReason, *req.DelayReason
+		ref.DelayReason, changed.DelayReason = *req.DelayReason, req.DelayReason
 	}
 	if req.ConsentToShare != nil {
-		ref.Consent.ToShare, changed["consentToShare"] = *req.ConsentToShare, *req.ConsentToShare
+		ref.Consent.ToShare, changed.ConsentToShare = *req.ConsentToShare, req.ConsentToShare
 	}
 	for _, f := range []struct {
 		v   *string
@@ -370,10 +371,10 @@ func (s *Service) details(r *http.Request, ref *Referral, _ *auth.Principal, now
 	}{{req.Address, &ref.Person.Address}, {req.Postcode, &ref.Person.Postcode}, {req.Phone, &ref.Person.Phone}} {
 		if f.v != nil {
 			*f.dst = *f.v
-			changed["contact"] = true // which contact detail changed is itself personal: say only that one did
+			changed.Contact = true // which contact detail changed is itself personal: say only that one did
 		}
 	}
-	return []event{{Type: "referral.details-changed", At: now, Data: changed}}, nil
+	return []event{{At: now, Payload: changed}}, nil
 }
 
 func (s *Service) transition(r *http.Request, ref *Referral, p *auth.Principal, now time.Time) ([]event, *httpapi.Problem) {
@@ -390,7 +391,7 @@ func (s *Service) transition(r *http.Request, ref *Referral, p *auth.Principal, 
 		return nil, prob
 	}
 	today := calendar.DateOf(now.In(calendar.London()))
-	events := []event{}
+	evs := []event{}
 	switch req.To {
 	case StatusDischarged:
 		d := *req.Discharge
@@ -409,7 +410,7 @@ func (s *Service) transition(r *http.Request, ref *Referral, p *auth.Principal, 
 		for _, days := range s.policy.Rules.FollowUpDays {
 			ref.FollowUps = append(ref.FollowUps, FollowUp{Days: days, DueDate: d.Date.AddDays(days)})
 		}
-		events = append(events, event{Type: "referral.discharged", At: now, Data: dischargedEvent(ref)})
+		evs = append(evs, event{At: now, Payload: dischargedEvent(ref)})
 	case StatusFollowUp:
 		if len(ref.FollowUps) == 0 {
 			return nil, conflict("no-follow-ups", "No follow-ups", "the partnership's policy sets no follow-ups; close the referral instead")
@@ -431,7 +432,7 @@ func (s *Service) transition(r *http.Request, ref *Referral, p *auth.Principal, 
 	if !req.To.Open() {
 		ref.ClosedAt = &now
 	}
-	return append(events, event{Type: "referral.status-changed", At: now, Data: map[string]any{"from": from, "to": req.To}}), nil
+	return append(evs, event{At: now, Payload: events.ReferralStatusChanged{From: string(from), To: string(req.To)}}), nil
 }
 
 func (s *Service) keyWorker(r *http.Request, ref *Referral, _ *auth.Principal, now time.Time) ([]event, *httpapi.Problem) {
@@ -443,7 +444,7 @@ func (s *Service) keyWorker(r *http.Request, ref *Referral, _ *auth.Principal, n
 		return nil, conflict("closed", "The referral is closed", "a closed referral has no key worker to assign")
 	}
 	ref.KeyWorker = &Staff{ID: req.ID, Name: req.Name}
-	return []event{{Type: "referral.key-worker-assigned", At: now, Data: map[string]any{"keyWorker": req.ID}}}, nil
+	return []event{{At: now, Payload: events.ReferralKeyWorkerAssigned{KeyWorker: req.ID}}}, nil
 }
 
 func (s *Service) firstContact(r *http.Request, ref *Referral, _ *auth.Principal, now time.Time) ([]event, *httpapi.Problem) {
@@ -463,7 +464,7 @@ func (s *Service) firstContact(r *http.Request, ref *Referral, _ *auth.Principal
 	}
 	met := !at.After(ref.Response.DueAt)
 	ref.Response.FirstContactAt, ref.Response.Met = &at, &met
-	return []event{{Type: "referral.first-contact", At: now, Data: map[string]any{"at": at, "dueAt": ref.Response.DueAt, "met": met, "priority": ref.Priority}}}, nil
+	return []event{{At: now, Payload: events.ReferralFirstContact{At: at, DueAt: ref.Response.DueAt, Met: met, Priority: ref.Priority}}}, nil
 }
 
 func (s *Service) note(r *http.Request, ref *Referral, p *auth.Principal, now time.Time) ([]event, *httpapi.Problem) {
@@ -480,7 +481,7 @@ func (s *Service) note(r *http.Request, ref *Referral, p *auth.Principal, now ti
 	note := Note{ID: ids.New(now), At: now, By: staffOf(p), Text: req.Text}
 	ref.Notes = append(ref.Notes, note)
 	// The text is personal and stays out of the event: reporting counts contacts, it does not read them.
-	return []event{{Type: "referral.note-added", At: now, Data: map[string]any{"note": note.ID, "by": note.By.ID}}}, nil
+	return []event{{At: now, Payload: events.ReferralNoteAdded{Note: note.ID, By: note.By.ID}}}, nil
 }
 
 func (s *Service) addAction(r *http.Request, ref *Referral, p *auth.Principal, now time.Time) ([]event, *httpapi.Problem) {
@@ -508,7 +509,7 @@ func (s *Service) addAction(r *http.Request, ref *Referral, p *auth.Principal, n
 	a := Action{ID: ids.New(now), Type: req.Type, Detail: req.Detail, OwnerOrganisation: req.OwnerOrganisation,
 		Urgency: req.Urgency, DueAt: due, Status: "open", CreatedAt: now, CreatedBy: staffOf(p)}
 	ref.Actions = append(ref.Actions, a)
-	return []event{{Type: "referral.action-commissioned", At: now, Data: map[string]any{"action": a.ID, "type": a.Type, "urgency": a.Urgency, "dueAt": due, "owner": a.OwnerOrganisation}}}, nil
+	return []event{{At: now, Payload: events.ReferralActionCommissioned{Action: a.ID, Type: a.Type, Urgency: a.Urgency, DueAt: due, Owner: a.OwnerOrganisation}}}, nil
 }
 
 // actionMoves is the action lifecycle.
@@ -538,7 +539,7 @@ func (s *Service) updateAction(r *http.Request, ref *Referral, _ *auth.Principal
 		if req.Status == "done" || req.Status == "cancelled" {
 			a.CompletedAt = &now
 		}
-		return []event{{Type: "referral.action-updated", At: now, Data: map[string]any{"action": a.ID, "type": a.Type, "status": a.Status, "dueAt": a.DueAt, "onTime": !now.After(a.DueAt)}}}, nil
+		return []event{{At: now, Payload: events.ReferralActionUpdated{Action: a.ID, Type: a.Type, Status: a.Status, DueAt: a.DueAt, OnTime: !now.After(a.DueAt)}}}, nil
 	}
 	return nil, httpapi.NotFound("action " + strconv.Quote(id))
 }
@@ -565,7 +566,7 @@ func (s *Service) readmission(r *http.Request, ref *Referral, p *auth.Principal,
 	}
 	within := ref.Discharge.Date.DaysUntil(req.Date) <= 30
 	ref.Readmissions = append(ref.Readmissions, Readmission{Date: req.Date, Within30: within, RecordedBy: staffOf(p)})
-	return []event{{Type: "referral.readmitted", At: now, Data: map[string]any{"date": req.Date, "dischargeDate": ref.Discharge.Date, "within30Days": within}}}, nil
+	return []event{{At: now, Payload: events.ReferralReadmitted{Date: req.Date, DischargeDate: &ref.Discharge.Date, Within30Days: within}}}, nil
 }
 
 func (s *Service) followUp(r *http.Request, ref *Referral, p *auth.Principal, now time.Time) ([]event, *httpapi.Problem) {
@@ -590,8 +591,8 @@ func (s *Service) followUp(r *http.Request, ref *Referral, p *auth.Principal, no
 		}
 		staff := staffOf(p)
 		f.Result, f.Wellbeing, f.RecordedAt, f.RecordedBy = req.Result, req.Wellbeing, &now, &staff
-		return []event{{Type: "referral.follow-up-recorded", At: now, Data: map[string]any{
-			"days": days, "dueDate": f.DueDate, "result": req.Result, "wellbeing": req.Wellbeing, "wellbeingAtReferral": ref.Wellbeing}}}, nil
+		return []event{{At: now, Payload: events.ReferralFollowUpRecorded{
+			Days: days, DueDate: f.DueDate, Result: req.Result, Wellbeing: req.Wellbeing, WellbeingAtReferral: ref.Wellbeing}}}, nil
 	}
 	return nil, httpapi.NotFound(fmt.Sprintf("a %d-day follow-up", days))
 }

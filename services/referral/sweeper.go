@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/homeward-dev/homeward/services/kit/audit"
+	"github.com/homeward-dev/homeward/services/kit/events"
 	"github.com/homeward-dev/homeward/services/kit/ids"
 	"github.com/homeward-dev/homeward/services/kit/store"
 )
@@ -97,7 +98,7 @@ func (s *Service) erase(ctx context.Context, id string, now time.Time) error {
 		after.ErasedAt = &now
 		after.UpdatedAt = now
 		_, err = s.repo.commit(ctx, change{before: before, version: version, after: after,
-			events: []event{{Type: "referral.erased", At: now, Data: map[string]any{"closedAt": before.ClosedAt}}},
+			events: []event{{At: now, Payload: events.ReferralErased{ClosedAt: before.ClosedAt}}},
 			audit: audit.Entry{At: now, Actor: "system:retention", Roles: []string{"system"}, Action: audit.ActionErase,
 				Detail: fmt.Sprintf("personal data erased %d days after closing", s.policy.Rules.RetentionDays)}})
 		if errors.Is(err, store.ErrVersionConflict) {

@@ -17,6 +17,7 @@ import (
 	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/kit/calendar"
 	"github.com/homeward-dev/homeward/services/kit/config"
+	"github.com/homeward-dev/homeward/services/kit/events"
 	"github.com/homeward-dev/homeward/services/kit/servicetest"
 )
 
@@ -29,7 +30,7 @@ type synthetic struct {
 
 func (s *synthetic) event(typ string, data map[string]any) Event {
 	b, _ := json.Marshal(data)
-	return Event{Type: typ, Data: b}
+	return Event{Type: events.Type(typ), Version: events.Version, Data: b}
 }
 
 func (s *synthetic) referral() []Event {
@@ -187,7 +188,7 @@ func BenchmarkIngest(b *testing.B) {
 	for tick := 0; tick < rate*seconds/100; tick++ {
 		pipe := writer.Pipeline()
 		for _, e := range pool[tick*100 : (tick+1)*100] {
-			pipe.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: []any{"type", e.Type, "subject", "", "referral", "", "at", time.Now().UTC().Format(time.RFC3339Nano), "data", string(e.Data)}})
+			pipe.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: []any{"type", string(e.Type), "subject", "", "referral", "", "at", time.Now().UTC().Format(time.RFC3339Nano), "data", string(e.Data)}})
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
 			b.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/homeward-dev/homeward/services/kit/events"
 	"github.com/homeward-dev/homeward/services/kit/keyspace"
 )
 
@@ -163,17 +164,7 @@ func (s *store) dropGeneration(ctx context.Context, gen string) error {
 func parseEvents(msgs []redis.XMessage) []Event {
 	out := make([]Event, 0, len(msgs))
 	for _, m := range msgs {
-		e := Event{ID: m.ID}
-		e.Type, _ = m.Values["type"].(string)
-		e.Subject, _ = m.Values["subject"].(string)
-		e.Referral, _ = m.Values["referral"].(string)
-		if at, ok := m.Values["at"].(string); ok {
-			e.At, _ = time.Parse(time.RFC3339Nano, at)
-		}
-		if data, ok := m.Values["data"].(string); ok {
-			e.Data = []byte(data)
-		}
-		out = append(out, e)
+		out = append(out, events.Parse(m.ID, m.Values))
 	}
 	return out
 }

@@ -65,6 +65,9 @@ type Date struct {
 	Day   int
 }
 
+// IsZero reports whether d is the zero Date, which is no day at all.
+func (d Date) IsZero() bool { return d == Date{} }
+
 // ParseDate reads YYYY-MM-DD and refuses impossible dates.
 func ParseDate(s string) (Date, error) {
 	t, err := time.Parse(time.DateOnly, s)
