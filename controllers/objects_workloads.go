@@ -193,25 +193,22 @@ func ServiceSubcommand(component string) string {
 
 func serviceDeployment(p *platformv1alpha1.Partnership, component, image, otlp, policy string) *appsv1ac.DeploymentApplyConfiguration {
 	ns := NamespaceName(p.Name)
-	env := []*corev1ac.EnvVarApplyConfiguration{
-		corev1ac.EnvVar().WithName("HOMEWARD_PARTNERSHIP").WithValue(p.Name),
-		corev1ac.EnvVar().WithName("HOMEWARD_LISTEN").WithValue(":" + strconv.Itoa(PortService)),
-		corev1ac.EnvVar().WithName("HOMEWARD_REDIS_ADDR").WithValue(fmt.Sprintf("%s.%s.svc:%d", ComponentRedis, ns, PortRedis)),
-		corev1ac.EnvVar().WithName("HOMEWARD_REDIS_USER").WithValue(component),
-		corev1ac.EnvVar().WithName("HOMEWARD_REDIS_PASSWORD_FILE").WithValue("/var/run/homeward/redis-password"),
-		corev1ac.EnvVar().WithName("HOMEWARD_PII_KEY_FILE").WithValue("/var/run/homeward/pii-key"),
-		corev1ac.EnvVar().WithName("HOMEWARD_KRATOS_PUBLIC_URL").WithValue(fmt.Sprintf("http://%s.%s.svc:%d", ComponentKratos, ns, PortKratosPublic)),
+	settings := config.Config{
+		Partnership: p.Name, Listen: ":" + strconv.Itoa(PortService),
+		RedisAddr: fmt.Sprintf("%s.%s.svc:%d", ComponentRedis, ns, PortRedis), RedisUser: component,
+		RedisPasswordFile: "/var/run/homeward/redis-password", PIIKeyFile: "/var/run/homeward/pii-key",
+		KratosPublicURL: fmt.Sprintf("http://%s.%s.svc:%d", ComponentKratos, ns, PortKratosPublic),
 		// A policy change changes the pod template, so the services roll out with it.
-		corev1ac.EnvVar().WithName("HOMEWARD_POLICY").WithValue(policy),
-	}
-	if otlp != "" {
-		env = append(env, corev1ac.EnvVar().WithName("OTEL_EXPORTER_OTLP_ENDPOINT").WithValue(otlp))
+		PolicyJSON: policy, OTLPEndpoint: otlp,
 	}
 	if component == ComponentPortal {
 		// The portal reaches the services through their Services, as the NetworkPolicies allow.
-		for _, b := range [][2]string{{"referral-url", ComponentReferral}, {"housing-url", ComponentHousing}, {"reporting-url", ComponentReporting}} {
-			env = append(env, corev1ac.EnvVar().WithName(config.Env[b[0]]).WithValue(fmt.Sprintf("http://%s.%s.svc:%d", b[1], ns, PortService)))
-		}
+		url := func(service string) string { return fmt.Sprintf("http://%s.%s.svc:%d", service, ns, PortService) }
+		settings.ReferralURL, settings.HousingURL, settings.ReportingURL = url(ComponentReferral), url(ComponentHousing), url(ComponentReporting)
+	}
+	var env []*corev1ac.EnvVarApplyConfiguration
+	for _, v := range settings.Environ() {
+		env = append(env, corev1ac.EnvVar().WithName(v.Name).WithValue(v.Value))
 	}
 	container := restrictedContainer(component, image, homewardUID, "50m", "128Mi").
 		WithArgs(ServiceSubcommand(component)).

@@ -1,13 +1,12 @@
 package controllers
 
 import (
-	"encoding/json"
-	"fmt"
 	"time"
 
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 
 	platformv1alpha1 "github.com/homeward-dev/homeward/api/v1alpha1"
+	"github.com/homeward-dev/homeward/services/kit/config"
 )
 
 // Labels on everything the operator creates, so any object can be traced to its tenant.
@@ -97,12 +96,37 @@ func ownerRef(p *platformv1alpha1.Partnership) *metav1ac.OwnerReferenceApplyConf
 
 const defaultSessionLifespan = 8 * time.Hour
 
-// servicePolicy is what the services read of the Partnership (HOMEWARD_POLICY): its policy and
-// cost model as JSON.
+// servicePolicy is what the services read of the Partnership (HOMEWARD_POLICY): its policy and cost
+// model, converted field by field to the services' types and encoded by them.
 func servicePolicy(p *platformv1alpha1.Partnership) (string, error) {
-	b, err := json.Marshal(map[string]any{"policy": p.Spec.Policy, "costModel": p.Spec.CostModel})
-	if err != nil {
-		return "", fmt.Errorf("encode the services' policy: %w", err)
+	return policyOf(p).Encode()
+}
+
+// policyOf converts a Partnership's policy and cost model to the services' policy. The API's defaults
+// fill what the spec leaves out before it reaches here; the services fill the same defaults again.
+func policyOf(p *platformv1alpha1.Partnership) config.Policy {
+	sp := p.Spec.Policy
+	target := func(t *platformv1alpha1.ResponseTarget) config.Target {
+		if t == nil {
+			return config.Target{}
+		}
+		return config.Target{Value: int(t.Value), Unit: string(t.Unit)}
 	}
-	return string(b), nil
+	out := config.Policy{Rules: config.Rules{
+		ResponseTargets: config.ResponseTargets{Emergency: target(sp.ResponseTargets.Emergency), Urgent: target(sp.ResponseTargets.Urgent), Routine: target(sp.ResponseTargets.Routine)},
+		MaxStayDays:     int(sp.MaxStayDays), RetentionDays: int(sp.RetentionDays), HousingBenefitClaimDays: int(sp.HousingBenefitClaimDays),
+	}}
+	if sp.FollowUpDays != nil {
+		out.Rules.FollowUpDays = make([]int, len(sp.FollowUpDays))
+		for i, d := range sp.FollowUpDays {
+			out.Rules.FollowUpDays[i] = int(d)
+		}
+	}
+	c := p.Spec.CostModel
+	s := c.SavingsSplit
+	out.CostModel = &config.CostModel{Currency: string(c.Currency), BedDayCost: string(c.BedDayCost),
+		ResidentialCareWeekly: string(c.ResidentialCareWeekly), StepDownWeekly: string(c.StepDownWeekly),
+		WaitingListBaselineDays: int(c.WaitingListBaselineDays), SchemeAnnualCost: string(c.SchemeAnnualCost),
+		SavingsSplit: config.SavingsSplit{NHS: int(s.NHS), LocalAuthority: int(s.LocalAuthority), HousingProvider: int(s.HousingProvider)}}
+	return out
 }

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"time"
 
@@ -184,20 +183,13 @@ func (s *Server) startOnce(ctx context.Context) error {
 	if err := os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(s.opts.PIIKey)), 0o600); err != nil {
 		return fmt.Errorf("write personal-data key: %w", err)
 	}
-	env := slices.Clip([]string{
-		"HOMEWARD_PARTNERSHIP=" + s.opts.Partnership,
-		"HOMEWARD_LISTEN=" + s.Addr(),
-		"HOMEWARD_REDIS_ADDR=" + s.opts.RedisAddr,
-		"HOMEWARD_REDIS_USER=" + s.opts.Service,
-		"HOMEWARD_REDIS_PASSWORD_FILE=" + passwordFile,
-		"HOMEWARD_PII_KEY_FILE=" + keyFile,
-		"HOMEWARD_KRATOS_PUBLIC_URL=" + s.opts.KratosPublicURL,
-		"HOMEWARD_POLICY=" + s.opts.Policy,
-		"OTEL_EXPORTER_OTLP_ENDPOINT=" + s.opts.OTLPEndpoint,
-		config.Env["referral-url"] + "=" + s.opts.ReferralURL,
-		config.Env["housing-url"] + "=" + s.opts.HousingURL,
-		config.Env["reporting-url"] + "=" + s.opts.ReportingURL,
-	})
+	settings := config.Config{Partnership: s.opts.Partnership, Listen: s.Addr(), RedisAddr: s.opts.RedisAddr, RedisUser: s.opts.Service,
+		RedisPasswordFile: passwordFile, PIIKeyFile: keyFile, KratosPublicURL: s.opts.KratosPublicURL, PolicyJSON: s.opts.Policy,
+		OTLPEndpoint: s.opts.OTLPEndpoint, ReferralURL: s.opts.ReferralURL, HousingURL: s.opts.HousingURL, ReportingURL: s.opts.ReportingURL}
+	var env []string
+	for _, v := range settings.Environ() {
+		env = append(env, v.Name+"="+v.Value)
+	}
 	proc, err := process.StartReady(ctx, process.Launch{
 		Spec: process.Spec{
 			Name: s.opts.Service, Path: s.opts.Path, Dir: s.opts.Dir,

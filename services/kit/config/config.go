@@ -55,6 +55,30 @@ var Env = map[string]string{
 	"reporting-url":       "HOMEWARD_REPORTING_URL",
 }
 
+// EnvVar is one environment variable of a tenant process.
+type EnvVar struct{ Name, Value string }
+
+// Environ is the configuration as the environment of a tenant process, each variable spelled as Parse
+// reads it: both runtimes launch services with it. Values left empty are left out, so the service's
+// defaults apply; the files the configuration names must exist where the process runs.
+func (c Config) Environ() []EnvVar {
+	var out []EnvVar
+	for _, v := range []struct{ flag, value string }{
+		{"partnership", c.Partnership}, {"listen", c.Listen}, {"redis-addr", c.RedisAddr}, {"redis-user", c.RedisUser},
+		{"redis-password-file", c.RedisPasswordFile}, {"pii-key-file", c.PIIKeyFile}, {"kratos-public-url", c.KratosPublicURL},
+		{"otlp-endpoint", c.OTLPEndpoint}, {"policy", c.PolicyJSON}, {"log-level", c.LogLevel},
+		{"referral-url", c.ReferralURL}, {"housing-url", c.HousingURL}, {"reporting-url", c.ReportingURL},
+	} {
+		if v.value != "" {
+			out = append(out, EnvVar{Name: Env[v.flag], Value: v.value})
+		}
+	}
+	if c.ShutdownGrace != 0 {
+		out = append(out, EnvVar{Name: Env["shutdown-grace"], Value: c.ShutdownGrace.String()})
+	}
+	return out
+}
+
 var tenantName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 
 // Parse reads flags (falling back to their variables) and then the files they name.

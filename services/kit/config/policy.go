@@ -71,6 +71,24 @@ type Policy struct {
 	CostModel *CostModel `json:"costModel,omitempty"`
 }
 
+// Bounds of the policy fields. The Partnership API refuses values outside them (its CRD schema), and the
+// services refuse them too; a test holds the two to the same numbers.
+const (
+	MinResponseTarget          = 1
+	MaxResponseTarget          = 1000
+	MinMaxStayDays             = 1
+	MaxMaxStayDays             = 365
+	MaxFollowUps               = 6
+	MinFollowUpDay             = 1
+	MaxFollowUpDay             = 730
+	MinRetentionDays           = 30
+	MaxRetentionDays           = 36525
+	MinHousingBenefitClaimDays = 1
+	MaxHousingBenefitClaimDays = 90
+	MaxWaitingListBaselineDays = 3650
+	MaxSavingsSplitPercent     = 100
+)
+
 // DefaultPolicy is the Partnership API's defaults.
 func DefaultPolicy() Policy {
 	return Policy{Rules: Rules{
@@ -118,40 +136,58 @@ func ParsePolicy(s string) (Policy, error) {
 	return in, in.Validate()
 }
 
-// Validate refuses a policy the services cannot apply.
+// Validate refuses a policy the services cannot apply: the Partnership API's bounds, checked again so
+// that a service started by hand is held to them too.
 func (p Policy) Validate() error {
 	var errs []error
-	for name, t := range map[string]Target{"emergency": p.Rules.ResponseTargets.Emergency, "urgent": p.Rules.ResponseTargets.Urgent, "routine": p.Rules.ResponseTargets.Routine} {
-		if t.Unit != UnitHours && t.Unit != UnitWorkingDays {
-			errs = append(errs, fmt.Errorf("policy.responseTargets.%s.unit must be %s or %s", name, UnitHours, UnitWorkingDays))
-		}
-		if t.Value < 1 || t.Value > 8760 {
-			errs = append(errs, fmt.Errorf("policy.responseTargets.%s.value must be 1 to 8760", name))
+	between := func(name string, v, lo, hi int) {
+		if v < lo || v > hi {
+			errs = append(errs, fmt.Errorf("%s must be %d to %d", name, lo, hi))
 		}
 	}
-	if p.Rules.MaxStayDays < 1 {
-		errs = append(errs, errors.New("policy.maxStayDays must be at least 1"))
+	for _, t := range []struct {
+		name string
+		t    Target
+	}{{"emergency", p.Rules.ResponseTargets.Emergency}, {"urgent", p.Rules.ResponseTargets.Urgent}, {"routine", p.Rules.ResponseTargets.Routine}} {
+		if t.t.Unit != UnitHours && t.t.Unit != UnitWorkingDays {
+			errs = append(errs, fmt.Errorf("policy.responseTargets.%s.unit must be %s or %s", t.name, UnitHours, UnitWorkingDays))
+		}
+		between("policy.responseTargets."+t.name+".value", t.t.Value, MinResponseTarget, MaxResponseTarget)
 	}
-	if !slices.IsSorted(p.Rules.FollowUpDays) || slices.ContainsFunc(p.Rules.FollowUpDays, func(d int) bool { return d < 1 }) {
-		errs = append(errs, errors.New("policy.followUpDays must be positive and ascending"))
+	between("policy.maxStayDays", p.Rules.MaxStayDays, MinMaxStayDays, MaxMaxStayDays)
+	if len(p.Rules.FollowUpDays) > MaxFollowUps {
+		errs = append(errs, fmt.Errorf("policy.followUpDays must have at most %d days", MaxFollowUps))
 	}
-	if p.Rules.RetentionDays < 1 {
-		errs = append(errs, errors.New("policy.retentionDays must be at least 1"))
+	if !slices.IsSorted(p.Rules.FollowUpDays) || slices.ContainsFunc(p.Rules.FollowUpDays, func(d int) bool { return d < MinFollowUpDay || d > MaxFollowUpDay }) {
+		errs = append(errs, fmt.Errorf("policy.followUpDays must be positive and ascending, from %d to %d days", MinFollowUpDay, MaxFollowUpDay))
 	}
-	if p.Rules.HousingBenefitClaimDays < 1 {
-		errs = append(errs, errors.New("policy.housingBenefitClaimDays must be at least 1"))
-	}
+	between("policy.retentionDays", p.Rules.RetentionDays, MinRetentionDays, MaxRetentionDays)
+	between("policy.housingBenefitClaimDays", p.Rules.HousingBenefitClaimDays, MinHousingBenefitClaimDays, MaxHousingBenefitClaimDays)
 	if c := p.CostModel; c != nil {
 		for name, v := range map[string]string{"bedDayCost": c.BedDayCost, "residentialCareWeekly": c.ResidentialCareWeekly, "stepDownWeekly": c.StepDownWeekly, "schemeAnnualCost": c.SchemeAnnualCost} {
 			if _, err := money.Parse(v); err != nil {
 				errs = append(errs, fmt.Errorf("costModel.%s: %w", name, err))
 			}
 		}
-		if s := c.SavingsSplit; s.NHS+s.LocalAuthority+s.HousingProvider != 100 {
+		between("costModel.waitingListBaselineDays", c.WaitingListBaselineDays, 0, MaxWaitingListBaselineDays)
+		s := c.SavingsSplit
+		for name, v := range map[string]int{"nhs": s.NHS, "localAuthority": s.LocalAuthority, "housingProvider": s.HousingProvider} {
+			between("costModel.savingsSplit."+name, v, 0, MaxSavingsSplitPercent)
+		}
+		if s.NHS+s.LocalAuthority+s.HousingProvider != 100 {
 			errs = append(errs, errors.New("costModel.savingsSplit must sum to 100"))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Encode is the policy as HOMEWARD_POLICY holds it.
+func (p Policy) Encode() (string, error) {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return "", fmt.Errorf("encode the policy: %w", err)
+	}
+	return string(b), nil
 }
 
 // Retention is how long a closed case keeps its personal data.
