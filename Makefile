@@ -75,10 +75,12 @@ lint-openapi: node-tools ## Lint the services' OpenAPI descriptions with @redocl
 		if grep -q '^warning' <<<"$$summary"; then echo "OpenAPI lint warnings: fix them" >&2; exit 1; fi
 
 .PHONY: lint
-lint: lint-openapi ## go vet, gofmt, staticcheck, helm lint and the OpenAPI lint; fails on any finding.
+lint: lint-openapi ## go vet, gofmt, goimports, staticcheck, helm lint and the OpenAPI lint; fails on any finding.
 	go vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:" >&2; echo "$$out" >&2; exit 1; fi
-	@hack/tools.sh staticcheck helm
+	@hack/tools.sh staticcheck helm goimports
+	@out=$$($(BIN)/goimports -local github.com/homeward-dev/homeward -l $$(git ls-files '*.go' | grep -v -e '^clients/.*_gen.go$$' -e 'zz_generated')); \
+		if [ -n "$$out" ]; then echo "goimports would change:" >&2; echo "$$out" >&2; exit 1; fi
 	$(BIN)/staticcheck ./...
 	$(BIN)/helm lint --strict charts/homeward
 

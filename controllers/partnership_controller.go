@@ -273,8 +273,8 @@ func (r *PartnershipReconciler) reconcileIngress(ctx context.Context, s *scope) 
 // claimant keeps a host, and ties go to the name that sorts first.
 func (r *PartnershipReconciler) hostHolder(ctx context.Context, p *v1.Partnership) (string, error) {
 	var all v1.PartnershipList
-	if err := r.Client.List(ctx, &all); err != nil {
-		return "", fmt.Errorf("list partnerships: %w", err)
+	if err := r.Client.List(ctx, &all, client.MatchingFields{hostIndex: hostKey(p)}); err != nil {
+		return "", fmt.Errorf("list the partnerships claiming %s: %w", p.Spec.Host, err)
 	}
 	for _, other := range all.Items {
 		if other.Name == p.Name || other.Spec.Host != p.Spec.Host || !other.DeletionTimestamp.IsZero() {
@@ -367,6 +367,12 @@ func byPartnershipLabel(_ context.Context, o client.Object) []reconcile.Request 
 	return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
 }
 
+// hostIndex indexes Partnerships by host in the manager's cache, so finding the claimants of a host
+// reads a handful of objects rather than every Partnership on each reconcile.
+const hostIndex = "spec.host"
+
+func hostKey(p *v1.Partnership) string { return strings.ToLower(p.Spec.Host) }
+
 // sameHost maps a Partnership to the others claiming its host, so the next claimant is
 // reconsidered when the holder changes host or goes.
 func (r *PartnershipReconciler) sameHost(ctx context.Context, o client.Object) []reconcile.Request {
@@ -375,12 +381,14 @@ func (r *PartnershipReconciler) sameHost(ctx context.Context, o client.Object) [
 		return nil
 	}
 	var all v1.PartnershipList
-	if err := r.Client.List(ctx, &all); err != nil {
+	if err := r.Client.List(ctx, &all, client.MatchingFields{hostIndex: hostKey(p)}); err != nil {
+		// The cache answers this list; it fails only while the manager stops.
+		log.FromContext(ctx).Error(err, "list the partnerships sharing a host", "host", p.Spec.Host)
 		return nil
 	}
 	var reqs []reconcile.Request
 	for _, other := range all.Items {
-		if other.Name != p.Name && strings.EqualFold(other.Spec.Host, p.Spec.Host) {
+		if other.Name != p.Name {
 			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: other.Name}})
 		}
 	}
@@ -398,6 +406,15 @@ var specOrDeletionChanged = predicate.Or(
 
 // SetupWithManager registers the controller and every watch.
 func (r *PartnershipReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1.Partnership{}, hostIndex, func(o client.Object) []string {
+		p, ok := o.(*v1.Partnership)
+		if !ok {
+			return nil
+		}
+		return []string{hostKey(p)}
+	}); err != nil {
+		return fmt.Errorf("index partnerships by host: %w", err)
+	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("partnership").
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Workers, 1)}).

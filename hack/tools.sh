@@ -23,6 +23,8 @@ KRATOS_VERSION=v1.3.1
 CONTROLLER_GEN_VERSION=v0.23.0
 HELM_VERSION=v3.22.0
 STATICCHECK_VERSION=v0.8.2
+# goimports checks import grouping in make lint.
+GOIMPORTS_VERSION=v0.52.0
 # Jaeger v2 is released from the module's v1 line.
 JAEGER_VERSION=v1.76.0
 
@@ -34,6 +36,7 @@ declare -A VERSION=(
   [controller-gen]=$CONTROLLER_GEN_VERSION
   [helm]=$HELM_VERSION
   [staticcheck]=$STATICCHECK_VERSION
+  [goimports]=$GOIMPORTS_VERSION
   [jaeger]=$JAEGER_VERSION
 )
 DEFAULT_TOOLS=(kube-apiserver etcd kube-controller-manager kratos controller-gen helm jaeger)
@@ -133,6 +136,7 @@ build() { # NAME OUT
     controller-gen) build_go_install "$2" "sigs.k8s.io/controller-tools/cmd/controller-gen@$CONTROLLER_GEN_VERSION" ;;
     helm) build_go_install "$2" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" ;;
     staticcheck) build_go_install "$2" "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" ;;
+    goimports) build_go_install "$2" "golang.org/x/tools/cmd/goimports@$GOIMPORTS_VERSION" ;;
     *) log "unknown tool $1" && return 2 ;;
   esac
 }

@@ -1,5 +1,6 @@
 // Package process runs the real components Homeward depends on (redis-server, kratos,
-// kube-controller-manager) as child processes that cannot outlive their parent.
+// kube-controller-manager, the tenant services) as child processes. By default a child dies with its
+// parent; a detached child outlives it, so a restarted supervisor can adopt it.
 package process
 
 import (

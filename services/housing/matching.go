@@ -7,10 +7,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/homeward-dev/homeward/internal/money"
 	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/kit/calendar"
 	"github.com/homeward-dev/homeward/services/kit/httpapi"
+	"github.com/homeward-dev/homeward/services/kit/money"
 )
 
 // Match is a unit free for the whole stay, with why it ranks where it does.

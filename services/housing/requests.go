@@ -5,10 +5,10 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/homeward-dev/homeward/internal/money"
 	"github.com/homeward-dev/homeward/services/kit/calendar"
 	"github.com/homeward-dev/homeward/services/kit/httpapi"
 	"github.com/homeward-dev/homeward/services/kit/ids"
+	"github.com/homeward-dev/homeward/services/kit/money"
 )
 
 type fields = httpapi.Fields

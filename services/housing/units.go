@@ -6,12 +6,12 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/homeward-dev/homeward/internal/money"
 	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/kit/audit"
 	"github.com/homeward-dev/homeward/services/kit/events"
 	"github.com/homeward-dev/homeward/services/kit/httpapi"
 	"github.com/homeward-dev/homeward/services/kit/ids"
+	"github.com/homeward-dev/homeward/services/kit/money"
 )
 
 // normaliseUnit fills a unit's defaults and canonical forms after validation.

@@ -2,8 +2,6 @@ package portal
 
 import (
 	"context"
-	"github.com/homeward-dev/homeward/services/kit/calendar"
-	"github.com/homeward-dev/homeward/services/kit/servicetest"
 	"html"
 	"net/http"
 	"net/url"
@@ -12,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/homeward-dev/homeward/services/kit/calendar"
+	"github.com/homeward-dev/homeward/services/kit/servicetest"
 )
 
 func referAnswers(nhs string) url.Values {

@@ -35,7 +35,7 @@ const (
 // malformed event cannot make ingest write without end.
 const maxSpanNights = 3660
 
-// Field names of the day hashes; docs/reporting.md defines each.
+// Field names of the day hashes; docs/reporting.md ("Fields of the day hashes") defines each.
 const (
 	fReceived       = "rcv"
 	fDue            = "due"

@@ -248,7 +248,7 @@ func (in *Ingester) release() {
 // ensureGroup creates the consumer group at the start of the stream, once.
 func (in *Ingester) ensureGroup(ctx context.Context) error {
 	err := in.store.rdb.XGroupCreateMkStream(ctx, in.store.keys.Events(), Group, "0").Err()
-	if err != nil && !strings.Contains(err.Error(), "BUSYGROUP") {
+	if err != nil && !redis.HasErrorPrefix(err, "BUSYGROUP") {
 		return fmt.Errorf("create the consumer group: %w", err)
 	}
 	return nil

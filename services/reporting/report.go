@@ -8,9 +8,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/homeward-dev/homeward/internal/money"
 	"github.com/homeward-dev/homeward/services/kit/calendar"
 	"github.com/homeward-dev/homeward/services/kit/config"
+	"github.com/homeward-dev/homeward/services/kit/money"
 )
 
 // Enumerations every report lists in full, zeros included, so reports of different periods line up.

@@ -14,7 +14,13 @@ func Run(ctx context.Context, args []string, getenv func(string) string, o app.O
 	if len(args) == 0 || args[0] != "rebuild" {
 		return app.Main(ctx, Name, args, getenv, o, func(a *app.Service) func(context.Context) {
 			s := New(a)
-			return func(ctx context.Context) { _ = s.Ingest(ctx) }
+			return func(ctx context.Context) {
+				// Ingest ends only when ctx does or the process cannot go on ingesting; either way the
+				// reports stop moving, which an SRE must be told.
+				if err := s.Ingest(ctx); err != nil && ctx.Err() == nil {
+					a.Log.Error("ingest stopped: reports no longer take in new events", "err", err)
+				}
+			}
 		})
 	}
 	cfg, err := config.Parse(Name, args[1:], getenv)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
 	// Deadlines are London clock times wherever the service runs, distroless images included.
 	_ "time/tzdata"
 )

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/homeward-dev/homeward/internal/money"
+	"github.com/homeward-dev/homeward/services/kit/money"
 )
 
 // Units of a response target, as the Partnership API spells them.

@@ -71,6 +71,7 @@ func decodeProblem(err error, limit int64) *Problem {
 		}
 		return BadRequest("a field has the wrong type", FieldError{Field: field,
 			Message: fmt.Sprintf("must be %s, not JSON %s", want, typeErr.Value)})
+	// encoding/json has no typed error for an unknown field; its message is the only way to name it.
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return BadRequest("the body has a field this API does not know", FieldError{Field: name, Message: "unknown field"})

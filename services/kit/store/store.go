@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"strconv"
-	"strings"
 	"syscall"
 
 	"github.com/redis/go-redis/v9"
@@ -268,27 +267,6 @@ func ReadAudited(ctx context.Context, rdb redis.Scripter, key string, op Op) (Re
 	return Record{Version: v, Doc: []byte(doc)}, nil
 }
 
-// Queue adds op to a pipeline, for writes that need no guard (audit entries of a list page).
-func Queue(ctx context.Context, p redis.Pipeliner, op Op) {
-	switch op.kind {
-	case "xadd":
-		values := make([]any, len(op.args))
-		for i, f := range op.args {
-			values[i] = f
-		}
-		p.XAdd(ctx, &redis.XAddArgs{Stream: op.key, Values: values})
-	case "zadd":
-		score, _ := strconv.ParseFloat(op.args[0], 64)
-		p.ZAdd(ctx, op.key, redis.Z{Score: score, Member: op.args[1]})
-	case "zrem":
-		p.ZRem(ctx, op.key, op.args[0])
-	case "sadd":
-		p.SAdd(ctx, op.key, op.args[0])
-	case "srem":
-		p.SRem(ctx, op.key, op.args[0])
-	}
-}
-
 // Unavailable reports whether err means Redis could not be reached or could not serve yet (a
 // refused or broken connection, a timeout, a server still loading its data): worth a retry, and
 // not the caller's fault.
@@ -302,8 +280,7 @@ func Unavailable(err error) bool {
 		errors.Is(err, redis.ErrClosed):
 		return true
 	}
-	msg := err.Error()
-	return strings.Contains(msg, "LOADING") || strings.Contains(msg, "connection pool timeout")
+	return redis.IsLoadingError(err) || errors.Is(err, redis.ErrPoolTimeout)
 }
 
 // Member is one sorted-set membership of a record.

@@ -5,7 +5,7 @@ import (
 	"math/big"
 	"testing"
 
-	"github.com/homeward-dev/homeward/internal/money"
+	"github.com/homeward-dev/homeward/services/kit/money"
 )
 
 func TestParse(t *testing.T) {
