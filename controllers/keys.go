@@ -56,7 +56,7 @@ func randomBytes(n int) []byte {
 
 // ensureKeys creates the keys Secret when missing and adds any key it lacks, never changing one
 // that exists.
-func ensureKeys(ctx context.Context, c client.Client, p *platformv1alpha1.Partnership) (Keys, bool, error) {
+func ensureKeys(ctx context.Context, c client.Client, p *platformv1alpha1.Partnership) (Keys, error) {
 	ns := NamespaceName(p.Name)
 	var s corev1.Secret
 	err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: KeysSecret}, &s)
@@ -70,16 +70,15 @@ func ensureKeys(ctx context.Context, c client.Client, p *platformv1alpha1.Partne
 			s.Data[name] = gen()
 		}
 		if err := c.Create(ctx, &s); err != nil {
-			return Keys{}, false, fmt.Errorf("create %s: %w", KeysSecret, err)
+			return Keys{}, fmt.Errorf("create %s: %w", KeysSecret, err)
 		}
-		keys, err := parseKeys(s.Data)
-		return keys, true, err
+		return parseKeys(s.Data)
 	}
 	if err != nil {
-		return Keys{}, false, fmt.Errorf("get %s: %w", KeysSecret, err)
+		return Keys{}, fmt.Errorf("get %s: %w", KeysSecret, err)
 	}
 	if s.Labels[LabelPartnership] != p.Name {
-		return Keys{}, false, fmt.Errorf("secret %s/%s belongs to partnership %q, not %q", ns, KeysSecret, s.Labels[LabelPartnership], p.Name)
+		return Keys{}, fmt.Errorf("secret %s/%s belongs to partnership %q, not %q", ns, KeysSecret, s.Labels[LabelPartnership], p.Name)
 	}
 	changed := false
 	for name, gen := range keyNames() {
@@ -93,11 +92,10 @@ func ensureKeys(ctx context.Context, c client.Client, p *platformv1alpha1.Partne
 	}
 	if changed {
 		if err := c.Update(ctx, &s); err != nil {
-			return Keys{}, false, fmt.Errorf("add missing keys to %s: %w", KeysSecret, err)
+			return Keys{}, fmt.Errorf("add missing keys to %s: %w", KeysSecret, err)
 		}
 	}
-	keys, err := parseKeys(s.Data)
-	return keys, changed, err
+	return parseKeys(s.Data)
 }
 
 func parseKeys(data map[string][]byte) (Keys, error) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -106,7 +107,7 @@ func TestKubernetesRuntime(t *testing.T) {
 			p := loadSample(t, name)
 			ns := controllers.NamespaceName(p.Name)
 			g.Eventually(condition(c, p.Name, v1.ConditionAccessReady)).WithTimeout(eventually).Should(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
-			g.Expect(condition(c, p.Name, v1.ConditionReady)(g)).To(hasStatus(metav1.ConditionFalse, v1.ReasonProgressing))
+			g.Expect(condition(c, p.Name, v1.ConditionReady)(g)).To(hasStatus(metav1.ConditionFalse, v1.ReasonRedisStarting))
 			becomesReady(g, c, p.Name, ns)
 		}
 	})
@@ -344,12 +345,74 @@ func TestKubernetesRuntime(t *testing.T) {
 		}).WithTimeout(eventually).Should(BeTrue())
 	})
 
+	t.Run("a portal the API server refuses to publish leaves the tenant not ready", func(t *testing.T) {
+		g := NewWithT(t)
+		// An admission policy, as a cluster's own rules might, refuses every Ingress in one namespace.
+		g.Expect(c.Create(ctx, &admissionv1.ValidatingAdmissionPolicy{
+			ObjectMeta: metav1.ObjectMeta{Name: "no-ingress-for-frozen"},
+			Spec: admissionv1.ValidatingAdmissionPolicySpec{
+				FailurePolicy: ptr.To(admissionv1.Fail),
+				MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{
+					RuleWithOperations: admissionv1.RuleWithOperations{
+						Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
+						Rule:       admissionv1.Rule{APIGroups: []string{"networking.k8s.io"}, APIVersions: []string{"v1"}, Resources: []string{"ingresses"}},
+					}}}},
+				Validations: []admissionv1.Validation{{Expression: "false", Message: "ingresses are frozen here"}},
+			},
+		})).To(Succeed())
+		g.Expect(c.Create(ctx, &admissionv1.ValidatingAdmissionPolicyBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "no-ingress-for-frozen"},
+			Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: "no-ingress-for-frozen",
+				ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny},
+				MatchResources: &admissionv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{
+					MatchLabels: map[string]string{controllers.LabelPartnership: "frozen"}}}},
+		})).To(Succeed())
+		// The API server enforces a new policy a moment after it is created: wait until it refuses
+		// an Ingress in a namespace it covers before the tenant's is written.
+		probe := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "probe-frozen", Labels: map[string]string{controllers.LabelPartnership: "frozen"}}}
+		g.Expect(c.Create(ctx, probe)).To(Succeed())
+		g.Eventually(func() error {
+			return c.Create(ctx, &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "probe-frozen", Name: "probe"},
+				Spec: networkingv1.IngressSpec{DefaultBackend: &networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+					Name: "portal", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}, client.DryRunAll)
+		}).WithTimeout(eventually).Should(MatchError(ContainSubstring("ingresses are frozen here")))
+		g.Expect(c.Delete(ctx, probe)).To(Succeed())
+		g.Expect(c.Create(ctx, testenv.Partnership("frozen"))).To(Succeed())
+		g.Eventually(func(g Gomega) {
+			markWorkloadsReady(g, c, "hw-frozen")
+			g.Expect(condition(c, "frozen", v1.ConditionServicesReady)(g)).To(And(hasStatus(metav1.ConditionFalse, v1.ReasonPortalNotPublished),
+				HaveField("Message", ContainSubstring("ingresses are frozen here"))))
+			g.Expect(condition(c, "frozen", v1.ConditionReady)(g)).To(hasStatus(metav1.ConditionFalse, v1.ReasonPortalNotPublished))
+		}).WithTimeout(eventually).WithPolling(time.Second).Should(Succeed())
+		// Lifting the rule publishes the portal and the tenant becomes ready.
+		g.Expect(c.Delete(ctx, &admissionv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "no-ingress-for-frozen"}})).To(Succeed())
+		becomesReady(g, c, "frozen", "hw-frozen")
+	})
+
+	t.Run("a Partnership being deleted says so until its namespace is gone", func(t *testing.T) {
+		g := NewWithT(t)
+		updatePartnership(g, c, "frozen", func(p *v1.Partnership) { p.Spec.DeletionPolicy = v1.DeletionDelete })
+		// Something in the namespace holds its deletion up, as a volume being detached would.
+		held := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "hw-frozen", Name: "held", Finalizers: []string{"homeward.dev/test-hold"}}}
+		g.Expect(c.Create(ctx, held)).To(Succeed())
+		g.Expect(c.Delete(ctx, &v1.Partnership{ObjectMeta: metav1.ObjectMeta{Name: "frozen"}})).To(Succeed())
+		g.Eventually(condition(c, "frozen", v1.ConditionDeleting)).WithTimeout(eventually).Should(And(
+			hasStatus(metav1.ConditionTrue, v1.ReasonDeleting), HaveField("Message", ContainSubstring("namespace hw-frozen is deleted with all its data"))))
+		g.Expect(condition(c, "frozen", v1.ConditionReady)(g)).To(hasStatus(metav1.ConditionFalse, v1.ReasonDeleting))
+		g.Expect(c.Get(ctx, client.ObjectKeyFromObject(held), held)).To(Succeed())
+		held.Finalizers = nil
+		g.Expect(c.Update(ctx, held)).To(Succeed())
+		g.Eventually(func() bool {
+			return apierrors.IsNotFound(c.Get(ctx, client.ObjectKey{Name: "frozen"}, &v1.Partnership{}))
+		}).WithTimeout(eventually).Should(BeTrue())
+	})
+
 	t.Run("a namespace that belongs to someone else is never taken over", func(t *testing.T) {
 		g := NewWithT(t)
 		g.Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "hw-squatter"}})).To(Succeed())
 		g.Expect(c.Create(ctx, testenv.Partnership("squatter"))).To(Succeed())
 		g.Eventually(condition(c, "squatter", v1.ConditionNamespaceReady)).WithTimeout(eventually).Should(And(
-			hasStatus(metav1.ConditionFalse, v1.ReasonFailed), HaveField("Message", ContainSubstring("does not belong to this partnership"))))
+			hasStatus(metav1.ConditionFalse, v1.ReasonNamespaceTaken), HaveField("Message", ContainSubstring("does not belong to this partnership"))))
 		var ns corev1.Namespace
 		g.Expect(c.Get(ctx, client.ObjectKey{Name: "hw-squatter"}, &ns)).To(Succeed())
 		g.Expect(ns.Labels).NotTo(HaveKey(controllers.LabelPartnership))

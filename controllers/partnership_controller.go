@@ -66,7 +66,6 @@ type scope struct {
 	keys     Keys
 	obs      observation
 	storage  string
-	kratos   string
 	status   v1.PartnershipStatus
 	requeue  time.Duration
 	services []v1.ServiceEndpoint
@@ -118,24 +117,21 @@ func (r *PartnershipReconciler) reconcileNamespace(ctx context.Context, s *scope
 	switch {
 	case apierrors.IsNotFound(err):
 	case err != nil:
-		s.obs.Namespace.Err = fmt.Errorf("read namespace %s: %w", s.ns, err)
-		return s.obs.Namespace.Err
+		return s.obs.Namespace.fail(v1.ReasonApplyFailed, fmt.Errorf("read namespace %s: %w", s.ns, err))
 	case existing.Labels[LabelPartnership] != s.p.Name:
-		s.obs.Namespace.Err = fmt.Errorf("namespace %s exists and does not belong to this partnership", s.ns)
+		_ = s.obs.Namespace.fail(v1.ReasonNamespaceTaken, fmt.Errorf("namespace %s exists and does not belong to this partnership", s.ns))
 		return nil // a person must resolve it; retrying will not
 	case !existing.DeletionTimestamp.IsZero():
-		s.obs.Namespace.State = waiting(v1.ReasonProgressing, "namespace "+s.ns+" is still being deleted")
+		s.obs.Namespace.State = waiting(v1.ReasonNamespaceTerminating, "namespace "+s.ns+" is still being deleted")
 		s.requeue = 2 * time.Second
 		return nil
 	}
 	if _, err := applyIfChanged(ctx, r.Client, client.ObjectKey{Name: s.ns}, &corev1.Namespace{}, namespaceObject(s.p), corev1ac.ExtractNamespace); err != nil {
-		s.obs.Namespace.Err = err
-		return err
+		return s.obs.Namespace.fail(v1.ReasonApplyFailed, err)
 	}
-	keys, _, err := ensureKeys(ctx, r.Client, s.p)
+	keys, err := ensureKeys(ctx, r.Client, s.p)
 	if err != nil {
-		s.obs.Namespace.Err = err
-		return err
+		return s.obs.Namespace.fail(v1.ReasonApplyFailed, err)
 	}
 	s.keys = keys
 	s.obs.Namespace.State = ready("namespace " + s.ns + " and tenant keys in place")
@@ -169,8 +165,7 @@ func (r *PartnershipReconciler) reconcileAccess(ctx context.Context, s *scope) e
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
-		s.obs.Access.Err = err
-		return err
+		return s.obs.Access.fail(v1.ReasonApplyFailed, err)
 	}
 	s.obs.Access.State = ready("service accounts, RBAC, quota, limits and network policies in place")
 	return nil
@@ -187,14 +182,12 @@ func (r *PartnershipReconciler) reconcileStorage(ctx context.Context, s *scope) 
 	}
 	addr, state, err := r.Runtime.Storage(ctx, r.tenant(s))
 	if err != nil {
-		s.obs.Storage.Err = err
-		return err
+		return s.obs.Storage.fail(reasonFor(err, v1.ReasonRedisNotAnswering), err)
 	}
 	s.storage = addr
 	if state.Ready {
 		if err := bootstrapStorage(ctx, addr, r.tenant(s)); err != nil {
-			s.obs.Storage.Err = fmt.Errorf("storage bootstrap: %w", err)
-			return s.obs.Storage.Err
+			return s.obs.Storage.fail(v1.ReasonRedisNotAnswering, fmt.Errorf("storage bootstrap: %w", err))
 		}
 	}
 	s.obs.Storage.State = state
@@ -208,17 +201,14 @@ func (r *PartnershipReconciler) reconcileIdentity(ctx context.Context, s *scope)
 	}
 	public, admin, state, err := r.Runtime.Identity(ctx, r.tenant(s))
 	if err != nil {
-		s.obs.Identity.Err = err
-		return err
+		return s.obs.Identity.fail(reasonFor(err, v1.ReasonKratosNotAnswering), err)
 	}
-	s.kratos = public
 	s.status.Admins = s.p.Status.Admins
 	if state.Ready {
 		admins, err := bootstrapIdentity(ctx, r.Client, admin, r.tenant(s), s.p.Status.Admins)
 		s.status.Admins = admins
 		if err != nil {
-			s.obs.Identity.Err = fmt.Errorf("identity bootstrap: %w", err)
-			return s.obs.Identity.Err
+			return s.obs.Identity.fail(reasonFor(err, v1.ReasonAdminInviteFailed), fmt.Errorf("identity bootstrap: %w", err))
 		}
 		state.Message = fmt.Sprintf("%s; %d admin(s) invited", state.Message, len(admins))
 		if r.Runtime.Name() == "local" {
@@ -241,8 +231,7 @@ func (r *PartnershipReconciler) reconcileServices(ctx context.Context, s *scope)
 	}
 	endpoints, state, err := r.Runtime.Services(ctx, r.tenant(s))
 	if err != nil {
-		s.obs.Services.Err = err
-		return err
+		return s.obs.Services.fail(reasonFor(err, v1.ReasonFailed), err)
 	}
 	if r.Runtime.Name() == "local" && s.storage != "" && s.obs.Storage.Ready {
 		s.services = append(s.services, v1.ServiceEndpoint{Name: "redis", URL: "redis://" + s.storage})
@@ -256,14 +245,15 @@ func (r *PartnershipReconciler) reconcileIngress(ctx context.Context, s *scope) 
 	if !s.obs.Access.Ready {
 		return nil
 	}
+	// The portal is part of the services: a tenant whose portal cannot be published is not ready.
 	holder, err := r.hostHolder(ctx, s.p)
 	if err != nil {
-		return err
+		return s.obs.Services.fail(v1.ReasonPortalNotPublished, err)
 	}
 	s.obs.HostConflict = holder
 	portal, err := r.Runtime.Ingress(ctx, r.tenant(s), holder == "")
 	if err != nil {
-		return err
+		return s.obs.Services.fail(v1.ReasonPortalNotPublished, fmt.Errorf("publish the portal: %w", err))
 	}
 	s.status.Endpoints.Portal = portal
 	return nil
@@ -326,7 +316,10 @@ func (r *PartnershipReconciler) reconcileDelete(ctx context.Context, p *v1.Partn
 	if !controllerutil.ContainsFinalizer(p, Finalizer) {
 		return ctrl.Result{}, nil
 	}
-	if _, err := r.Runtime.Teardown(ctx, p); err != nil {
+	if err := r.markDeleting(ctx, p); err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.Runtime.Teardown(ctx, p); err != nil {
 		return ctrl.Result{}, fmt.Errorf("tear down %s: %w", r.Runtime.Name(), err)
 	}
 	if p.Spec.DeletionPolicy == v1.DeletionDelete {
@@ -356,6 +349,24 @@ func (r *PartnershipReconciler) reconcileDelete(ctx context.Context, p *v1.Partn
 	}
 	log.FromContext(ctx).Info("partnership deleted", "deletionPolicy", p.Spec.DeletionPolicy)
 	return ctrl.Result{}, nil
+}
+
+// markDeleting says in the status that the tenant is being taken down, and what will be kept.
+func (r *PartnershipReconciler) markDeleting(ctx context.Context, p *v1.Partnership) error {
+	msg := "deletionPolicy Retain: the workloads stop; namespace " + NamespaceName(p.Name) + ", its keys, volumes and invitations are kept for a Partnership of the same name"
+	if p.Spec.DeletionPolicy == v1.DeletionDelete {
+		msg = "deletionPolicy Delete: the workloads stop and namespace " + NamespaceName(p.Name) + " is deleted with all its data"
+	}
+	next := deletingConditions(p.Status.Conditions, p.Generation, msg)
+	if equality.Semantic.DeepEqual(p.Status.Conditions, next) {
+		return nil
+	}
+	patch := client.MergeFrom(p.DeepCopy())
+	p.Status.Conditions = next
+	if err := r.Client.Status().Patch(ctx, p, patch); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("write deleting status: %w", err)
+	}
+	return nil
 }
 
 // byPartnershipLabel maps any labelled tenant object to its Partnership.

@@ -1,9 +1,12 @@
 package controllers
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -16,6 +19,22 @@ type outcome struct {
 	Err error
 	// Skipped phases did not run because one they depend on failed.
 	Skipped bool
+}
+
+// fail records that the area failed, and why, and returns the error for the reconcile to retry on.
+func (o *outcome) fail(reason string, err error) error {
+	o.Err, o.Reason = err, reason
+	return err
+}
+
+// reasonFor is the reason of a phase's error: the API server's errors are ApplyFailed wherever they
+// happen; any other is the phase's own.
+func reasonFor(err error, phase string) string {
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		return v1.ReasonApplyFailed
+	}
+	return phase
 }
 
 // observation is everything a reconcile learned, from which status is computed without I/O.
@@ -52,7 +71,11 @@ func areaCondition(conditionType string, generation int64, o outcome) metav1.Con
 	c := metav1.Condition{Type: conditionType, ObservedGeneration: generation}
 	switch {
 	case o.Err != nil:
-		c.Status, c.Reason, c.Message = metav1.ConditionFalse, v1.ReasonFailed, truncate(o.Err.Error(), 1000)
+		reason := o.Reason
+		if !slices.Contains(v1.FailureReasons, reason) {
+			reason = v1.ReasonFailed
+		}
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, reason, truncate(o.Err.Error(), 1000)
 	case o.Skipped:
 		c.Status, c.Reason, c.Message = metav1.ConditionFalse, v1.ReasonProgressing, "waiting for an earlier step"
 	case o.Ready:
@@ -110,6 +133,15 @@ func computeConditions(previous []metav1.Condition, o observation) []metav1.Cond
 	return next
 }
 
+// deletingConditions are the conditions of a Partnership being deleted: Deleting is True with what
+// happens to the tenant, and Ready is False for the same reason.
+func deletingConditions(previous []metav1.Condition, generation int64, msg string) []metav1.Condition {
+	next := append([]metav1.Condition(nil), previous...)
+	meta.SetStatusCondition(&next, metav1.Condition{Type: v1.ConditionDeleting, Status: metav1.ConditionTrue, Reason: v1.ReasonDeleting, Message: msg, ObservedGeneration: generation})
+	meta.SetStatusCondition(&next, metav1.Condition{Type: v1.ConditionReady, Status: metav1.ConditionFalse, Reason: v1.ReasonDeleting, Message: msg, ObservedGeneration: generation})
+	return next
+}
+
 // changedConditions lists the conditions whose status or reason differ from before: each gets an event.
 func changedConditions(previous, next []metav1.Condition) []metav1.Condition {
 	var changed []metav1.Condition
@@ -132,7 +164,7 @@ func conditionsEvent(changed []metav1.Condition) (kind, reason, note string) {
 		if reason == "" || c.Type == v1.ConditionReady {
 			reason = c.Reason
 		}
-		if c.Status != metav1.ConditionTrue && c.Reason != v1.ReasonProgressing && c.Reason != v1.ReasonSuspended {
+		if c.Status != metav1.ConditionTrue && slices.Contains(v1.FailureReasons, c.Reason) {
 			kind = "Warning"
 		}
 		notes = append(notes, fmt.Sprintf("%s is %s: %s", c.Type, c.Status, c.Message))

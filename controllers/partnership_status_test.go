@@ -27,6 +27,15 @@ func TestReadyCondition(t *testing.T) {
 	}{
 		{"all areas ready", func(*observation) {}, metav1.ConditionTrue, v1.ReasonReady},
 		{"a failed area", func(o *observation) { o.Storage = outcome{Err: errors.New("redis down")} }, metav1.ConditionFalse, v1.ReasonFailed},
+		{"a failed area gives its own reason", func(o *observation) {
+			_ = o.Storage.fail(v1.ReasonRedisNotAnswering, errors.New("redis down"))
+		}, metav1.ConditionFalse, v1.ReasonRedisNotAnswering},
+		{"a reason that is not a failure's is not passed off as one", func(o *observation) {
+			_ = o.Identity.fail(v1.ReasonKratosStarting, errors.New("kratos down"))
+		}, metav1.ConditionFalse, v1.ReasonFailed},
+		{"a portal that cannot be published fails a ready area", func(o *observation) {
+			_ = o.Services.fail(v1.ReasonPortalNotPublished, errors.New("admission denied"))
+		}, metav1.ConditionFalse, v1.ReasonPortalNotPublished},
 		{"a waiting area gives its reason", func(o *observation) {
 			o.Services = outcome{State: waiting(v1.ReasonNoServiceBins, "no binary")}
 		}, metav1.ConditionFalse, v1.ReasonNoServiceBins},
@@ -114,5 +123,34 @@ func TestOneEventReportsEveryChangedCondition(t *testing.T) {
 	kind, reason, _ = conditionsEvent(changedConditions(computeConditions(nil, failing), computeConditions(nil, allReady())))
 	if kind != "Normal" || reason != v1.ReasonReady {
 		t.Fatalf("recovery event %s/%s; want Normal/Ready", kind, reason)
+	}
+	starting := allReady()
+	starting.Storage = outcome{State: waiting(v1.ReasonRedisStarting, "waiting for redis")}
+	if kind, reason, _ := conditionsEvent(changedConditions(previous, computeConditions(previous, starting))); kind != "Normal" || reason != v1.ReasonRedisStarting {
+		t.Fatalf("a restart is %s/%s; want Normal/RedisStarting", kind, reason)
+	}
+	invite := allReady()
+	_ = invite.Identity.fail(v1.ReasonAdminInviteFailed, errors.New("kratos refused the identity"))
+	if kind, reason, _ := conditionsEvent(changedConditions(previous, computeConditions(previous, invite))); kind != "Warning" || reason != v1.ReasonAdminInviteFailed {
+		t.Fatalf("a failed invitation is %s/%s; want Warning/AdminInviteFailed", kind, reason)
+	}
+}
+
+func TestADeletedPartnershipSaysWhatHappensToItsTenant(t *testing.T) {
+	conds := deletingConditions(computeConditions(nil, allReady()), 4, "namespace hw-x is deleted with all its data")
+	for _, c := range conds {
+		switch c.Type {
+		case v1.ConditionDeleting:
+			if c.Status != metav1.ConditionTrue || c.Reason != v1.ReasonDeleting || !strings.Contains(c.Message, "hw-x") || c.ObservedGeneration != 4 {
+				t.Errorf("Deleting = %+v", c)
+			}
+		case v1.ConditionReady:
+			if c.Status != metav1.ConditionFalse || c.Reason != v1.ReasonDeleting {
+				t.Errorf("Ready = %+v", c)
+			}
+		}
+	}
+	if len(conds) != 7 {
+		t.Errorf("%d conditions, want the six and Deleting", len(conds))
 	}
 }

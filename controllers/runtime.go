@@ -46,5 +46,5 @@ type Runtime interface {
 	Ingress(ctx context.Context, t Tenant, publish bool) (string, error)
 	// Teardown removes what the runtime runs outside Kubernetes' garbage collection: local
 	// processes and, under the Delete policy, their data. It reports whether it is finished.
-	Teardown(ctx context.Context, p *platformv1alpha1.Partnership) (bool, error)
+	Teardown(ctx context.Context, p *platformv1alpha1.Partnership) error
 }

@@ -89,7 +89,7 @@ func (k *KubernetesRuntime) Storage(ctx context.Context, t Tenant) (string, Stat
 		return addr, waiting(platformv1alpha1.ReasonSuspended, "Redis is scaled to zero; its volume is kept"), nil
 	}
 	if live.Status.ObservedGeneration < live.Generation || live.Status.ReadyReplicas < 1 {
-		return addr, waiting(platformv1alpha1.ReasonProgressing, "waiting for the redis StatefulSet to have a ready replica"), nil
+		return addr, waiting(platformv1alpha1.ReasonRedisStarting, "waiting for the redis StatefulSet to have a ready replica"), nil
 	}
 	return addr, ready("redis StatefulSet ready"), nil
 }
@@ -146,7 +146,7 @@ func (k *KubernetesRuntime) Identity(ctx context.Context, t Tenant) (string, str
 		return publicURL, adminURL, waiting(platformv1alpha1.ReasonSuspended, "Kratos is scaled to zero; identities are kept"), nil
 	}
 	if !deploymentAvailable(&live, 1) {
-		return publicURL, adminURL, waiting(platformv1alpha1.ReasonProgressing, "waiting for the kratos Deployment to be available"), nil
+		return publicURL, adminURL, waiting(platformv1alpha1.ReasonKratosStarting, "waiting for the kratos Deployment to migrate its database and become available"), nil
 	}
 	return publicURL, adminURL, ready("kratos Deployment available"), nil
 }
@@ -201,7 +201,7 @@ func (k *KubernetesRuntime) Services(ctx context.Context, t Tenant) ([]platformv
 	case p.Spec.Suspend:
 		return endpoints, waiting(platformv1alpha1.ReasonSuspended, "services are scaled to zero"), nil
 	case len(notReady) > 0:
-		return endpoints, waiting(platformv1alpha1.ReasonProgressing, fmt.Sprintf("waiting for %v to be available", notReady)), nil
+		return endpoints, waiting(platformv1alpha1.ReasonServicesStarting, fmt.Sprintf("waiting for %v to be available", notReady)), nil
 	}
 	return endpoints, ready("all service Deployments available"), nil
 }
@@ -243,8 +243,8 @@ func (k *KubernetesRuntime) Ingress(ctx context.Context, t Tenant, publish bool)
 
 // Teardown implements Runtime: everything the kubernetes runtime creates lives in the namespace
 // and goes by owner reference or with the namespace, so there is nothing outside to remove.
-func (k *KubernetesRuntime) Teardown(context.Context, *platformv1alpha1.Partnership) (bool, error) {
-	return true, nil
+func (k *KubernetesRuntime) Teardown(context.Context, *platformv1alpha1.Partnership) error {
+	return nil
 }
 
 func sessionLifespan(p *platformv1alpha1.Partnership) time.Duration {

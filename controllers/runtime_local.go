@@ -200,7 +200,7 @@ func (l *LocalRuntime) Storage(ctx context.Context, t Tenant) (string, State, er
 	}
 	srv := lt.redis.srv.(*redisserver.Server)
 	if l.reportCrash(p.Name, lt.redis) || !srv.Running() {
-		return srv.Addr(), waiting(platformv1alpha1.ReasonProgressing, "redis-server exited; it is restarted with backoff"), nil
+		return srv.Addr(), waiting(platformv1alpha1.ReasonRedisStarting, "redis-server exited; it is restarted with backoff"), nil
 	}
 	return srv.Addr(), ready("redis-server running, pid " + strconv.Itoa(srv.Pid())), nil
 }
@@ -240,7 +240,7 @@ func (l *LocalRuntime) Identity(ctx context.Context, t Tenant) (string, string, 
 	}
 	srv := lt.kratos.srv.(*kratosserver.Server)
 	if l.reportCrash(p.Name, lt.kratos) || !srv.Running() {
-		return srv.PublicURL(), srv.AdminURL(), waiting(platformv1alpha1.ReasonProgressing, "kratos exited; it is restarted with backoff"), nil
+		return srv.PublicURL(), srv.AdminURL(), waiting(platformv1alpha1.ReasonKratosStarting, "kratos exited; it is restarted with backoff"), nil
 	}
 	return srv.PublicURL(), srv.AdminURL(), ready("kratos running, pid " + strconv.Itoa(srv.Pid())), nil
 }
@@ -358,7 +358,7 @@ func (l *LocalRuntime) Services(ctx context.Context, t Tenant) ([]platformv1alph
 		return endpoints, waiting(platformv1alpha1.ReasonNoServiceBins,
 			fmt.Sprintf("the homeward binary does not provide the %v services yet", missing)), nil
 	case len(starting) > 0:
-		return endpoints, waiting(platformv1alpha1.ReasonProgressing, fmt.Sprintf("%v starting or restarting", starting)), nil
+		return endpoints, waiting(platformv1alpha1.ReasonServicesStarting, fmt.Sprintf("%v starting or restarting", starting)), nil
 	case len(wanted) == 0:
 		return nil, ready("no service replicas requested"), nil
 	}
@@ -415,7 +415,7 @@ func (l *LocalRuntime) portalPort(partnership string) (int, error) {
 
 // Teardown implements Runtime: stops the tenant's processes and, under the Delete policy,
 // removes its data folder.
-func (l *LocalRuntime) Teardown(_ context.Context, p *platformv1alpha1.Partnership) (bool, error) {
+func (l *LocalRuntime) Teardown(_ context.Context, p *platformv1alpha1.Partnership) error {
 	l.mu.Lock()
 	lt := l.tenants[p.Name]
 	delete(l.tenants, p.Name)
@@ -429,7 +429,7 @@ func (l *LocalRuntime) Teardown(_ context.Context, p *platformv1alpha1.Partnersh
 	if p.Spec.DeletionPolicy == platformv1alpha1.DeletionDelete {
 		errs = append(errs, os.RemoveAll(l.TenantDir(p.Name)))
 	}
-	return true, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 // stopOrphans stops processes a previous operator left for a tenant this one never supervised

@@ -350,7 +350,8 @@ const (
 	DeletionDelete DeletionPolicy = "Delete"
 )
 
-// Condition types of a Partnership. Ready summarises the others.
+// Condition types of a Partnership. Ready summarises the areas; Deleting is True while a deleted
+// Partnership's tenant is being taken down (as Cluster API reports it).
 const (
 	ConditionReady          = "Ready"
 	ConditionNamespaceReady = "NamespaceReady"
@@ -359,20 +360,52 @@ const (
 	ConditionStorageReady = "StorageReady"
 	// ConditionIdentityReady means Kratos answers and every admin has been invited.
 	ConditionIdentityReady = "IdentityReady"
+	// ConditionServicesReady means the services run and the portal is published.
 	ConditionServicesReady = "ServicesReady"
+	ConditionDeleting      = "Deleting"
 )
 
-// Condition reasons.
+// Condition reasons while things are on their way, or held on purpose: events about them are Normal.
 const (
-	ReasonReady         = "Ready"
-	ReasonProgressing   = "Progressing"
-	ReasonFailed        = "Failed"
-	ReasonHostConflict  = "HostConflict"
-	ReasonSuspended     = "Suspended"
-	ReasonDeleting      = "Deleting"
+	ReasonReady       = "Ready"
+	ReasonProgressing = "Progressing"
+	// ReasonNamespaceTerminating: the tenant's namespace is still being deleted from before.
+	ReasonNamespaceTerminating = "NamespaceTerminating"
+	ReasonRedisStarting        = "RedisStarting"
+	// ReasonKratosStarting: Kratos is migrating its database or starting.
+	ReasonKratosStarting   = "KratosStarting"
+	ReasonServicesStarting = "ServicesStarting"
+	ReasonSuspended        = "Suspended"
+	ReasonDeleting         = "Deleting"
+)
+
+// Condition reasons when something failed and a person may have to act: events about them are
+// Warnings.
+const (
+	// ReasonFailed is an error no more specific reason names.
+	ReasonFailed = "Failed"
+	// ReasonApplyFailed: the API server refused or did not take a write of the tenant's objects.
+	ReasonApplyFailed = "ApplyFailed"
+	// ReasonNamespaceTaken: a namespace of the tenant's name exists and belongs to someone else.
+	ReasonNamespaceTaken = "NamespaceTaken"
+	// ReasonRedisNotAnswering: the tenant's Redis could not be reached or bootstrapped.
+	ReasonRedisNotAnswering = "RedisNotAnswering"
+	// ReasonKratosNotAnswering: the tenant's Kratos could not be started or reached.
+	ReasonKratosNotAnswering = "KratosNotAnswering"
+	// ReasonAdminInviteFailed: an admin could not be created or invited in Kratos.
+	ReasonAdminInviteFailed = "AdminInviteFailed"
+	// ReasonPortalNotPublished: the portal's Ingress could not be written.
+	ReasonPortalNotPublished = "PortalNotPublished"
+	// ReasonHostConflict: another Partnership claimed the host first.
+	ReasonHostConflict = "HostConflict"
+	// ReasonNotReady: a Secret the tenant needs is missing or incomplete.
 	ReasonNotReady      = "NotReady"
 	ReasonNoServiceBins = "ServiceBinaryMissing"
 )
+
+// FailureReasons are the reasons that mean something failed rather than is on its way.
+var FailureReasons = []string{ReasonFailed, ReasonApplyFailed, ReasonNamespaceTaken, ReasonRedisNotAnswering,
+	ReasonKratosNotAnswering, ReasonAdminInviteFailed, ReasonPortalNotPublished, ReasonHostConflict, ReasonNotReady, ReasonNoServiceBins}
 
 // AdminInvitationState says where an admin's invitation stands.
 type AdminInvitationState string
