@@ -167,9 +167,6 @@ func occupancyReport(units []*Unit, placements map[string][]*Placement, from, to
 	return rep
 }
 
-// maxReportDays bounds a period: five years.
-const maxReportDays = 5*365 + 2
-
 func (s *Service) occupancy(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var e fields
@@ -189,7 +186,7 @@ func (s *Service) occupancy(w http.ResponseWriter, r *http.Request) {
 		switch n := from.DaysUntil(*to); {
 		case n <= 0:
 			e.Add("to", "must be after from")
-		case n > maxReportDays:
+		case n > calendar.MaxPeriodDays:
 			e.Add("to", "a period is at most five years")
 		}
 	}

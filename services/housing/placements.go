@@ -52,7 +52,7 @@ func (s *Service) book(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ref.Open() {
-		httpapi.WriteProblem(w, r, conflict("referral-closed", "The referral is closed", "a "+ref.Status+" referral cannot be placed"))
+		httpapi.WriteProblem(w, r, httpapi.Conflict("referral-closed", "The referral is closed", "a "+ref.Status+" referral cannot be placed"))
 		return
 	}
 	p := &Placement{ID: ids.New(now), ReferralID: req.ReferralID, UnitID: req.UnitID, Status: PlacementProvisional,
@@ -77,7 +77,7 @@ func (s *Service) book(w http.ResponseWriter, r *http.Request) {
 		if req.PlannedDeparture != nil {
 			p.PlannedDeparture = *req.PlannedDeparture
 		}
-		after, err := clone(u)
+		after, err := app.Copy(u)
 		if err != nil {
 			httpapi.Internal(w, r, err)
 			return
@@ -127,7 +127,7 @@ func unitBusy(w http.ResponseWriter, r *http.Request) {
 // bookingProblem says why a unit cannot take a booking as asked, or nil.
 func bookingProblem(req *BookRequest, u *Unit) *httpapi.Problem {
 	if why := u.bookable(); why != "" {
-		return conflict("unit-unavailable", "The unit cannot be booked", why)
+		return httpapi.Conflict("unit-unavailable", "The unit cannot be booked", why)
 	}
 	to := req.Arrival.AddDays(u.MaxStayDays)
 	if req.PlannedDeparture != nil {
@@ -141,14 +141,14 @@ func bookingProblem(req *BookRequest, u *Unit) *httpapi.Problem {
 		return httpapi.Invalid("the unit has no room for a carer", httpapi.FieldError{Field: "carerStaying", Message: "the unit has one bedroom and no carer's room"})
 	}
 	if c := u.clash(req.Arrival, to, ""); c != nil {
-		return conflict("double-booking", "The unit is already booked",
+		return httpapi.Conflict("double-booking", "The unit is already booked",
 			fmt.Sprintf("placement %s holds the unit from %s to %s", c.Placement, c.From, c.To))
 	}
 	return nil
 }
 
 func (s *Service) getPlacement(w http.ResponseWriter, r *http.Request) {
-	id, prob := pathID(r, "id", "placement")
+	id, prob := app.PathID(r, "id", "placement")
 	if prob != nil {
 		httpapi.WriteProblem(w, r, prob)
 		return
@@ -162,98 +162,69 @@ func (s *Service) getPlacement(w http.ResponseWriter, r *http.Request) {
 	writeRecord(w, http.StatusOK, p, version)
 }
 
-// placementStep changes a placement and, when it must, its unit.
-type placementStep func(p *Placement, u *Unit, today calendar.Date, by Staff, now time.Time) ([]event, *httpapi.Problem)
-
-// placementMutation runs a change of a placement: If-Match against the placement, and the unit
-// updated in the same atomic step (re-read and retried when another change of the unit landed
-// first, since the caller never saw the unit's version).
-func (s *Service) placementMutation(prepare func(r *http.Request) (placementStep, *httpapi.Problem)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		id, match, step, ok := changeRequest(w, r, "placement", prepare)
-		if !ok {
-			return
-		}
-		for attempt := 0; ; attempt++ {
-			done, retry := s.placementAttempt(w, r, id, match, step, attempt < s.unitRetries)
-			if done || !retry {
-				return
-			}
-		}
-	}
+// placed is a placement and its unit, which a change of the placement may change too.
+type placed struct {
+	P *Placement `json:"p"`
+	U *Unit      `json:"u"`
+	// unitVersion is the unit's version as loaded; the caller never saw it, so a change of the unit
+	// meanwhile is retried rather than refused.
+	unitVersion int64
 }
 
-// placementAttempt makes one try of a placement change; retry means the unit moved meanwhile.
-func (s *Service) placementAttempt(w http.ResponseWriter, r *http.Request, id, match string, step placementStep, mayRetry bool) (done, retry bool) {
-	before, pv, err := s.repo.loadPlacement(r.Context(), id)
-	if err != nil {
-		app.WriteStorageProblem(w, r, err, "placement "+id)
-		return true, false
-	}
-	if match != app.ETag(pv) {
-		app.Stale(w, r, "placement", pv)
-		return true, false
-	}
-	unitBefore, uv, err := s.repo.loadUnit(r.Context(), before.UnitID)
-	if err != nil {
-		app.WriteStorageProblem(w, r, err, "the placement's unit")
-		return true, false
-	}
-	p, err := clone(before)
-	if err != nil {
-		httpapi.Internal(w, r, err)
-		return true, false
-	}
-	u, err := clone(unitBefore)
-	if err != nil {
-		httpapi.Internal(w, r, err)
-		return true, false
-	}
-	now, today := s.now(), s.today()
-	events, prob := step(p, u, today, staffOf(r), now)
-	if prob != nil {
-		httpapi.WriteProblem(w, r, prob)
-		return true, false
-	}
-	p.UpdatedAt = now
-	for i := range events {
-		events[i].At = now
-	}
-	entry := s.app.AuditEntry(r, audit.ActionUpdate, r.Pattern)
-	pw, err := s.repo.placementWrite(before, p, pv, entry)
-	if err != nil {
-		httpapi.Internal(w, r, err)
-		return true, false
-	}
-	writes := []write{pw}
-	unitKey := ""
-	if !reflect.DeepEqual(unitBefore, u) {
-		u.UpdatedAt = now
-		uw, err := s.repo.unitWrite(unitBefore, u, uv, nil)
-		if err != nil {
-			httpapi.Internal(w, r, err)
-			return true, false
-		}
-		writes, unitKey = append(writes, uw), uw.key
-	}
-	next, err := s.repo.commit(r.Context(), change{writes: writes, events: events})
-	switch {
-	case unitKey != "" && isConflictOn(err, unitKey) && mayRetry:
-		return false, true
-	case unitKey != "" && isConflictOn(err, unitKey):
-		unitBusy(w, r)
-		return true, false
-	case isConflictOn(err, pw.key):
-		_, current, _ := s.repo.loadPlacement(r.Context(), id)
-		app.Stale(w, r, "placement", current)
-		return true, false
-	case err != nil:
-		app.WriteStorageProblem(w, r, err, "placement "+id)
-		return true, false
-	}
-	p.Flags = p.flags(today, s.policy.Rules.HousingBenefitClaimDays)
-	writeRecord(w, http.StatusOK, p, next)
-	return true, false
+// placementStep changes a placement and, when it must, its unit.
+type placementStep = app.Step[placed, event]
+
+// placementMutation serves a change of a placement through the kit's mutation protocol: If-Match
+// against the placement, and the unit updated in the same atomic step (re-read and retried when
+// another change of the unit landed first).
+func (s *Service) placementMutation(prepare func(r *http.Request) (placementStep, *httpapi.Problem)) http.HandlerFunc {
+	return app.Mutation[placed, event]{
+		Kind: "placement",
+		ID:   func(r *http.Request) (string, *httpapi.Problem) { return app.PathID(r, "id", "placement") },
+		Load: func(ctx context.Context, id string) (*placed, int64, error) {
+			p, pv, err := s.repo.loadPlacement(ctx, id)
+			if err != nil {
+				return nil, 0, err
+			}
+			u, uv, err := s.repo.loadUnit(ctx, p.UnitID)
+			if err != nil {
+				return nil, 0, fmt.Errorf("the placement's unit: %w", err)
+			}
+			return &placed{P: p, U: u, unitVersion: uv}, pv, nil
+		},
+		Commit: func(r *http.Request, before, after *placed, version int64, evs []event, now time.Time) (int64, error) {
+			after.P.UpdatedAt = now
+			stamp(evs, now)
+			pw, err := s.repo.placementWrite(before.P, after.P, version, s.app.AuditEntry(r, audit.ActionUpdate, r.Pattern))
+			if err != nil {
+				return 0, err
+			}
+			writes, unitKey := []write{pw}, ""
+			if !reflect.DeepEqual(before.U, after.U) {
+				after.U.UpdatedAt = now
+				uw, err := s.repo.unitWrite(before.U, after.U, before.unitVersion, nil)
+				if err != nil {
+					return 0, err
+				}
+				writes, unitKey = append(writes, uw), uw.key
+			}
+			next, err := s.repo.commit(r.Context(), change{writes: writes, events: evs})
+			switch {
+			case unitKey != "" && isConflictOn(err, unitKey):
+				return 0, fmt.Errorf("%w: %w", app.ErrRetry, err)
+			case isConflictOn(err, pw.key):
+				return 0, fmt.Errorf("%w: %w", app.ErrStale, err)
+			}
+			return next, err
+		},
+		Reply: func(w http.ResponseWriter, after *placed, version int64, now time.Time) {
+			after.P.Flags = after.P.flags(londonDay(now), s.policy.Rules.HousingBenefitClaimDays)
+			writeRecord(w, http.StatusOK, after.P, version)
+		},
+		Retries: s.unitRetries,
+		Busy:    unitBusy,
+		Now:     s.now,
+	}.Handle(prepare)
 }
 
 func (s *Service) movePlacement(r *http.Request) (placementStep, *httpapi.Problem) {
@@ -261,10 +232,12 @@ func (s *Service) movePlacement(r *http.Request) (placementStep, *httpapi.Proble
 	if p := decode(r, &req); p != nil {
 		return nil, p
 	}
-	return func(p *Placement, u *Unit, today calendar.Date, by Staff, now time.Time) ([]event, *httpapi.Problem) {
+	by := staffOf(r)
+	return func(pl *placed, now time.Time) ([]event, *httpapi.Problem) {
+		p, u, today := pl.P, pl.U, londonDay(now)
 		from := p.Status
 		if !slices.Contains(placementMoves[from], req.To) {
-			prob := conflict("illegal-transition", "Move not allowed", fmt.Sprintf("a placement that is %s cannot move to %s", from, req.To))
+			prob := httpapi.Conflict("illegal-transition", "Move not allowed", fmt.Sprintf("a placement that is %s cannot move to %s", from, req.To))
 			for _, a := range placementMoves[from] {
 				prob.Allowed = append(prob.Allowed, string(a))
 			}
@@ -330,7 +303,7 @@ func (s *Service) movePlacement(r *http.Request) (placementStep, *httpapi.Proble
 			u.dropBooking(p.ID)
 			payload = func(f events.Placement) events.Payload { return events.PlacementNotArrived{Placement: f} }
 		default:
-			return nil, conflict("illegal-transition", "Move not allowed", fmt.Sprintf("a placement cannot move to %s", req.To))
+			return nil, httpapi.Conflict("illegal-transition", "Move not allowed", fmt.Sprintf("a placement cannot move to %s", req.To))
 		}
 		p.Status = req.To
 		p.History = append(p.History, Transition{From: string(from), To: string(req.To), At: now, By: by, Reason: req.Reason})
@@ -348,9 +321,9 @@ func arrive(p *Placement, u *Unit, on calendar.Date) *httpapi.Problem {
 	}
 	switch u.Status {
 	case UnitVoid, UnitClosed:
-		return conflict("unit-unavailable", "The unit is not ready", u.bookable())
+		return httpapi.Conflict("unit-unavailable", "The unit is not ready", u.bookable())
 	case UnitOccupied:
-		return conflict("unit-occupied", "The unit is still occupied", "the previous stay has not departed yet")
+		return httpapi.Conflict("unit-occupied", "The unit is still occupied", "the previous stay has not departed yet")
 	}
 	p.ArrivedOn = &on
 	if u.LastDepartureOn != nil {
@@ -368,7 +341,7 @@ func extend(p *Placement, u *Unit, to calendar.Date, reason string, by Staff, no
 		return httpapi.Invalid("an extension lengthens the stay", httpapi.FieldError{Field: "plannedDeparture", Message: "must be after " + p.PlannedDeparture.String()})
 	}
 	if c := u.clash(*p.ArrivedOn, to, p.ID); c != nil {
-		return conflict("double-booking", "The unit is booked on those nights",
+		return httpapi.Conflict("double-booking", "The unit is booked on those nights",
 			fmt.Sprintf("placement %s holds the unit from %s to %s", c.Placement, c.From, c.To))
 	}
 	p.Extensions = append(p.Extensions, Extension{From: p.PlannedDeparture, To: to, Reason: reason, At: now, By: by})
@@ -382,12 +355,13 @@ func (s *Service) recordClaim(r *http.Request) (placementStep, *httpapi.Problem)
 	if p := decode(r, &req); p != nil {
 		return nil, p
 	}
-	return func(p *Placement, _ *Unit, today calendar.Date, _ Staff, _ time.Time) ([]event, *httpapi.Problem) {
+	return func(pl *placed, now time.Time) ([]event, *httpapi.Problem) {
+		p, today := pl.P, londonDay(now)
 		if !p.HousingBenefit.Eligible {
-			return nil, conflict("not-eligible", "Housing benefit does not apply", "the unit was not eligible for housing benefit when booked")
+			return nil, httpapi.Conflict("not-eligible", "Housing benefit does not apply", "the unit was not eligible for housing benefit when booked")
 		}
 		if p.Status == PlacementCancelled || p.Status == PlacementNotArrived {
-			return nil, conflict("placement-ended", "The placement did not go ahead", "a "+string(p.Status)+" placement has no claim")
+			return nil, httpapi.Conflict("placement-ended", "The placement did not go ahead", "a "+string(p.Status)+" placement has no claim")
 		}
 		if req.ClaimedOn.Compare(today) > 0 {
 			return nil, httpapi.Invalid("the day has not come yet", httpapi.FieldError{Field: "claimedOn", Message: "must not be after " + today.String()})

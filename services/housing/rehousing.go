@@ -62,7 +62,7 @@ func (s *Service) openRehousing(w http.ResponseWriter, r *http.Request) {
 		extra: []store.Op{store.Claim(s.repo.keys.RehousingOpen(ref.ID), c.ID, 0)}})
 	var taken *store.ClaimTakenError
 	if errors.As(err, &taken) {
-		httpapi.WriteProblem(w, r, conflict("case-open", "A rehousing case is open", "the referral already has open case "+taken.Value))
+		httpapi.WriteProblem(w, r, httpapi.Conflict("case-open", "A rehousing case is open", "the referral already has open case "+taken.Value))
 		return
 	}
 	if err != nil {
@@ -135,7 +135,7 @@ func (s *Service) listRehousing(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) getRehousing(w http.ResponseWriter, r *http.Request) {
-	id, prob := pathID(r, "id", "rehousing case")
+	id, prob := app.PathID(r, "id", "rehousing case")
 	if prob != nil {
 		httpapi.WriteProblem(w, r, prob)
 		return
@@ -149,63 +149,48 @@ func (s *Service) getRehousing(w http.ResponseWriter, r *http.Request) {
 }
 
 // rehousingStep changes a case.
-type rehousingStep func(c *RehousingCase, today calendar.Date, by Staff, now time.Time) ([]event, *httpapi.Problem)
+type rehousingStep = app.Step[RehousingCase, event]
 
+// rehousingMutation serves a change of an open case through the kit's mutation protocol; a closed
+// case no longer changes, and the case that closes frees its referral for a new one.
 func (s *Service) rehousingMutation(prepare func(r *http.Request) (rehousingStep, *httpapi.Problem)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		id, match, step, ok := changeRequest(w, r, "rehousing case", prepare)
-		if !ok {
-			return
-		}
-		before, version, err := s.repo.loadRehousing(r.Context(), id)
-		if err != nil {
-			app.WriteStorageProblem(w, r, err, "rehousing case "+id)
-			return
-		}
-		if match != app.ETag(version) {
-			app.Stale(w, r, "rehousing case", version)
-			return
-		}
-		c, err := clone(before)
-		if err != nil {
-			httpapi.Internal(w, r, err)
-			return
-		}
-		if !c.Status.open() {
-			httpapi.WriteProblem(w, r, conflict("case-closed", "The case is closed", "a "+string(c.Status)+" case no longer changes"))
-			return
-		}
-		now, today := s.now(), s.today()
-		events, prob := step(c, today, staffOf(r), now)
+	return app.Mutation[RehousingCase, event]{
+		Kind: "rehousing case",
+		ID:   func(r *http.Request) (string, *httpapi.Problem) { return app.PathID(r, "id", "rehousing case") },
+		Load: s.repo.loadRehousing,
+		Commit: func(r *http.Request, before, c *RehousingCase, version int64, evs []event, now time.Time) (int64, error) {
+			c.UpdatedAt = now
+			stamp(evs, now)
+			wr, err := s.repo.rehousingWrite(before, c, version, s.app.AuditEntry(r, audit.ActionUpdate, r.Pattern))
+			if err != nil {
+				return 0, err
+			}
+			ch := change{writes: []write{wr}, events: evs}
+			if !c.Status.open() {
+				ch.extra = append(ch.extra, store.Release(s.repo.keys.RehousingOpen(c.ReferralID)))
+			}
+			next, err := s.repo.commit(r.Context(), ch)
+			if isConflictOn(err, wr.key) {
+				return 0, fmt.Errorf("%w: %w", app.ErrStale, err)
+			}
+			return next, err
+		},
+		Reply: func(w http.ResponseWriter, c *RehousingCase, version int64, _ time.Time) {
+			writeRecord(w, http.StatusOK, c, version)
+		},
+		Now: s.now,
+	}.Handle(func(r *http.Request) (rehousingStep, *httpapi.Problem) {
+		step, prob := prepare(r)
 		if prob != nil {
-			httpapi.WriteProblem(w, r, prob)
-			return
+			return nil, prob
 		}
-		c.UpdatedAt = now
-		for i := range events {
-			events[i].At = now
-		}
-		wr, err := s.repo.rehousingWrite(before, c, version, s.app.AuditEntry(r, audit.ActionUpdate, r.Pattern))
-		if err != nil {
-			httpapi.Internal(w, r, err)
-			return
-		}
-		ch := change{writes: []write{wr}, events: events}
-		if !c.Status.open() {
-			ch.extra = append(ch.extra, store.Release(s.repo.keys.RehousingOpen(c.ReferralID)))
-		}
-		next, err := s.repo.commit(r.Context(), ch)
-		if isConflictOn(err, wr.key) {
-			_, current, _ := s.repo.loadRehousing(r.Context(), id)
-			app.Stale(w, r, "rehousing case", current)
-			return
-		}
-		if err != nil {
-			app.WriteStorageProblem(w, r, err, "rehousing case "+id)
-			return
-		}
-		writeRecord(w, http.StatusOK, c, next)
-	}
+		return func(c *RehousingCase, now time.Time) ([]event, *httpapi.Problem) {
+			if !c.Status.open() {
+				return nil, httpapi.Conflict("case-closed", "The case is closed", "a "+string(c.Status)+" case no longer changes")
+			}
+			return step(c, now)
+		}, nil
+	})
 }
 
 func notFuture(field string, d, today calendar.Date) *httpapi.Problem {
@@ -225,7 +210,8 @@ func (s *Service) addBid(r *http.Request) (rehousingStep, *httpapi.Problem) {
 	if p := decode(r, &req); p != nil {
 		return nil, p
 	}
-	return func(c *RehousingCase, today calendar.Date, _ Staff, now time.Time) ([]event, *httpapi.Problem) {
+	return func(c *RehousingCase, now time.Time) ([]event, *httpapi.Problem) {
+		today := londonDay(now)
 		if p := notFuture("submittedOn", req.SubmittedOn, today); p != nil {
 			return nil, p
 		}
@@ -240,9 +226,11 @@ func (s *Service) addOffer(r *http.Request) (rehousingStep, *httpapi.Problem) {
 	if p := decode(r, &req); p != nil {
 		return nil, p
 	}
-	return func(c *RehousingCase, today calendar.Date, by Staff, now time.Time) ([]event, *httpapi.Problem) {
+	by := staffOf(r)
+	return func(c *RehousingCase, now time.Time) ([]event, *httpapi.Problem) {
+		today := londonDay(now)
 		if c.Status != RehousingApplying {
-			return nil, conflict("illegal-transition", "An offer is already in hand",
+			return nil, httpapi.Conflict("illegal-transition", "An offer is already in hand",
 				fmt.Sprintf("a case that is %s takes no new offer until the last one is answered", c.Status))
 		}
 		if p := notFuture("offeredOn", req.OfferedOn, today); p != nil {
@@ -264,14 +252,16 @@ func (s *Service) answerOffer(r *http.Request) (rehousingStep, *httpapi.Problem)
 	if p := decode(r, &req); p != nil {
 		return nil, p
 	}
-	return func(c *RehousingCase, today calendar.Date, by Staff, now time.Time) ([]event, *httpapi.Problem) {
+	by := staffOf(r)
+	return func(c *RehousingCase, now time.Time) ([]event, *httpapi.Problem) {
+		today := londonDay(now)
 		o := c.pendingOffer()
 		if o == nil || o.ID != offerID {
 			i := slices.IndexFunc(c.Offers, func(o Offer) bool { return o.ID == offerID })
 			if i < 0 {
 				return nil, httpapi.NotFound("offer " + offerID)
 			}
-			return nil, conflict("offer-answered", "The offer was answered", "offer "+offerID+" was "+c.Offers[i].Decision)
+			return nil, httpapi.Conflict("offer-answered", "The offer was answered", "offer "+offerID+" was "+c.Offers[i].Decision)
 		}
 		if p := notFuture("respondedOn", req.RespondedOn, today); p != nil {
 			return nil, p
@@ -297,9 +287,11 @@ func (s *Service) moveIn(r *http.Request) (rehousingStep, *httpapi.Problem) {
 	if p := decode(r, &req); p != nil {
 		return nil, p
 	}
-	return func(c *RehousingCase, today calendar.Date, by Staff, now time.Time) ([]event, *httpapi.Problem) {
+	by := staffOf(r)
+	return func(c *RehousingCase, now time.Time) ([]event, *httpapi.Problem) {
+		today := londonDay(now)
 		if c.Status != RehousingAccepted {
-			return nil, conflict("illegal-transition", "No offer has been accepted", "a case moves in only after an offer is accepted; it is "+string(c.Status))
+			return nil, httpapi.Conflict("illegal-transition", "No offer has been accepted", "a case moves in only after an offer is accepted; it is "+string(c.Status))
 		}
 		if p := notFuture("on", req.On, today); p != nil {
 			return nil, p
@@ -320,7 +312,8 @@ func (s *Service) withdraw(r *http.Request) (rehousingStep, *httpapi.Problem) {
 	if p := decode(r, &req); p != nil {
 		return nil, p
 	}
-	return func(c *RehousingCase, _ calendar.Date, by Staff, now time.Time) ([]event, *httpapi.Problem) {
+	by := staffOf(r)
+	return func(c *RehousingCase, now time.Time) ([]event, *httpapi.Problem) {
 		c.WithdrawnReason = req.Reason
 		c.move(RehousingWithdrawn, by, now, req.Reason)
 		return []event{rehousingEvent(c, events.RehousingWithdrawn{Rehousing: rehousingFacts(c)})}, nil

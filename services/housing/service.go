@@ -4,9 +4,7 @@ package housing
 
 import (
 	_ "embed"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -50,8 +48,8 @@ func New(a *app.Service) *Service {
 	a.API("POST /v1/units", s.createUnit, manage)
 	a.API("GET /v1/units", s.listUnits, read)
 	a.API("GET /v1/units/{id}", s.getUnit, read)
-	a.API("PUT /v1/units/{id}", s.editUnit, manage)
-	a.API("POST /v1/units/{id}/transitions", s.moveUnit, manage)
+	a.API("PUT /v1/units/{id}", s.unitMutation(s.editUnit), manage)
+	a.API("POST /v1/units/{id}/transitions", s.unitMutation(s.moveUnit), manage)
 	a.API("POST /v1/matches", s.match, read)
 	a.API("POST /v1/placements", s.book, manage)
 	a.API("GET /v1/placements", s.listPlacements, read)
@@ -75,7 +73,17 @@ func New(a *app.Service) *Service {
 }
 
 // today is the current day in England.
-func (s *Service) today() calendar.Date { return calendar.DateOf(s.now().In(calendar.London())) }
+func (s *Service) today() calendar.Date { return londonDay(s.now()) }
+
+// londonDay is the England calendar day of an instant.
+func londonDay(t time.Time) calendar.Date { return calendar.DateOf(t.In(calendar.London())) }
+
+// stamp dates a change's events with the change's time.
+func stamp(evs []event, now time.Time) {
+	for i := range evs {
+		evs[i].At = now
+	}
+}
 
 func staffOf(r *http.Request) Staff {
 	p, _ := auth.From(r.Context())
@@ -85,19 +93,6 @@ func staffOf(r *http.Request) Staff {
 	return Staff{ID: p.IdentityID, Name: p.Name, Email: p.Email}
 }
 
-// pathID reads and checks a record id from the path.
-func pathID(r *http.Request, name, what string) (string, *httpapi.Problem) {
-	id := r.PathValue(name)
-	if !ids.Valid(id) {
-		return "", httpapi.NotFound(what + " " + strconv.Quote(id))
-	}
-	return id, nil
-}
-
-func conflict(kind, title, detail string) *httpapi.Problem {
-	return httpapi.NewProblem(http.StatusConflict, kind, title, detail)
-}
-
 func decode(r *http.Request, v any) *httpapi.Problem {
 	return httpapi.Decode(r, v, httpapi.DefaultBodyLimit)
 }
@@ -105,19 +100,6 @@ func decode(r *http.Request, v any) *httpapi.Problem {
 func writeRecord(w http.ResponseWriter, status int, v any, version int64) {
 	w.Header().Set("ETag", app.ETag(version))
 	httpapi.WriteJSON(w, status, v)
-}
-
-// clone deep-copies a record so a change can be compared with what was read.
-func clone[T any](v *T) (*T, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("copy record: %w", err)
-	}
-	var out T
-	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, fmt.Errorf("copy record: %w", err)
-	}
-	return &out, nil
 }
 
 // Page is one page of a list; Next is the cursor of the following page, empty at the end.
@@ -201,24 +183,6 @@ func (s *Service) referralOf(w http.ResponseWriter, r *http.Request, id string) 
 		return nil, false
 	}
 	return ref, true
-}
-
-// changeRequest reads what every change needs before its record is loaded: the record's id, the
-// If-Match it was read at, and the decoded change. When any is wrong it answers the request and
-// returns ok false.
-func changeRequest[S any](w http.ResponseWriter, r *http.Request, what string, prepare func(*http.Request) (S, *httpapi.Problem)) (id, match string, step S, ok bool) {
-	id, prob := pathID(r, "id", what)
-	if prob == nil {
-		match, prob = app.IfMatch(r, what)
-	}
-	if prob == nil {
-		step, prob = prepare(r)
-	}
-	if prob != nil {
-		httpapi.WriteProblem(w, r, prob)
-		return "", "", step, false
-	}
-	return id, match, step, true
 }
 
 // isConflictOn reports whether err is a version conflict on key.

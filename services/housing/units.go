@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/kit/audit"
@@ -62,7 +63,7 @@ func (s *Service) createUnit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) getUnit(w http.ResponseWriter, r *http.Request) {
-	id, prob := pathID(r, "id", "unit")
+	id, prob := app.PathID(r, "id", "unit")
 	if prob != nil {
 		httpapi.WriteProblem(w, r, prob)
 		return
@@ -117,82 +118,57 @@ func (s *Service) listUnits(w http.ResponseWriter, r *http.Request) {
 	httpapi.WriteJSON(w, http.StatusOK, pageOf(units, func(u *Unit) string { return u.ID }, cursor, limit))
 }
 
-// unitChange loads a unit, checks If-Match, lets m change a copy, and commits it.
-func (s *Service) unitChange(w http.ResponseWriter, r *http.Request, m func(u *Unit) ([]event, *httpapi.Problem)) {
-	id, prob := pathID(r, "id", "unit")
-	if prob != nil {
-		httpapi.WriteProblem(w, r, prob)
-		return
-	}
-	match, prob := app.IfMatch(r, "unit")
-	if prob != nil {
-		httpapi.WriteProblem(w, r, prob)
-		return
-	}
-	before, version, err := s.repo.loadUnit(r.Context(), id)
-	if err != nil {
-		app.WriteStorageProblem(w, r, err, "unit "+id)
-		return
-	}
-	if match != app.ETag(version) {
-		app.Stale(w, r, "unit", version)
-		return
-	}
-	after, err := clone(before)
-	if err != nil {
-		httpapi.Internal(w, r, err)
-		return
-	}
-	events, prob := m(after)
-	if prob != nil {
-		httpapi.WriteProblem(w, r, prob)
-		return
-	}
-	now := s.now()
-	after.UpdatedAt = now
-	for i := range events {
-		events[i].At = now
-	}
-	entry := s.app.AuditEntry(r, audit.ActionUpdate, r.Pattern)
-	wr, err := s.repo.unitWrite(before, after, version, &entry)
-	if err != nil {
-		httpapi.Internal(w, r, err)
-		return
-	}
-	next, err := s.repo.commit(r.Context(), change{writes: []write{wr}, events: events})
-	if isConflictOn(err, wr.key) {
-		_, current, _ := s.repo.loadUnit(r.Context(), id)
-		app.Stale(w, r, "unit", current)
-		return
-	}
-	if err != nil {
-		app.WriteStorageProblem(w, r, err, "unit "+id)
-		return
-	}
-	writeRecord(w, http.StatusOK, after, next)
+// unitMutation serves a change of a unit through the kit's mutation protocol.
+func (s *Service) unitMutation(prepare func(*http.Request) (unitStep, *httpapi.Problem)) http.HandlerFunc {
+	return app.Mutation[Unit, event]{
+		Kind: "unit",
+		ID:   func(r *http.Request) (string, *httpapi.Problem) { return app.PathID(r, "id", "unit") },
+		Load: s.repo.loadUnit,
+		Commit: func(r *http.Request, before, after *Unit, version int64, evs []event, now time.Time) (int64, error) {
+			after.UpdatedAt = now
+			stamp(evs, now)
+			entry := s.app.AuditEntry(r, audit.ActionUpdate, r.Pattern)
+			wr, err := s.repo.unitWrite(before, after, version, &entry)
+			if err != nil {
+				return 0, err
+			}
+			next, err := s.repo.commit(r.Context(), change{writes: []write{wr}, events: evs})
+			if isConflictOn(err, wr.key) {
+				return 0, fmt.Errorf("%w: %w", app.ErrStale, err)
+			}
+			return next, err
+		},
+		Reply: func(w http.ResponseWriter, after *Unit, version int64, _ time.Time) {
+			writeRecord(w, http.StatusOK, after, version)
+		},
+		Now: s.now,
+	}.Handle(prepare)
 }
 
-func (s *Service) editUnit(w http.ResponseWriter, r *http.Request) {
-	s.unitChange(w, r, func(u *Unit) ([]event, *httpapi.Problem) {
-		var req UnitRequest
-		if p := decode(r, &req); p != nil {
-			return nil, p
-		}
-		s.normaliseUnit(&req.UnitFields)
+// unitStep changes a unit.
+type unitStep = app.Step[Unit, event]
+
+func (s *Service) editUnit(r *http.Request) (unitStep, *httpapi.Problem) {
+	var req UnitRequest
+	if p := decode(r, &req); p != nil {
+		return nil, p
+	}
+	s.normaliseUnit(&req.UnitFields)
+	return func(u *Unit, _ time.Time) ([]event, *httpapi.Problem) {
 		u.UnitFields = req.UnitFields
 		return []event{unitEvent(u, events.UnitChanged{Unit: unitFacts(u), WeeklyCost: u.WeeklyCost, Features: u.Features})}, nil
-	})
+	}, nil
 }
 
-func (s *Service) moveUnit(w http.ResponseWriter, r *http.Request) {
-	s.unitChange(w, r, func(u *Unit) ([]event, *httpapi.Problem) {
-		var req UnitTransitionRequest
-		if p := decode(r, &req); p != nil {
-			return nil, p
-		}
+func (s *Service) moveUnit(r *http.Request) (unitStep, *httpapi.Problem) {
+	var req UnitTransitionRequest
+	if p := decode(r, &req); p != nil {
+		return nil, p
+	}
+	return func(u *Unit, now time.Time) ([]event, *httpapi.Problem) {
 		from := u.Status
 		if !slices.Contains(unitMoves[from], req.To) {
-			prob := conflict("illegal-transition", "Move not allowed", fmt.Sprintf("a unit that is %s cannot move to %s", from, req.To))
+			prob := httpapi.Conflict("illegal-transition", "Move not allowed", fmt.Sprintf("a unit that is %s cannot move to %s", from, req.To))
 			if from == UnitOccupied {
 				prob.Detail += "; an occupied unit changes when its placement departs"
 			}
@@ -201,13 +177,13 @@ func (s *Service) moveUnit(w http.ResponseWriter, r *http.Request) {
 			}
 			return nil, prob
 		}
-		today := s.today()
+		today := londonDay(now)
 		if req.To == UnitClosed && len(u.Bookings) > 0 {
 			held := make([]string, len(u.Bookings))
 			for i, b := range u.Bookings {
 				held[i] = b.Placement
 			}
-			return nil, conflict("unit-booked", "The unit is booked",
+			return nil, httpapi.Conflict("unit-booked", "The unit is booked",
 				"move or cancel its placements first: "+strings.Join(held, ", "))
 		}
 		changed := events.UnitStatusChanged{From: string(from), To: string(req.To), Reason: req.Reason, On: today}
@@ -227,7 +203,7 @@ func (s *Service) moveUnit(w http.ResponseWriter, r *http.Request) {
 		u.setStatus(req.To, reason, today)
 		changed.Unit = unitFacts(u)
 		return []event{unitEvent(u, changed)}, nil
-	})
+	}, nil
 }
 
 // unitConflictRetries bounds how often a booking is retried when another booking of the same unit

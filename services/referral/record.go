@@ -1,7 +1,6 @@
 package referral
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -46,74 +45,30 @@ func (s *Service) get(w http.ResponseWriter, r *http.Request) {
 	writeReferral(w, http.StatusOK, ref, version, s.now())
 }
 
-// mutator changes a loaded referral and returns the domain events of the change, or a problem.
-type mutator func(r *http.Request, ref *Referral, p *auth.Principal, now time.Time) ([]event, *httpapi.Problem)
+// step changes a loaded referral at now and returns the domain events of the change, or a problem.
+type step = app.Step[Referral, event]
 
-// mutation wraps a mutator in the optimistic-concurrency protocol: If-Match is required, checked
-// against the stored version, and the write is refused if the record changed meanwhile.
-func (s *Service) mutation(m mutator) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		id, prob := pathID(r)
-		if prob != nil {
-			httpapi.WriteProblem(w, r, prob)
-			return
-		}
-		match, prob := app.IfMatch(r, "referral")
-		if prob != nil {
-			httpapi.WriteProblem(w, r, prob)
-			return
-		}
-		before, version, err := s.repo.load(r.Context(), id)
-		if err != nil {
-			storageFailed(w, r, err)
-			return
-		}
-		if match != app.ETag(version) {
-			app.Stale(w, r, "referral", version)
-			return
-		}
-		after, err := clone(before)
-		if err != nil {
-			httpapi.Internal(w, r, err)
-			return
-		}
-		principal, _ := auth.From(r.Context())
-		now := s.now()
-		events, prob := m(r, after, principal, now)
-		if prob != nil {
-			httpapi.WriteProblem(w, r, prob)
-			return
-		}
-		after.UpdatedAt = now
-		next, err := s.repo.commit(r.Context(), change{before: before, version: version, after: after, events: events,
-			audit: s.auditEntry(r, audit.ActionUpdate, r.Pattern)})
-		if errors.Is(err, store.ErrVersionConflict) {
-			_, current, _ := s.repo.load(r.Context(), id)
-			app.Stale(w, r, "referral", current)
-			return
-		}
-		if err != nil {
-			storageFailed(w, r, err)
-			return
-		}
-		writeReferral(w, http.StatusOK, after, next, now)
-	}
-}
-
-func clone(r *Referral) (*Referral, error) {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return nil, fmt.Errorf("copy referral: %w", err)
-	}
-	var out Referral
-	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, fmt.Errorf("copy referral: %w", err)
-	}
-	return &out, nil
-}
-
-func conflict(kind, title, detail string) *httpapi.Problem {
-	return httpapi.NewProblem(http.StatusConflict, kind, title, detail)
+// mutation serves a change of a referral through the kit's mutation protocol: the request read
+// first, If-Match against the stored version, the write refused if the referral changed meanwhile.
+func (s *Service) mutation(prepare func(*http.Request) (step, *httpapi.Problem)) http.HandlerFunc {
+	return app.Mutation[Referral, event]{
+		Kind: "referral",
+		ID:   pathID,
+		Load: s.repo.load,
+		Commit: func(r *http.Request, before, after *Referral, version int64, evs []event, now time.Time) (int64, error) {
+			after.UpdatedAt = now
+			next, err := s.repo.commit(r.Context(), change{before: before, version: version, after: after, events: evs,
+				audit: s.auditEntry(r, audit.ActionUpdate, r.Pattern)})
+			if errors.Is(err, store.ErrVersionConflict) {
+				return 0, fmt.Errorf("%w: %w", app.ErrStale, err)
+			}
+			return next, err
+		},
+		Reply: func(w http.ResponseWriter, after *Referral, version int64, now time.Time) {
+			writeReferral(w, http.StatusOK, after, version, now)
+		},
+		Now: s.now,
+	}.Handle(prepare)
 }
 
 func decodeInto(r *http.Request, v any) *httpapi.Problem {

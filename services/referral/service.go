@@ -17,7 +17,6 @@ import (
 	"github.com/homeward-dev/homeward/services/kit/calendar"
 	"github.com/homeward-dev/homeward/services/kit/config"
 	"github.com/homeward-dev/homeward/services/kit/httpapi"
-	"github.com/homeward-dev/homeward/services/kit/ids"
 	"github.com/homeward-dev/homeward/services/kit/store"
 )
 
@@ -83,14 +82,8 @@ func writeReferral(w http.ResponseWriter, status int, r *Referral, version int64
 	httpapi.WriteJSON(w, status, r)
 }
 
-// pathID reads and checks a record id from the path.
-func pathID(r *http.Request) (string, *httpapi.Problem) {
-	id := r.PathValue("id")
-	if !ids.Valid(id) {
-		return "", httpapi.NotFound("referral " + strconv.Quote(id))
-	}
-	return id, nil
-}
+// pathID reads and checks a referral's id from the path.
+func pathID(r *http.Request) (string, *httpapi.Problem) { return app.PathID(r, "id", "referral") }
 
 // dueAt is the deadline of a target counted from t.
 func (s *Service) dueAt(ctx context.Context, t time.Time, priority string) (time.Time, string, error) {

@@ -15,204 +15,221 @@ import (
 	"github.com/homeward-dev/homeward/services/kit/ids"
 )
 
-func (s *Service) details(r *http.Request, ref *Referral, _ *auth.Principal, now time.Time) ([]event, *httpapi.Problem) {
+func (s *Service) details(r *http.Request) (step, *httpapi.Problem) {
 	var req DetailsRequest
 	if p := decodeInto(r, &req); p != nil {
 		return nil, p
 	}
-	if !ref.Status.Open() || ref.ErasedAt != nil {
-		return nil, conflict("closed", "The referral is closed", "a closed referral's details no longer change")
-	}
-	var changed events.ReferralDetailsChanged
-	if req.Tenure != nil {
-		ref.Tenure, changed.Tenure = *req.Tenure, req.Tenure
-	}
-	if req.Needs != nil {
-		ref.Needs, changed.Needs = req.Needs, req.Needs
-	}
-	if req.DischargeReadyDate != nil {
-		if ref.AdmissionDate != nil && req.DischargeReadyDate.Before(*ref.AdmissionDate) {
-			return nil, httpapi.BadRequest("dates are not valid", httpapi.FieldError{Field: "dischargeReadyDate", Message: "must not be before the admission date " + ref.AdmissionDate.String()})
+	return func(ref *Referral, now time.Time) ([]event, *httpapi.Problem) {
+		if !ref.Status.Open() || ref.ErasedAt != nil {
+			return nil, httpapi.Conflict("closed", "The referral is closed", "a closed referral's details no longer change")
 		}
-		ref.DischargeReadyDate, changed.DischargeReadyDate = req.DischargeReadyDate, req.DischargeReadyDate
-	}
-	if req.DelayReason != nil {
-		ref.DelayReason, changed.DelayReason = *req.DelayReason, req.DelayReason
-	}
-	if req.ConsentToShare != nil {
-		ref.Consent.ToShare, changed.ConsentToShare = *req.ConsentToShare, req.ConsentToShare
-	}
-	for _, f := range []struct {
-		v   *string
-		dst *string
-	}{{req.Address, &ref.Person.Address}, {req.Postcode, &ref.Person.Postcode}, {req.Phone, &ref.Person.Phone}} {
-		if f.v != nil {
-			*f.dst = *f.v
-			changed.Contact = true // which contact detail changed is itself personal: say only that one did
+		var changed events.ReferralDetailsChanged
+		if req.Tenure != nil {
+			ref.Tenure, changed.Tenure = *req.Tenure, req.Tenure
 		}
-	}
-	return []event{{At: now, Payload: changed}}, nil
+		if req.Needs != nil {
+			ref.Needs, changed.Needs = req.Needs, req.Needs
+		}
+		if req.DischargeReadyDate != nil {
+			if ref.AdmissionDate != nil && req.DischargeReadyDate.Before(*ref.AdmissionDate) {
+				return nil, httpapi.BadRequest("dates are not valid", httpapi.FieldError{Field: "dischargeReadyDate", Message: "must not be before the admission date " + ref.AdmissionDate.String()})
+			}
+			ref.DischargeReadyDate, changed.DischargeReadyDate = req.DischargeReadyDate, req.DischargeReadyDate
+		}
+		if req.DelayReason != nil {
+			ref.DelayReason, changed.DelayReason = *req.DelayReason, req.DelayReason
+		}
+		if req.ConsentToShare != nil {
+			ref.Consent.ToShare, changed.ConsentToShare = *req.ConsentToShare, req.ConsentToShare
+		}
+		for _, f := range []struct {
+			v   *string
+			dst *string
+		}{{req.Address, &ref.Person.Address}, {req.Postcode, &ref.Person.Postcode}, {req.Phone, &ref.Person.Phone}} {
+			if f.v != nil {
+				*f.dst = *f.v
+				changed.Contact = true // which contact detail changed is itself personal: say only that one did
+			}
+		}
+		return []event{{At: now, Payload: changed}}, nil
+	}, nil
 }
 
-func (s *Service) transition(r *http.Request, ref *Referral, p *auth.Principal, now time.Time) ([]event, *httpapi.Problem) {
+func (s *Service) transition(r *http.Request) (step, *httpapi.Problem) {
 	var req TransitionRequest
 	if prob := decodeInto(r, &req); prob != nil {
 		return nil, prob
 	}
-	from := ref.Status
-	if !CanMove(from, req.To) {
-		prob := conflict("illegal-transition", "Move not allowed", fmt.Sprintf("a referral that is %s cannot move to %s", from, req.To))
-		for _, a := range Allowed(from) {
-			prob.Allowed = append(prob.Allowed, string(a))
+	p, _ := auth.From(r.Context())
+	return func(ref *Referral, now time.Time) ([]event, *httpapi.Problem) {
+		from := ref.Status
+		if !CanMove(from, req.To) {
+			prob := httpapi.Conflict("illegal-transition", "Move not allowed", fmt.Sprintf("a referral that is %s cannot move to %s", from, req.To))
+			for _, a := range Allowed(from) {
+				prob.Allowed = append(prob.Allowed, string(a))
+			}
+			return nil, prob
 		}
-		return nil, prob
-	}
-	today := calendar.DateOf(now.In(calendar.London()))
-	evs := []event{}
-	switch req.To {
-	case StatusDischarged:
-		d := *req.Discharge
-		if today.Before(d.Date) {
-			return nil, httpapi.BadRequest("dates are not valid", httpapi.FieldError{Field: "discharge.date", Message: "must not be in the future"})
-		}
-		if ref.AdmissionDate != nil && d.Date.Before(*ref.AdmissionDate) {
-			return nil, httpapi.BadRequest("dates are not valid", httpapi.FieldError{Field: "discharge.date", Message: "must not be before the admission date " + ref.AdmissionDate.String()})
-		}
-		if ref.DischargeReadyDate != nil {
-			delayed := max(0, ref.DischargeReadyDate.DaysUntil(d.Date))
-			d.DelayedDays = &delayed
-		}
-		ref.Discharge = &d
-		ref.FollowUps = []FollowUp{}
-		for _, days := range s.policy.Rules.FollowUpDays {
-			ref.FollowUps = append(ref.FollowUps, FollowUp{Days: days, DueDate: d.Date.AddDays(days)})
-		}
-		evs = append(evs, event{At: now, Payload: dischargedEvent(ref)})
-	case StatusFollowUp:
-		if len(ref.FollowUps) == 0 {
-			return nil, conflict("no-follow-ups", "No follow-ups", "the partnership's policy sets no follow-ups; close the referral instead")
-		}
-	case StatusClosed:
-		var pending []string
-		for _, f := range ref.FollowUps {
-			if f.Result == "" {
-				pending = append(pending, strconv.Itoa(f.Days))
+		today := calendar.DateOf(now.In(calendar.London()))
+		evs := []event{}
+		switch req.To {
+		case StatusDischarged:
+			d := *req.Discharge
+			if today.Before(d.Date) {
+				return nil, httpapi.BadRequest("dates are not valid", httpapi.FieldError{Field: "discharge.date", Message: "must not be in the future"})
+			}
+			if ref.AdmissionDate != nil && d.Date.Before(*ref.AdmissionDate) {
+				return nil, httpapi.BadRequest("dates are not valid", httpapi.FieldError{Field: "discharge.date", Message: "must not be before the admission date " + ref.AdmissionDate.String()})
+			}
+			if ref.DischargeReadyDate != nil {
+				delayed := max(0, ref.DischargeReadyDate.DaysUntil(d.Date))
+				d.DelayedDays = &delayed
+			}
+			ref.Discharge = &d
+			ref.FollowUps = []FollowUp{}
+			for _, days := range s.policy.Rules.FollowUpDays {
+				ref.FollowUps = append(ref.FollowUps, FollowUp{Days: days, DueDate: d.Date.AddDays(days)})
+			}
+			evs = append(evs, event{At: now, Payload: dischargedEvent(ref)})
+		case StatusFollowUp:
+			if len(ref.FollowUps) == 0 {
+				return nil, httpapi.Conflict("no-follow-ups", "No follow-ups", "the partnership's policy sets no follow-ups; close the referral instead")
+			}
+		case StatusClosed:
+			var pending []string
+			for _, f := range ref.FollowUps {
+				if f.Result == "" {
+					pending = append(pending, strconv.Itoa(f.Days))
+				}
+			}
+			if len(pending) > 0 {
+				return nil, httpapi.Conflict("follow-ups-outstanding", "Follow-ups outstanding",
+					"record the follow-ups due at "+strings.Join(pending, ", ")+" days before closing")
 			}
 		}
-		if len(pending) > 0 {
-			return nil, conflict("follow-ups-outstanding", "Follow-ups outstanding",
-				"record the follow-ups due at "+strings.Join(pending, ", ")+" days before closing")
+		ref.Status = req.To
+		ref.History = append(ref.History, Transition{From: from, To: req.To, At: now, By: staffOf(p), Reason: req.Reason})
+		if !req.To.Open() {
+			ref.ClosedAt = &now
 		}
-	}
-	ref.Status = req.To
-	ref.History = append(ref.History, Transition{From: from, To: req.To, At: now, By: staffOf(p), Reason: req.Reason})
-	if !req.To.Open() {
-		ref.ClosedAt = &now
-	}
-	return append(evs, event{At: now, Payload: events.ReferralStatusChanged{From: string(from), To: string(req.To)}}), nil
+		return append(evs, event{At: now, Payload: events.ReferralStatusChanged{From: string(from), To: string(req.To)}}), nil
+	}, nil
 }
 
-func (s *Service) keyWorker(r *http.Request, ref *Referral, _ *auth.Principal, now time.Time) ([]event, *httpapi.Problem) {
+func (s *Service) keyWorker(r *http.Request) (step, *httpapi.Problem) {
 	var req KeyWorkerRequest
 	if p := decodeInto(r, &req); p != nil {
 		return nil, p
 	}
-	if !ref.Status.Open() {
-		return nil, conflict("closed", "The referral is closed", "a closed referral has no key worker to assign")
-	}
-	ref.KeyWorker = &Staff{ID: req.ID, Name: req.Name}
-	return []event{{At: now, Payload: events.ReferralKeyWorkerAssigned{KeyWorker: req.ID}}}, nil
+	return func(ref *Referral, now time.Time) ([]event, *httpapi.Problem) {
+		if !ref.Status.Open() {
+			return nil, httpapi.Conflict("closed", "The referral is closed", "a closed referral has no key worker to assign")
+		}
+		ref.KeyWorker = &Staff{ID: req.ID, Name: req.Name}
+		return []event{{At: now, Payload: events.ReferralKeyWorkerAssigned{KeyWorker: req.ID}}}, nil
+	}, nil
 }
 
-func (s *Service) firstContact(r *http.Request, ref *Referral, _ *auth.Principal, now time.Time) ([]event, *httpapi.Problem) {
+func (s *Service) firstContact(r *http.Request) (step, *httpapi.Problem) {
 	var req FirstContactRequest
 	if p := decodeInto(r, &req); p != nil {
 		return nil, p
 	}
-	if ref.Response.FirstContactAt != nil {
-		return nil, conflict("already-recorded", "First contact already recorded", "first contact was recorded at "+ref.Response.FirstContactAt.Format(time.RFC3339))
-	}
-	if !ref.Status.Open() {
-		return nil, conflict("closed", "The referral is closed", "first contact can be recorded only on an open referral")
-	}
-	at := req.At
-	if at.Before(ref.ReceivedAt) || at.After(now.Add(time.Minute)) {
-		return nil, httpapi.BadRequest("the time is not valid", httpapi.FieldError{Field: "at", Message: "must be between the referral's receipt and now"})
-	}
-	met := !at.After(ref.Response.DueAt)
-	ref.Response.FirstContactAt, ref.Response.Met = &at, &met
-	return []event{{At: now, Payload: events.ReferralFirstContact{At: at, DueAt: ref.Response.DueAt, Met: met, Priority: ref.Priority}}}, nil
+	return func(ref *Referral, now time.Time) ([]event, *httpapi.Problem) {
+		if ref.Response.FirstContactAt != nil {
+			return nil, httpapi.Conflict("already-recorded", "First contact already recorded", "first contact was recorded at "+ref.Response.FirstContactAt.Format(time.RFC3339))
+		}
+		if !ref.Status.Open() {
+			return nil, httpapi.Conflict("closed", "The referral is closed", "first contact can be recorded only on an open referral")
+		}
+		at := req.At
+		if at.Before(ref.ReceivedAt) || at.After(now.Add(time.Minute)) {
+			return nil, httpapi.BadRequest("the time is not valid", httpapi.FieldError{Field: "at", Message: "must be between the referral's receipt and now"})
+		}
+		met := !at.After(ref.Response.DueAt)
+		ref.Response.FirstContactAt, ref.Response.Met = &at, &met
+		return []event{{At: now, Payload: events.ReferralFirstContact{At: at, DueAt: ref.Response.DueAt, Met: met, Priority: ref.Priority}}}, nil
+	}, nil
 }
 
-func (s *Service) note(r *http.Request, ref *Referral, p *auth.Principal, now time.Time) ([]event, *httpapi.Problem) {
+func (s *Service) note(r *http.Request) (step, *httpapi.Problem) {
 	var req NoteRequest
 	if prob := decodeInto(r, &req); prob != nil {
 		return nil, prob
 	}
-	if ref.ErasedAt != nil {
-		return nil, conflict("erased", "Personal data erased", "the retention period has passed; notes can no longer be added")
-	}
-	if len(ref.Notes) >= 500 {
-		return nil, conflict("too-many-notes", "Too many notes", "a referral holds at most 500 notes")
-	}
-	note := Note{ID: ids.New(now), At: now, By: staffOf(p), Text: req.Text}
-	ref.Notes = append(ref.Notes, note)
-	// The text is personal and stays out of the event: reporting counts contacts, it does not read them.
-	return []event{{At: now, Payload: events.ReferralNoteAdded{Note: note.ID, By: note.By.ID}}}, nil
+	p, _ := auth.From(r.Context())
+	return func(ref *Referral, now time.Time) ([]event, *httpapi.Problem) {
+		if ref.ErasedAt != nil {
+			return nil, httpapi.Conflict("erased", "Personal data erased", "the retention period has passed; notes can no longer be added")
+		}
+		if len(ref.Notes) >= 500 {
+			return nil, httpapi.Conflict("too-many-notes", "Too many notes", "a referral holds at most 500 notes")
+		}
+		note := Note{ID: ids.New(now), At: now, By: staffOf(p), Text: req.Text}
+		ref.Notes = append(ref.Notes, note)
+		// The text is personal and stays out of the event: reporting counts contacts, it does not read them.
+		return []event{{At: now, Payload: events.ReferralNoteAdded{Note: note.ID, By: note.By.ID}}}, nil
+	}, nil
 }
 
-func (s *Service) addAction(r *http.Request, ref *Referral, p *auth.Principal, now time.Time) ([]event, *httpapi.Problem) {
+func (s *Service) addAction(r *http.Request) (step, *httpapi.Problem) {
 	var req ActionRequest
 	if prob := decodeInto(r, &req); prob != nil {
 		return nil, prob
 	}
-	if !ref.Status.Open() {
-		return nil, conflict("closed", "The referral is closed", "actions can be commissioned only on an open referral")
-	}
-	if !strings.EqualFold(req.OwnerOrganisation, ref.Referrer.Organisation) && !ref.Consent.ToShare {
-		return nil, conflict("consent-to-share-required", "Consent to share needed",
-			"the person has not consented to sharing beyond "+ref.Referrer.Organisation+"; record consent to share first")
-	}
-	if len(ref.Actions) >= 200 {
-		return nil, conflict("too-many-actions", "Too many actions", "a referral holds at most 200 actions")
-	}
-	due, _, err := s.dueAt(r.Context(), now, req.Urgency)
-	if err != nil {
-		if errors.Is(err, calendar.ErrOutsideCalendar) {
-			return nil, httpapi.Invalid(err.Error())
+	p, _ := auth.From(r.Context())
+	return func(ref *Referral, now time.Time) ([]event, *httpapi.Problem) {
+		if !ref.Status.Open() {
+			return nil, httpapi.Conflict("closed", "The referral is closed", "actions can be commissioned only on an open referral")
 		}
-		return nil, storageProblem(r, err)
-	}
-	a := Action{ID: ids.New(now), Type: req.Type, Detail: req.Detail, OwnerOrganisation: req.OwnerOrganisation,
-		Urgency: req.Urgency, DueAt: due, Status: "open", CreatedAt: now, CreatedBy: staffOf(p)}
-	ref.Actions = append(ref.Actions, a)
-	return []event{{At: now, Payload: events.ReferralActionCommissioned{Action: a.ID, Type: a.Type, Urgency: a.Urgency, DueAt: due, Owner: a.OwnerOrganisation}}}, nil
+		if !strings.EqualFold(req.OwnerOrganisation, ref.Referrer.Organisation) && !ref.Consent.ToShare {
+			return nil, httpapi.Conflict("consent-to-share-required", "Consent to share needed",
+				"the person has not consented to sharing beyond "+ref.Referrer.Organisation+"; record consent to share first")
+		}
+		if len(ref.Actions) >= 200 {
+			return nil, httpapi.Conflict("too-many-actions", "Too many actions", "a referral holds at most 200 actions")
+		}
+		due, _, err := s.dueAt(r.Context(), now, req.Urgency)
+		if err != nil {
+			if errors.Is(err, calendar.ErrOutsideCalendar) {
+				return nil, httpapi.Invalid(err.Error())
+			}
+			return nil, storageProblem(r, err)
+		}
+		a := Action{ID: ids.New(now), Type: req.Type, Detail: req.Detail, OwnerOrganisation: req.OwnerOrganisation,
+			Urgency: req.Urgency, DueAt: due, Status: "open", CreatedAt: now, CreatedBy: staffOf(p)}
+		ref.Actions = append(ref.Actions, a)
+		return []event{{At: now, Payload: events.ReferralActionCommissioned{Action: a.ID, Type: a.Type, Urgency: a.Urgency, DueAt: due, Owner: a.OwnerOrganisation}}}, nil
+	}, nil
 }
 
-func (s *Service) updateAction(r *http.Request, ref *Referral, _ *auth.Principal, now time.Time) ([]event, *httpapi.Problem) {
+func (s *Service) updateAction(r *http.Request) (step, *httpapi.Problem) {
 	var req ActionUpdateRequest
 	if prob := decodeInto(r, &req); prob != nil {
 		return nil, prob
 	}
-	id := r.PathValue("action")
-	for i := range ref.Actions {
-		a := &ref.Actions[i]
-		if a.ID != id {
-			continue
+	return func(ref *Referral, now time.Time) ([]event, *httpapi.Problem) {
+		id := r.PathValue("action")
+		for i := range ref.Actions {
+			a := &ref.Actions[i]
+			if a.ID != id {
+				continue
+			}
+			allowed := actionMoves[a.Status]
+			if !contains(allowed, req.Status) {
+				prob := httpapi.Conflict("illegal-transition", "Move not allowed", fmt.Sprintf("an action that is %s cannot become %s", a.Status, req.Status))
+				prob.Allowed = allowed
+				return nil, prob
+			}
+			a.Status = req.Status
+			if req.Status == "done" || req.Status == "cancelled" {
+				a.CompletedAt = &now
+			}
+			return []event{{At: now, Payload: events.ReferralActionUpdated{Action: a.ID, Type: a.Type, Status: a.Status, DueAt: a.DueAt, OnTime: !now.After(a.DueAt)}}}, nil
 		}
-		allowed := actionMoves[a.Status]
-		if !contains(allowed, req.Status) {
-			prob := conflict("illegal-transition", "Move not allowed", fmt.Sprintf("an action that is %s cannot become %s", a.Status, req.Status))
-			prob.Allowed = allowed
-			return nil, prob
-		}
-		a.Status = req.Status
-		if req.Status == "done" || req.Status == "cancelled" {
-			a.CompletedAt = &now
-		}
-		return []event{{At: now, Payload: events.ReferralActionUpdated{Action: a.ID, Type: a.Type, Status: a.Status, DueAt: a.DueAt, OnTime: !now.After(a.DueAt)}}}, nil
-	}
-	return nil, httpapi.NotFound("action " + strconv.Quote(id))
+		return nil, httpapi.NotFound("action " + strconv.Quote(id))
+	}, nil
 }
 
 func contains(list []string, v string) bool {
@@ -224,48 +241,54 @@ func contains(list []string, v string) bool {
 	return false
 }
 
-func (s *Service) readmission(r *http.Request, ref *Referral, p *auth.Principal, now time.Time) ([]event, *httpapi.Problem) {
+func (s *Service) readmission(r *http.Request) (step, *httpapi.Problem) {
 	var req ReadmissionRequest
 	if prob := decodeInto(r, &req); prob != nil {
 		return nil, prob
 	}
-	if ref.Discharge == nil {
-		return nil, conflict("not-discharged", "Not discharged", "a readmission follows a discharge; this referral has none")
-	}
-	if req.Date.Before(ref.Discharge.Date) || calendar.DateOf(now.In(calendar.London())).Before(req.Date) {
-		return nil, httpapi.BadRequest("the date is not valid", httpapi.FieldError{Field: "date", Message: "must be between the discharge date and today"})
-	}
-	within := ref.Discharge.Date.DaysUntil(req.Date) <= 30
-	ref.Readmissions = append(ref.Readmissions, Readmission{Date: req.Date, Within30: within, RecordedBy: staffOf(p)})
-	return []event{{At: now, Payload: events.ReferralReadmitted{Date: req.Date, DischargeDate: &ref.Discharge.Date, Within30Days: within}}}, nil
+	p, _ := auth.From(r.Context())
+	return func(ref *Referral, now time.Time) ([]event, *httpapi.Problem) {
+		if ref.Discharge == nil {
+			return nil, httpapi.Conflict("not-discharged", "Not discharged", "a readmission follows a discharge; this referral has none")
+		}
+		if req.Date.Before(ref.Discharge.Date) || calendar.DateOf(now.In(calendar.London())).Before(req.Date) {
+			return nil, httpapi.BadRequest("the date is not valid", httpapi.FieldError{Field: "date", Message: "must be between the discharge date and today"})
+		}
+		within := ref.Discharge.Date.DaysUntil(req.Date) <= 30
+		ref.Readmissions = append(ref.Readmissions, Readmission{Date: req.Date, Within30: within, RecordedBy: staffOf(p)})
+		return []event{{At: now, Payload: events.ReferralReadmitted{Date: req.Date, DischargeDate: &ref.Discharge.Date, Within30Days: within}}}, nil
+	}, nil
 }
 
-func (s *Service) followUp(r *http.Request, ref *Referral, p *auth.Principal, now time.Time) ([]event, *httpapi.Problem) {
+func (s *Service) followUp(r *http.Request) (step, *httpapi.Problem) {
 	var req FollowUpRequest
 	if prob := decodeInto(r, &req); prob != nil {
 		return nil, prob
 	}
-	days, err := strconv.Atoi(r.PathValue("days"))
-	if err != nil {
-		return nil, httpapi.NotFound("follow-up " + strconv.Quote(r.PathValue("days")))
-	}
-	if ref.Status != StatusDischarged && ref.Status != StatusFollowUp {
-		return nil, conflict("not-in-follow-up", "Not in follow-up", "follow-ups are recorded after discharge and before closing")
-	}
-	for i := range ref.FollowUps {
-		f := &ref.FollowUps[i]
-		if f.Days != days {
-			continue
+	p, _ := auth.From(r.Context())
+	return func(ref *Referral, now time.Time) ([]event, *httpapi.Problem) {
+		days, err := strconv.Atoi(r.PathValue("days"))
+		if err != nil {
+			return nil, httpapi.NotFound("follow-up " + strconv.Quote(r.PathValue("days")))
 		}
-		if f.Result != "" {
-			return nil, conflict("already-recorded", "Follow-up already recorded", fmt.Sprintf("the %d-day follow-up was recorded as %s", days, f.Result))
+		if ref.Status != StatusDischarged && ref.Status != StatusFollowUp {
+			return nil, httpapi.Conflict("not-in-follow-up", "Not in follow-up", "follow-ups are recorded after discharge and before closing")
 		}
-		staff := staffOf(p)
-		f.Result, f.Wellbeing, f.RecordedAt, f.RecordedBy = req.Result, req.Wellbeing, &now, &staff
-		return []event{{At: now, Payload: events.ReferralFollowUpRecorded{
-			Days: days, DueDate: f.DueDate, Result: req.Result, Wellbeing: req.Wellbeing, WellbeingAtReferral: ref.Wellbeing}}}, nil
-	}
-	return nil, httpapi.NotFound(fmt.Sprintf("a %d-day follow-up", days))
+		for i := range ref.FollowUps {
+			f := &ref.FollowUps[i]
+			if f.Days != days {
+				continue
+			}
+			if f.Result != "" {
+				return nil, httpapi.Conflict("already-recorded", "Follow-up already recorded", fmt.Sprintf("the %d-day follow-up was recorded as %s", days, f.Result))
+			}
+			staff := staffOf(p)
+			f.Result, f.Wellbeing, f.RecordedAt, f.RecordedBy = req.Result, req.Wellbeing, &now, &staff
+			return []event{{At: now, Payload: events.ReferralFollowUpRecorded{
+				Days: days, DueDate: f.DueDate, Result: req.Result, Wellbeing: req.Wellbeing, WellbeingAtReferral: ref.Wellbeing}}}, nil
+		}
+		return nil, httpapi.NotFound(fmt.Sprintf("a %d-day follow-up", days))
+	}, nil
 }
 
 // actionMoves is the action lifecycle.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/kit/audit"
 	"github.com/homeward-dev/homeward/services/kit/events"
 	"github.com/homeward-dev/homeward/services/kit/ids"
@@ -81,7 +82,7 @@ func (s *Service) erase(ctx context.Context, id string, now time.Time) error {
 		if err != nil {
 			return err
 		}
-		after, err := clone(before)
+		after, err := app.Copy(before)
 		if err != nil {
 			return err
 		}

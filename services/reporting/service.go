@@ -65,9 +65,6 @@ func (s *Service) Ingest(ctx context.Context) error { return s.ingester.Run(ctx)
 // today is the current day in England.
 func (s *Service) today() calendar.Date { return calendar.DateOf(s.now().In(calendar.London())) }
 
-// maxReportDays bounds a period: five years.
-const maxReportDays = 5*365 + 2
-
 // period reads and checks from and to.
 func period(q url.Values, allowed ...string) (calendar.Date, calendar.Date, *httpapi.Problem) {
 	var e httpapi.Fields
@@ -93,7 +90,7 @@ func period(q url.Values, allowed ...string) (calendar.Date, calendar.Date, *htt
 		switch n := dates[0].DaysUntil(dates[1]); {
 		case n <= 0:
 			e.Add("to", "must be after from (the period is [from, to))")
-		case n > maxReportDays:
+		case n > calendar.MaxPeriodDays:
 			e.Add("to", "a period is at most five years")
 		}
 	}

@@ -44,6 +44,16 @@ func (s *Service) OpenAPI() []byte { return s.openAPI }
 // ETag is the entity tag of a record version.
 func ETag(version int64) string { return `"v` + strconv.FormatInt(version, 10) + `"` }
 
+// PathID reads the record id in the path's {name}; an id that is not one of ours is a record that
+// does not exist.
+func PathID(r *http.Request, name, what string) (string, *httpapi.Problem) {
+	id := r.PathValue(name)
+	if !ids.Valid(id) {
+		return "", httpapi.NotFound(what + " " + strconv.Quote(id))
+	}
+	return id, nil
+}
+
 // IfMatch returns the entity tag a change was made against; a change without one is refused, so
 // nobody overwrites what they have not seen.
 func IfMatch(r *http.Request, what string) (string, *httpapi.Problem) {

@@ -66,6 +66,9 @@ type Date struct {
 	Day   int
 }
 
+// MaxPeriodDays bounds the period a report covers: five years, leap days included.
+const MaxPeriodDays = 5*365 + 2
+
 // IsZero reports whether d is the zero Date, which is no day at all.
 func (d Date) IsZero() bool { return d == Date{} }
 

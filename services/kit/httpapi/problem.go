@@ -56,6 +56,11 @@ func NotFound(what string) *Problem {
 	return NewProblem(http.StatusNotFound, "not-found", "Not found", what+" does not exist")
 }
 
+// Conflict is a change the record's state does not allow: kind names the rule, detail says why.
+func Conflict(kind, title, detail string) *Problem {
+	return NewProblem(http.StatusConflict, kind, title, detail)
+}
+
 // Forbidden is a caller without the permission.
 func Forbidden(detail string) *Problem {
 	return NewProblem(http.StatusForbidden, "forbidden", "Not allowed", detail)
