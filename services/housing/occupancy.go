@@ -4,10 +4,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/kit/calendar"
@@ -221,20 +218,9 @@ func (s *Service) occupancy(w http.ResponseWriter, r *http.Request) {
 // placementsBefore reads, per unit, the placements planned to arrive before a day.
 func (s *Service) placementsBefore(r *http.Request, units []*Unit, before calendar.Date) (map[string][]*Placement, error) {
 	ctx := r.Context()
-	pipe := s.app.Redis.Pipeline()
-	cmds := make([]*redis.StringSliceCmd, len(units))
-	upper := "(" + strconv.Itoa(int(dayNumber(before)))
-	for i, u := range units {
-		cmds[i] = pipe.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.repo.keys.HousingIndex(kindPlacement, "unit", u.ID), Start: "-inf", Stop: upper, ByScore: true})
-	}
-	if len(units) > 0 {
-		if _, err := pipe.Exec(ctx); err != nil {
-			return nil, err
-		}
-	}
-	var all []string
-	for _, c := range cmds {
-		all = append(all, c.Val()...)
+	all, err := s.repo.placementsArrivingBefore(ctx, units, before)
+	if err != nil {
+		return nil, err
 	}
 	items, err := s.repo.placementSummaries(ctx, all)
 	if err != nil {

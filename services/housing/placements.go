@@ -9,8 +9,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/kit/audit"
 	"github.com/homeward-dev/homeward/services/kit/calendar"
@@ -413,7 +411,7 @@ func (s *Service) listPlacements(w http.ResponseWriter, r *http.Request) {
 	if f.unit != "" {
 		// A unit's placements are indexed by arrival day; a unit holds few enough to read at once.
 		var all []string
-		all, err = s.app.Redis.ZRange(r.Context(), s.repo.keys.HousingIndex(kindPlacement, "unit", f.unit), 0, -1).Result()
+		all, err = s.repo.members(r.Context(), s.repo.keys.PlacementsInUnit(f.unit))
 		if err == nil {
 			slices.Sort(all)
 			var items []*Placement
@@ -422,12 +420,12 @@ func (s *Service) listPlacements(w http.ResponseWriter, r *http.Request) {
 			page = pageOf(items, func(p *Placement) string { return p.ID }, cursor, limit)
 		}
 	} else {
-		index := s.repo.keys.HousingIndex(kindPlacement, "all")
+		index := s.repo.keys.Placements()
 		switch {
 		case f.referral != "":
-			index = s.repo.keys.HousingIndex(kindPlacement, "referral", f.referral)
+			index = s.repo.keys.PlacementsOfReferral(f.referral)
 		case f.status != "":
-			index = s.repo.keys.HousingIndex(kindPlacement, "status", f.status)
+			index = s.repo.keys.PlacementsByStatus(f.status)
 		}
 		page, err = s.walk(r.Context(), index, cursor, limit, keep)
 	}
@@ -442,15 +440,11 @@ func (s *Service) listPlacements(w http.ResponseWriter, r *http.Request) {
 // keeping those keep accepts.
 func (s *Service) walk(ctx context.Context, index, cursor string, limit int, keep func(*Placement) bool) (Page[*Placement], error) {
 	page := Page[*Placement]{Items: []*Placement{}}
-	lower := "-"
-	if cursor != "" {
-		lower = "(" + cursor
-	}
-	batch := int64(limit) * 2
+	batch := limit * 2
 	for {
-		members, err := s.app.Redis.ZRangeArgs(ctx, redis.ZRangeArgs{Key: index, Start: lower, Stop: "+", ByLex: true, Count: batch}).Result()
+		members, err := s.repo.idsAfter(ctx, index, cursor, batch)
 		if err != nil {
-			return page, fmt.Errorf("read %s: %w", index, err)
+			return page, err
 		}
 		items, err := s.repo.placementSummaries(ctx, members)
 		if err != nil {
@@ -466,10 +460,10 @@ func (s *Service) walk(ctx context.Context, index, cursor string, limit int, kee
 				return page, nil
 			}
 		}
-		if int64(len(members)) < batch {
+		if len(members) < batch {
 			return page, nil
 		}
-		lower = "(" + members[len(members)-1]
+		cursor = members[len(members)-1]
 	}
 }
 
@@ -481,7 +475,7 @@ func (s *Service) writePlacements(w http.ResponseWriter, r *http.Request, page P
 		placementIDs[i] = p.ID
 		p.Flags = p.flags(today, s.policy.Rules.HousingBenefitClaimDays)
 	}
-	if err := audit.AppendMany(r.Context(), s.app.Redis, s.repo.keys, kindPlacement, placementIDs, s.app.AuditEntry(r, audit.ActionList, r.Pattern)); err != nil {
+	if err := s.repo.auditShown(r.Context(), kindPlacement, placementIDs, s.app.AuditEntry(r, audit.ActionList, r.Pattern)); err != nil {
 		app.WriteStorageProblem(w, r, err, "the placements")
 		return
 	}
@@ -490,13 +484,13 @@ func (s *Service) writePlacements(w http.ResponseWriter, r *http.Request, page P
 
 // overStays lists people still in a unit after their planned departure.
 func (s *Service) overStays(w http.ResponseWriter, r *http.Request) {
-	s.flagged(w, r, s.repo.keys.HousingIndex(kindPlacement, "in-unit"), s.today().AddDays(-1))
+	s.flagged(w, r, s.repo.keys.StaysUnderWay(), s.today().AddDays(-1))
 }
 
 // claimsDue lists stays in eligible units with no housing-benefit claim recorded more than the
 // policy's housingBenefitClaimDays after arrival.
 func (s *Service) claimsDue(w http.ResponseWriter, r *http.Request) {
-	s.flagged(w, r, s.repo.keys.HousingIndex(kindPlacement, "claim-pending"), s.today().AddDays(-s.policy.Rules.HousingBenefitClaimDays-1))
+	s.flagged(w, r, s.repo.keys.ClaimsPending(), s.today().AddDays(-s.policy.Rules.HousingBenefitClaimDays-1))
 }
 
 func (s *Service) flagged(w http.ResponseWriter, r *http.Request, index string, last calendar.Date) {

@@ -109,14 +109,14 @@ func (s *Service) listRehousing(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteProblem(w, r, httpapi.BadRequest("the filters are not valid", e...))
 		return
 	}
-	index := s.repo.keys.HousingIndex(kindRehousing, "all")
+	index := s.repo.keys.RehousingCases()
 	switch {
 	case referral != "":
-		index = s.repo.keys.HousingIndex(kindRehousing, "referral", referral)
+		index = s.repo.keys.RehousingCasesOfReferral(referral)
 	case status != "":
-		index = s.repo.keys.HousingIndex(kindRehousing, "status", status)
+		index = s.repo.keys.RehousingCasesByStatus(status)
 	}
-	caseIDs, err := s.app.Redis.ZRange(r.Context(), index, 0, -1).Result()
+	caseIDs, err := s.repo.members(r.Context(), index)
 	if err != nil {
 		app.WriteStorageProblem(w, r, err, "the rehousing cases")
 		return
@@ -125,7 +125,7 @@ func (s *Service) listRehousing(w http.ResponseWriter, r *http.Request) {
 	items, err := s.rehousingSummaries(r, page.Items)
 	if err == nil {
 		items = slices.DeleteFunc(items, func(c *rehousingSummary) bool { return status != "" && string(c.Status) != status })
-		err = audit.AppendMany(r.Context(), s.app.Redis, s.repo.keys, kindRehousing, page.Items, s.app.AuditEntry(r, audit.ActionList, r.Pattern))
+		err = s.repo.auditShown(r.Context(), kindRehousing, page.Items, s.app.AuditEntry(r, audit.ActionList, r.Pattern))
 	}
 	if err != nil {
 		app.WriteStorageProblem(w, r, err, "the rehousing cases")

@@ -109,7 +109,7 @@ func (rp *repo) commit(ctx context.Context, c change) (int64, error) {
 // Units.
 
 func (rp *repo) unitIndexes(u *Unit) map[store.Member]float64 {
-	return map[store.Member]float64{{Key: rp.keys.HousingIndex(kindUnit, "all"), ID: u.ID}: 0}
+	return map[store.Member]float64{{Key: rp.keys.Units(), ID: u.ID}: 0}
 }
 
 // unitWrite prepares a unit's write; before is nil when creating.
@@ -199,7 +199,7 @@ func (rp *repo) records(ctx context.Context, keys []string, summary bool) ([]sto
 // cache when their version has not moved), or with full their whole documents, void and closed
 // spells included.
 func (rp *repo) allUnits(ctx context.Context, full bool) ([]*Unit, error) {
-	unitIDs, err := rp.rdb.ZRange(ctx, rp.keys.HousingIndex(kindUnit, "all"), 0, -1).Result()
+	unitIDs, err := rp.rdb.ZRange(ctx, rp.keys.Units(), 0, -1).Result()
 	if err != nil {
 		return nil, fmt.Errorf("read units: %w", err)
 	}
@@ -290,17 +290,17 @@ func (rp *repo) versions(ctx context.Context, keys []string) ([]int64, error) {
 // Placements.
 
 func (rp *repo) placementIndexes(p *Placement) map[store.Member]float64 {
-	k, ix := rp.keys, kindPlacement
+	k := rp.keys
 	out := map[store.Member]float64{
-		{Key: k.HousingIndex(ix, "all"), ID: p.ID}:                      0,
-		{Key: k.HousingIndex(ix, "status", string(p.Status)), ID: p.ID}: 0,
-		{Key: k.HousingIndex(ix, "referral", p.ReferralID), ID: p.ID}:   0,
-		{Key: k.HousingIndex(ix, "unit", p.UnitID), ID: p.ID}:           dayNumber(p.Arrival),
+		{Key: k.Placements(), ID: p.ID}:                         0,
+		{Key: k.PlacementsByStatus(string(p.Status)), ID: p.ID}: 0,
+		{Key: k.PlacementsOfReferral(p.ReferralID), ID: p.ID}:   0,
+		{Key: k.PlacementsInUnit(p.UnitID), ID: p.ID}:           dayNumber(p.Arrival),
 	}
 	if p.Status.inUnit() {
-		out[store.Member{Key: k.HousingIndex(ix, "in-unit"), ID: p.ID}] = dayNumber(p.PlannedDeparture)
+		out[store.Member{Key: k.StaysUnderWay(), ID: p.ID}] = dayNumber(p.PlannedDeparture)
 		if p.HousingBenefit.Eligible && p.HousingBenefit.ClaimedOn == nil && p.ArrivedOn != nil {
-			out[store.Member{Key: k.HousingIndex(ix, "claim-pending"), ID: p.ID}] = dayNumber(*p.ArrivedOn)
+			out[store.Member{Key: k.ClaimsPending(), ID: p.ID}] = dayNumber(*p.ArrivedOn)
 		}
 	}
 	return out
@@ -393,11 +393,11 @@ func (rp *repo) placementsScored(ctx context.Context, index string, last calenda
 // Rehousing cases.
 
 func (rp *repo) rehousingIndexes(c *RehousingCase) map[store.Member]float64 {
-	k, ix := rp.keys, kindRehousing
+	k := rp.keys
 	return map[store.Member]float64{
-		{Key: k.HousingIndex(ix, "all"), ID: c.ID}:                      0,
-		{Key: k.HousingIndex(ix, "status", string(c.Status)), ID: c.ID}: 0,
-		{Key: k.HousingIndex(ix, "referral", c.ReferralID), ID: c.ID}:   0,
+		{Key: k.RehousingCases(), ID: c.ID}:                         0,
+		{Key: k.RehousingCasesByStatus(string(c.Status)), ID: c.ID}: 0,
+		{Key: k.RehousingCasesOfReferral(c.ReferralID), ID: c.ID}:   0,
 	}
 }
 

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/homeward-dev/homeward/services/kit/audit"
 	"github.com/homeward-dev/homeward/services/kit/auth"
 	"github.com/homeward-dev/homeward/services/kit/calendar"
@@ -114,8 +112,7 @@ func (s *Service) dueList(w http.ResponseWriter, r *http.Request, walk dueWalk, 
 walk:
 	for {
 		const batch = 100
-		zs, err := s.app.Redis.ZRangeArgsWithScores(r.Context(), redis.ZRangeArgs{Key: walk.key,
-			Start: fromScore, Stop: walk.stop, ByScore: true, Count: batch + 1}).Result()
+		zs, err := s.repo.byScore(r.Context(), walk.key, fromScore, walk.stop, batch+1)
 		if err != nil {
 			storageFailed(w, r, err)
 			return
@@ -123,7 +120,7 @@ walk:
 		var members []string
 		var scores []string
 		for _, z := range zs {
-			m, _ := z.Member.(string)
+			m := z.Member
 			score := strconv.FormatFloat(z.Score, 'f', -1, 64)
 			if score == fromScore && m <= afterMember {
 				continue // already on an earlier page: equal deadlines order by member

@@ -103,7 +103,7 @@ func bareHandler(e *benchEnv) http.Handler {
 		ops := []store.Op{store.SAdd(keys.NHSNumber("bare"), id), store.XAdd(keys.Events(), "type", "referral.received", "referral", id, "at", now.Format(time.RFC3339Nano), "data", string(doc[:min(len(doc), 400)])),
 			store.AppendOnly(keys.Audit(auditKind, id), "at", now.Format(time.RFC3339Nano), "action", "create")}
 		for _, ix := range []string{"all", "status", "priority", "created-by", "need1", "need2"} {
-			ops = append(ops, store.ZAdd(keys.ReferralIndex("bare", ix), 0, id))
+			ops = append(ops, store.ZAdd(keys.ReferralsByStatus("bare-"+ix), 0, id))
 		}
 		ops = append(ops, store.ZAdd(keys.ResponseDue(), float64(now.UnixMilli()), id))
 		if _, err := store.Apply(r.Context(), rdb, store.Commit{Key: keys.Referral(id), Doc: doc, Ops: ops}); err != nil {
@@ -236,7 +236,7 @@ func BenchmarkReferralAPI(b *testing.B) {
 	b.Run("redis-benchmark/create-round-trip", func(b *testing.B) {
 		keys := []string{k.Referral("__rand_int__")}
 		for i := range 7 {
-			keys = append(keys, k.ReferralIndex("rb", strconv.Itoa(i)))
+			keys = append(keys, k.ReferralsByStatus("rb-"+strconv.Itoa(i)))
 		}
 		keys = append(keys, k.NHSNumber("rb"), k.Events(), k.Audit("rb", "__rand_int__"))
 		event := strings.Repeat("e", 400) // the received event's de-identified facts

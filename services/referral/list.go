@@ -3,7 +3,6 @@ package referral
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"net/http"
 	"net/url"
@@ -11,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/homeward-dev/homeward/services/kit/audit"
 	"github.com/homeward-dev/homeward/services/kit/auth"
@@ -112,15 +109,15 @@ func (s *Service) drivingIndex(f listFilter) string {
 	k := s.repo.keys
 	switch {
 	case f.keyWorker != "":
-		return k.ReferralIndex("key-worker", f.keyWorker)
+		return k.ReferralsByKeyWorker(f.keyWorker)
 	case f.createdBy != "":
-		return k.ReferralIndex("created-by", f.createdBy)
+		return k.ReferralsCreatedBy(f.createdBy)
 	case f.status != "":
-		return k.ReferralIndex("status", f.status)
+		return k.ReferralsByStatus(f.status)
 	case f.need != "":
-		return k.ReferralIndex("need", f.need)
+		return k.ReferralsByNeed(f.need)
 	case f.priority != "":
-		return k.ReferralIndex("priority", f.priority)
+		return k.ReferralsByPriority(f.priority)
 	}
 	return k.AllReferrals()
 }
@@ -190,17 +187,9 @@ func (s *Service) walkLex(ctx context.Context, key string, f listFilter, cursor 
 		if batch < 50 && scanned > 0 {
 			batch = 50
 		}
-		// With REV, ZRANGE takes the upper bound first.
-		args := redis.ZRangeArgs{Key: key, Start: "+", Stop: "-", ByLex: true, Rev: true, Count: int64(batch)}
-		if oldestFirst {
-			args.Start, args.Stop, args.Rev = "-", "+", false
-		}
-		if cursor != "" {
-			args.Start = "(" + cursor
-		}
-		idList, err := s.app.Redis.ZRangeArgs(ctx, args).Result()
+		idList, err := s.repo.idsAfter(ctx, key, cursor, batch, oldestFirst)
 		if err != nil {
-			return nil, "", fmt.Errorf("read index: %w", err)
+			return nil, "", err
 		}
 		if out, err = s.collect(ctx, idList, f, now, out); err != nil {
 			return nil, "", err
@@ -261,15 +250,13 @@ func (s *Service) walkDue(ctx context.Context, f listFilter, cursor string, limi
 		if f.overdue {
 			maxArg = "(" + strconv.FormatInt(now.UnixMilli(), 10)
 		}
-		zs, err := s.app.Redis.ZRangeByScoreWithScores(ctx, s.repo.keys.ResponseDue(), &redis.ZRangeBy{
-			Min: minArg, Max: maxArg, Count: int64(batch + 1),
-		}).Result()
+		zs, err := s.repo.byScore(ctx, s.repo.keys.ResponseDue(), minArg, maxArg, batch+1)
 		if err != nil {
-			return nil, "", fmt.Errorf("read index: %w", err)
+			return nil, "", err
 		}
 		var idList []string
 		for _, z := range zs {
-			id, _ := z.Member.(string)
+			id := z.Member
 			if z.Score == lastScore && id <= lastID {
 				continue // already on an earlier page
 			}
@@ -300,8 +287,7 @@ func (s *Service) search(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteProblem(w, r, p)
 		return
 	}
-	key := s.repo.keys.NHSNumber(s.app.PII.Index("nhs-number", req.NHSNumber))
-	idList, err := s.app.Redis.SMembers(r.Context(), key).Result()
+	idList, err := s.repo.withNHSNumber(r.Context(), req.NHSNumber)
 	if err != nil {
 		storageFailed(w, r, err)
 		return
@@ -351,19 +337,14 @@ func (s *Service) counts(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteProblem(w, r, httpapi.BadRequest("this list takes no parameters"))
 		return
 	}
-	pipe := s.app.Redis.Pipeline()
-	cmds := make(map[Status]*redis.IntCmd, len(Statuses))
-	for _, st := range Statuses {
-		cmds[st] = pipe.ZCard(r.Context(), s.repo.keys.ReferralIndex("status", string(st)))
-	}
-	if _, err := pipe.Exec(r.Context()); err != nil {
+	byStatus, err := s.repo.countByStatus(r.Context())
+	if err != nil {
 		storageFailed(w, r, err)
 		return
 	}
-	out := StatusCounts{ByStatus: make(map[Status]int64, len(Statuses))}
-	for st, cmd := range cmds {
-		out.ByStatus[st] = cmd.Val()
-		out.Total += cmd.Val()
+	out := StatusCounts{ByStatus: byStatus}
+	for _, n := range byStatus {
+		out.Total += n
 	}
 	httpapi.WriteJSON(w, http.StatusOK, out)
 }

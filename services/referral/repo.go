@@ -125,16 +125,16 @@ func (rp *repo) decode(doc []byte) (*Referral, error) {
 func (rp *repo) indexes(r *Referral) map[store.Member]float64 {
 	k := rp.keys
 	out := map[store.Member]float64{
-		{Key: k.AllReferrals(), ID: r.ID}:                              0,
-		{Key: k.ReferralIndex("status", string(r.Status)), ID: r.ID}:   0,
-		{Key: k.ReferralIndex("priority", r.Priority), ID: r.ID}:       0,
-		{Key: k.ReferralIndex("created-by", r.CreatedBy.ID), ID: r.ID}: 0,
+		{Key: k.AllReferrals(), ID: r.ID}:                      0,
+		{Key: k.ReferralsByStatus(string(r.Status)), ID: r.ID}: 0,
+		{Key: k.ReferralsByPriority(r.Priority), ID: r.ID}:     0,
+		{Key: k.ReferralsCreatedBy(r.CreatedBy.ID), ID: r.ID}:  0,
 	}
 	for _, n := range r.Needs {
-		out[store.Member{Key: k.ReferralIndex("need", n), ID: r.ID}] = 0
+		out[store.Member{Key: k.ReferralsByNeed(n), ID: r.ID}] = 0
 	}
 	if r.KeyWorker != nil {
-		out[store.Member{Key: k.ReferralIndex("key-worker", r.KeyWorker.ID), ID: r.ID}] = 0
+		out[store.Member{Key: k.ReferralsByKeyWorker(r.KeyWorker.ID), ID: r.ID}] = 0
 	}
 	if r.Status.Open() && r.Response.FirstContactAt == nil {
 		out[store.Member{Key: k.ResponseDue(), ID: r.ID}] = float64(r.Response.DueAt.UnixMilli())

@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/kit/audit"
@@ -42,24 +39,26 @@ func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
 // keeping the de-identified facts reporting needs, and records each erasure in the audit trail.
 // It returns how many referrals it erased.
 func (s *Service) Sweep(ctx context.Context, now time.Time) (int, error) {
-	lock := s.repo.keys.SweeperLock()
 	token := ids.New(now)
-	ok, err := s.app.Redis.SetNX(ctx, lock, token, 10*time.Minute).Result()
+	ok, err := s.repo.lockSweeper(ctx, token, 10*time.Minute)
 	if err != nil {
-		return 0, fmt.Errorf("take sweeper lock: %w", err)
+		return 0, err
 	}
 	if !ok {
 		return 0, nil // another replica is sweeping
 	}
-	defer s.app.Redis.Eval(context.WithoutCancel(ctx),
-		`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`, []string{lock}, token)
+	defer func() {
+		// An unreleased lock expires on its own; the next sweep waits for it at worst.
+		if err := s.repo.unlockSweeper(context.WithoutCancel(ctx), token); err != nil {
+			s.app.Log.Warn("release the sweeper lock", "err", err)
+		}
+	}()
 	cutoff := now.Add(-s.policy.Retention())
 	erased := 0
 	for {
-		idList, err := s.app.Redis.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.repo.keys.ClosedReferrals(),
-			Start: "-inf", Stop: strconv.FormatInt(cutoff.UnixMilli(), 10), ByScore: true, Count: 100}).Result()
+		idList, err := s.repo.closedBefore(ctx, cutoff, 100)
 		if err != nil {
-			return erased, fmt.Errorf("read closed referrals: %w", err)
+			return erased, err
 		}
 		if len(idList) == 0 {
 			return erased, nil
@@ -77,7 +76,7 @@ func (s *Service) erase(ctx context.Context, id string, now time.Time) error {
 	for attempt := 0; attempt < 5; attempt++ {
 		before, version, err := s.repo.load(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
-			return s.app.Redis.ZRem(ctx, s.repo.keys.ClosedReferrals(), id).Err()
+			return s.repo.forgetClosed(ctx, id)
 		}
 		if err != nil {
 			return err

@@ -111,6 +111,45 @@ func (s *store) generation(ctx context.Context) (string, error) {
 	return g, nil
 }
 
+// streamState is how far a generation has applied the stream, and what the stream holds.
+type streamState struct {
+	LastApplied           string
+	EventsApplied, Length int64
+	Pending, Undelivered  int64
+}
+
+// state reads how far generation gen has got through the event stream.
+func (s *store) state(ctx context.Context, gen string) (streamState, error) {
+	var st streamState
+	h, err := s.rdb.HGetAll(ctx, s.keys.AggState(gen)).Result()
+	if err != nil {
+		return st, fmt.Errorf("read the aggregate state: %w", err)
+	}
+	st.LastApplied = h["last"]
+	st.EventsApplied, _ = strconv.ParseInt(h["events"], 10, 64)
+	if st.Length, err = s.rdb.XLen(ctx, s.keys.Events()).Result(); err != nil {
+		return st, fmt.Errorf("read the event stream's length: %w", err)
+	}
+	groups, err := s.rdb.XInfoGroups(ctx, s.keys.Events()).Result()
+	if err != nil && !redis.HasErrorPrefix(err, "no such key") { // no stream yet: nothing pending
+		return st, fmt.Errorf("read the consumer group: %w", err)
+	}
+	for _, g := range groups {
+		if g.Name == Group {
+			st.Pending, st.Undelivered = g.Pending, g.Lag
+		}
+	}
+	return st, nil
+}
+
+// askRebuild asks the ingesting replica to rebuild the aggregates before its next batch.
+func (s *store) askRebuild(ctx context.Context, now time.Time) error {
+	if err := s.rdb.Set(ctx, s.keys.AggRebuildRequest(), now.UTC().Format(time.RFC3339), time.Hour).Err(); err != nil {
+		return fmt.Errorf("ask for a rebuild: %w", err)
+	}
+	return nil
+}
+
 // apply runs the apply script for events into generation gen, acknowledging them when ack.
 func (s *store) apply(ctx context.Context, gen string, events []Event, ack bool, log *slog.Logger) (int64, error) {
 	stream := ""

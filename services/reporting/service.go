@@ -17,8 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/kit/auth"
 	"github.com/homeward-dev/homeward/services/kit/calendar"
@@ -138,59 +136,6 @@ func monthAfter(d calendar.Date) calendar.Date {
 func (pd *periodData) wholeMonth(d, end calendar.Date) bool {
 	next := monthAfter(d)
 	return d.Day == 1 && !end.Before(next) && !pd.today.Before(next)
-}
-
-// read fetches the counters of [from, to) up to today and the live hash: one pipelined round trip
-// of a hash per month that is over and a hash per other day, whatever the size of the tenant.
-func (st *store) read(ctx context.Context, from, to, today calendar.Date) (*periodData, error) {
-	gen, err := st.generation(ctx)
-	if err != nil {
-		return nil, err
-	}
-	pd := &periodData{days: map[calendar.Date]map[string]int64{}, months: map[calendar.Date]map[string]int64{}, from: from, to: to, today: today, readUntil: to}
-	if tomorrow := today.AddDays(1); tomorrow.Before(to) {
-		pd.readUntil = tomorrow
-	}
-	pipe := st.rdb.Pipeline()
-	type read struct {
-		day   calendar.Date
-		month bool
-		cmd   *redis.MapStringStringCmd
-	}
-	var reads []read
-	for d := from; d.Before(pd.readUntil); {
-		if pd.wholeMonth(d, pd.readUntil) {
-			reads = append(reads, read{d, true, pipe.HGetAll(ctx, st.keys.AggMonth(gen, d.String()[:7]))})
-			d = monthAfter(d)
-			continue
-		}
-		reads = append(reads, read{d, false, pipe.HGetAll(ctx, st.keys.AggDay(gen, d.String()))})
-		d = d.AddDays(1)
-	}
-	live := pipe.HGetAll(ctx, st.keys.AggLive(gen))
-	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, fmt.Errorf("read aggregates: %w", err)
-	}
-	for _, rd := range reads {
-		if len(rd.cmd.Val()) == 0 {
-			continue
-		}
-		m := make(map[string]int64, len(rd.cmd.Val()))
-		for k, v := range rd.cmd.Val() {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("aggregate %s %s: %w", rd.day, k, err)
-			}
-			m[k] = n
-		}
-		if rd.month {
-			pd.months[rd.day] = m
-		} else {
-			pd.days[rd.day] = m
-		}
-	}
-	pd.live = live.Val()
-	return pd, nil
 }
 
 // inputs sums the counters of [from, to) (a part of the period read) into a report's inputs.
@@ -410,25 +355,9 @@ func (s *Service) ingestStatus(w http.ResponseWriter, r *http.Request) {
 		app.WriteStorageProblem(w, r, err, "the aggregates")
 		return
 	}
-	st := IngestStatus{Generation: gen}
-	state, err := s.app.Redis.HGetAll(ctx, s.store.keys.AggState(gen)).Result()
-	if err == nil {
-		st.LastApplied = state["last"]
-		st.EventsApplied, _ = strconv.ParseInt(state["events"], 10, 64)
-		st.StreamLength, err = s.app.Redis.XLen(ctx, s.store.keys.Events()).Result()
-	}
-	if err == nil {
-		var groups []redis.XInfoGroup
-		groups, err = s.app.Redis.XInfoGroups(ctx, s.store.keys.Events()).Result()
-		if err != nil && strings.Contains(err.Error(), "no such key") {
-			err = nil
-		}
-		for _, g := range groups {
-			if g.Name == Group {
-				st.Pending, st.Undelivered = g.Pending, g.Lag
-			}
-		}
-	}
+	state, err := s.store.state(ctx, gen)
+	st := IngestStatus{Generation: gen, LastApplied: state.LastApplied, EventsApplied: state.EventsApplied,
+		StreamLength: state.Length, Pending: state.Pending, Undelivered: state.Undelivered}
 	if err != nil {
 		app.WriteStorageProblem(w, r, err, "the event stream")
 		return
@@ -440,7 +369,7 @@ func (s *Service) ingestStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) askRebuild(w http.ResponseWriter, r *http.Request) {
-	if err := s.app.Redis.Set(r.Context(), s.store.keys.AggRebuildRequest(), s.now().UTC().Format(time.RFC3339), time.Hour).Err(); err != nil {
+	if err := s.store.askRebuild(r.Context(), s.now()); err != nil {
 		app.WriteStorageProblem(w, r, err, "the rebuild request")
 		return
 	}
@@ -463,8 +392,8 @@ func (s *Service) Rebuild(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.app.Redis.Set(ctx, s.store.keys.AggRebuildRequest(), s.now().UTC().Format(time.RFC3339), time.Hour).Err(); err != nil {
-		return fmt.Errorf("ask for a rebuild: %w", err)
+	if err := s.store.askRebuild(ctx, s.now()); err != nil {
+		return err
 	}
 	for {
 		select {

@@ -41,9 +41,31 @@ func (t Tenant) Audit(kind, id string) string { return t.key("audit", kind, id) 
 // Referral is the hash holding one referral.
 func (t Tenant) Referral(id string) string { return t.key("referral", id) }
 
-// ReferralIndex is a sorted set of referral ids for one filter value, e.g. ("status", "received").
-// Members all score 0 and sort by id, which is creation order.
-func (t Tenant) ReferralIndex(filter, value string) string {
+// The referral filter indexes are sorted sets of referral ids whose members all score 0 and sort by
+// id, which is creation order.
+
+// ReferralsByStatus indexes the referrals in a status.
+func (t Tenant) ReferralsByStatus(status string) string { return t.referralIndex("status", status) }
+
+// ReferralsByPriority indexes the referrals of a priority.
+func (t Tenant) ReferralsByPriority(priority string) string {
+	return t.referralIndex("priority", priority)
+}
+
+// ReferralsByNeed indexes the referrals with a housing need.
+func (t Tenant) ReferralsByNeed(need string) string { return t.referralIndex("need", need) }
+
+// ReferralsByKeyWorker indexes the referrals a staff identity is key worker for.
+func (t Tenant) ReferralsByKeyWorker(identity string) string {
+	return t.referralIndex("key-worker", identity)
+}
+
+// ReferralsCreatedBy indexes the referrals a staff identity made.
+func (t Tenant) ReferralsCreatedBy(identity string) string {
+	return t.referralIndex("created-by", identity)
+}
+
+func (t Tenant) referralIndex(filter, value string) string {
 	return t.key("ix", "referral", filter, value)
 }
 
@@ -81,9 +103,47 @@ func (t Tenant) RehousingOpen(referral string) string {
 	return t.key("housing", "rehousing-open", referral)
 }
 
-// HousingIndex is a sorted set of housing record ids, e.g. ("unit", "all") or
-// ("placement", "unit", <unit id>).
-func (t Tenant) HousingIndex(parts ...string) string {
+// Units indexes every unit, by id.
+func (t Tenant) Units() string { return t.housingIndex("unit", "all") }
+
+// Placements indexes every placement, by id.
+func (t Tenant) Placements() string { return t.housingIndex("placement", "all") }
+
+// PlacementsByStatus indexes the placements in a status, by id.
+func (t Tenant) PlacementsByStatus(status string) string {
+	return t.housingIndex("placement", "status", status)
+}
+
+// PlacementsOfReferral indexes a referral's placements, by id.
+func (t Tenant) PlacementsOfReferral(referral string) string {
+	return t.housingIndex("placement", "referral", referral)
+}
+
+// PlacementsInUnit scores a unit's placements by their arrival day (occupancy).
+func (t Tenant) PlacementsInUnit(unit string) string {
+	return t.housingIndex("placement", "unit", unit)
+}
+
+// StaysUnderWay scores the stays under way by their planned departure day (over-stays).
+func (t Tenant) StaysUnderWay() string { return t.housingIndex("placement", "in-unit") }
+
+// ClaimsPending scores the stays in eligible units with no housing-benefit claim by arrival day.
+func (t Tenant) ClaimsPending() string { return t.housingIndex("placement", "claim-pending") }
+
+// RehousingCases indexes every rehousing case, by id.
+func (t Tenant) RehousingCases() string { return t.housingIndex("rehousing", "all") }
+
+// RehousingCasesByStatus indexes the rehousing cases in a status, by id.
+func (t Tenant) RehousingCasesByStatus(status string) string {
+	return t.housingIndex("rehousing", "status", status)
+}
+
+// RehousingCasesOfReferral indexes a referral's rehousing cases, by id.
+func (t Tenant) RehousingCasesOfReferral(referral string) string {
+	return t.housingIndex("rehousing", "referral", referral)
+}
+
+func (t Tenant) housingIndex(parts ...string) string {
 	return t.key(append([]string{"ix", "housing"}, parts...)...)
 }
 

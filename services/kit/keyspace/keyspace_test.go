@@ -8,15 +8,27 @@ import (
 
 func TestKeysStayInTheTenant(t *testing.T) {
 	k := For("oldham")
-	for _, key := range []string{k.Events(), k.Audit("referral", "X"), k.Referral("X"), k.ReferralIndex("status", "received"),
+	for _, key := range []string{k.Events(), k.Audit("referral", "X"), k.Referral("X"), k.ReferralsByStatus("received"), k.PlacementsInUnit("U"), k.RehousingCasesOfReferral("R"),
 		k.AllReferrals(), k.ResponseDue(), k.ActionsDue(), k.FollowUpsDue(), k.ClosedReferrals(), k.NHSNumber("h"), k.Idempotency("me", "k"),
 		k.ClosureDays(), k.SweeperLock()} {
 		if !strings.HasPrefix(key, "t:{oldham}:") {
 			t.Errorf("%q is outside the tenant's hash tag", key)
 		}
 	}
-	if got := k.ReferralIndex("status", "received"); got != "t:{oldham}:ix:referral:status:received" {
-		t.Errorf("index key %q", got)
+	// The names are the stored data's: they never change.
+	for got, want := range map[string]string{
+		k.ReferralsByStatus("received"): "t:{oldham}:ix:referral:status:received", k.ReferralsByKeyWorker("I"): "t:{oldham}:ix:referral:key-worker:I",
+		k.ReferralsCreatedBy("I"): "t:{oldham}:ix:referral:created-by:I", k.ReferralsByNeed("repairs"): "t:{oldham}:ix:referral:need:repairs",
+		k.ReferralsByPriority("urgent"): "t:{oldham}:ix:referral:priority:urgent", k.Units(): "t:{oldham}:ix:housing:unit:all",
+		k.Placements(): "t:{oldham}:ix:housing:placement:all", k.PlacementsByStatus("arrived"): "t:{oldham}:ix:housing:placement:status:arrived",
+		k.PlacementsOfReferral("R"): "t:{oldham}:ix:housing:placement:referral:R", k.PlacementsInUnit("U"): "t:{oldham}:ix:housing:placement:unit:U",
+		k.StaysUnderWay(): "t:{oldham}:ix:housing:placement:in-unit", k.ClaimsPending(): "t:{oldham}:ix:housing:placement:claim-pending",
+		k.RehousingCases(): "t:{oldham}:ix:housing:rehousing:all", k.RehousingCasesByStatus("open"): "t:{oldham}:ix:housing:rehousing:status:open",
+		k.RehousingCasesOfReferral("R"): "t:{oldham}:ix:housing:rehousing:referral:R",
+	} {
+		if got != want {
+			t.Errorf("index key %q, want %q", got, want)
+		}
 	}
 }
 

@@ -1,0 +1,63 @@
+package housing
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/homeward-dev/homeward/services/kit/audit"
+	"github.com/homeward-dev/homeward/services/kit/calendar"
+)
+
+// The repository's reads of the indexes and its list audits: the only Redis the handlers reach.
+
+// members reads every member of an index, in score order.
+func (rp *repo) members(ctx context.Context, index string) ([]string, error) {
+	out, err := rp.rdb.ZRange(ctx, index, 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read index: %w", err)
+	}
+	return out, nil
+}
+
+// idsAfter reads up to count ids of an id-ordered index after cursor (exclusive; empty: from the start).
+func (rp *repo) idsAfter(ctx context.Context, index, cursor string, count int) ([]string, error) {
+	lower := "-"
+	if cursor != "" {
+		lower = "(" + cursor
+	}
+	out, err := rp.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{Key: index, Start: lower, Stop: "+", ByLex: true, Count: int64(count)}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read index: %w", err)
+	}
+	return out, nil
+}
+
+// placementsArrivingBefore lists, for every unit, the placements planned to arrive before a day, in
+// one round trip.
+func (rp *repo) placementsArrivingBefore(ctx context.Context, units []*Unit, before calendar.Date) ([]string, error) {
+	if len(units) == 0 {
+		return nil, nil
+	}
+	pipe := rp.rdb.Pipeline()
+	cmds := make([]*redis.StringSliceCmd, len(units))
+	upper := "(" + strconv.Itoa(int(dayNumber(before)))
+	for i, u := range units {
+		cmds[i] = pipe.ZRangeArgs(ctx, redis.ZRangeArgs{Key: rp.keys.PlacementsInUnit(u.ID), Start: "-inf", Stop: upper, ByScore: true})
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("read the units' placements: %w", err)
+	}
+	var all []string
+	for _, c := range cmds {
+		all = append(all, c.Val()...)
+	}
+	return all, nil
+}
+
+// auditShown records that each record of a list was shown.
+func (rp *repo) auditShown(ctx context.Context, kind string, shown []string, entry audit.Entry) error {
+	return audit.AppendMany(ctx, rp.rdb, rp.keys, kind, shown, entry)
+}
