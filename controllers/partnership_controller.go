@@ -199,7 +199,7 @@ func (r *PartnershipReconciler) reconcileIdentity(ctx context.Context, s *scope)
 		s.obs.Identity.Skipped = true
 		return nil
 	}
-	public, admin, state, err := r.Runtime.Identity(ctx, r.tenant(s))
+	_, admin, state, err := r.Runtime.Identity(ctx, r.tenant(s))
 	if err != nil {
 		return s.obs.Identity.fail(reasonFor(err, v1.ReasonKratosNotAnswering), err)
 	}
@@ -211,11 +211,7 @@ func (r *PartnershipReconciler) reconcileIdentity(ctx context.Context, s *scope)
 			return s.obs.Identity.fail(reasonFor(err, v1.ReasonAdminInviteFailed), fmt.Errorf("identity bootstrap: %w", err))
 		}
 		state.Message = fmt.Sprintf("%s; %d admin(s) invited", state.Message, len(admins))
-		if r.Runtime.Name() == "local" {
-			s.services = append(s.services,
-				v1.ServiceEndpoint{Name: "kratos-public", URL: public},
-				v1.ServiceEndpoint{Name: "kratos-admin", URL: admin})
-		}
+		s.services = append(s.services, state.Endpoints...)
 	}
 	s.obs.Identity.State = state
 	if state.RecheckAfter > 0 && (s.requeue == 0 || state.RecheckAfter < s.requeue) {
@@ -233,8 +229,8 @@ func (r *PartnershipReconciler) reconcileServices(ctx context.Context, s *scope)
 	if err != nil {
 		return s.obs.Services.fail(reasonFor(err, v1.ReasonFailed), err)
 	}
-	if r.Runtime.Name() == "local" && s.storage != "" && s.obs.Storage.Ready {
-		s.services = append(s.services, v1.ServiceEndpoint{Name: "redis", URL: "redis://" + s.storage})
+	if s.obs.Storage.Ready {
+		s.services = append(s.services, s.obs.Storage.Endpoints...)
 	}
 	s.services = append(s.services, endpoints...)
 	s.obs.Services.State = state

@@ -22,6 +22,9 @@ type State struct {
 	// RecheckAfter asks for another reconcile when nothing watched will bring one (e.g. waiting for
 	// a Secret the operator does not watch).
 	RecheckAfter time.Duration
+	// Endpoints are addresses the runtime wants published in status.endpoints.services once the
+	// area is ready (the local runtime's Redis and Kratos, which people reach directly).
+	Endpoints []platformv1alpha1.ServiceEndpoint
 }
 
 func ready(msg string) State {

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -23,6 +22,7 @@ import (
 	"github.com/homeward-dev/homeward/internal/process"
 	"github.com/homeward-dev/homeward/internal/redisserver"
 	"github.com/homeward-dev/homeward/internal/serviceserver"
+	"github.com/homeward-dev/homeward/internal/supervise"
 )
 
 // LocalRuntime runs each tenant's Redis and Kratos as local processes on loopback ports, with
@@ -51,47 +51,34 @@ type LocalRuntime struct {
 }
 
 type localTenant struct {
-	redis    *supervised
-	kratos   *supervised
+	redis    *supervise.Process[*redisserver.Server]
+	kratos   *supervise.Process[*kratosserver.Server]
 	services map[string]*supervisedService
 }
 
 // supervisedService is a service process and the configuration it runs with.
 type supervisedService struct {
-	*supervised
+	*supervise.Process[*serviceserver.Server]
 	digest string
 }
 
 // implementedServices are the tenant services the homeward binary provides.
 var implementedServices = map[string]bool{ComponentReferral: true, ComponentHousing: true, ComponentReporting: true, ComponentPortal: true}
 
-// server is what redisserver.Server and kratosserver.Server have in common.
-type server interface {
-	Running() bool
-	Done() <-chan struct{}
-	Kill() error
-	Restart(ctx context.Context) error
-	Stop() error
-}
-
-// supervised restarts a server whenever it exits, until stopped.
-type supervised struct {
-	srv  server
-	stop chan struct{}
-	done chan struct{}
-	// crashed is set when the server exits and cleared once a reconcile has reported it, so every
-	// crash shows in the tenant's conditions even when the restart is faster than the reconcile.
-	crashed atomic.Bool
-}
-
-// reportCrash says whether the server crashed since the last report; when it did, another
+// reportCrash says whether a supervised process crashed since the last report; when it did, another
 // reconcile is queued to report the recovery.
-func (l *LocalRuntime) reportCrash(partnership string, s *supervised) bool {
-	if !s.crashed.Swap(false) {
+func reportCrash[S supervise.Server](l *LocalRuntime, partnership string, p *supervise.Process[S]) bool {
+	if !p.Crashed() {
 		return false
 	}
 	l.changed(partnership)
 	return true
+}
+
+// supervised keeps a tenant's process running, reconciling the tenant whenever it exits or returns.
+func supervised[S supervise.Server](l *LocalRuntime, partnership, component string, srv S) *supervise.Process[S] {
+	return supervise.Start(srv, supervise.DefaultBackoff, l.Log.WithValues("partnership", partnership, "component", component),
+		func() { l.changed(partnership) })
 }
 
 // Name implements Runtime.
@@ -116,66 +103,10 @@ func (l *LocalRuntime) TenantDir(partnership string) string {
 	return filepath.Join(l.DataDir, partnership)
 }
 
-func (l *LocalRuntime) supervise(partnership, component string, srv server) *supervised {
-	s := &supervised{srv: srv, stop: make(chan struct{}), done: make(chan struct{})}
-	log := l.Log.WithValues("partnership", partnership, "component", component)
-	go func() {
-		defer close(s.done)
-		for {
-			select {
-			case <-s.stop:
-				return
-			case <-srv.Done():
-			}
-			log.Info("process exited; restarting")
-			s.crashed.Store(true)
-			l.changed(partnership)
-			backoff := 100 * time.Millisecond
-			for {
-				select {
-				case <-s.stop:
-					return
-				case <-time.After(backoff):
-				}
-				_ = srv.Kill() // clears the exited instance so Restart may start a new one
-				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-				err := srv.Restart(ctx)
-				cancel()
-				if err == nil {
-					log.Info("process restarted")
-					l.changed(partnership)
-					break
-				}
-				log.Error(err, "restart failed", "retryIn", backoff)
-				backoff = min(backoff*2, 30*time.Second)
-			}
-		}
-	}()
-	return s
-}
-
 func (l *LocalRuntime) changed(partnership string) {
 	if l.Changed != nil {
 		l.Changed(partnership)
 	}
-}
-
-// release stops supervising and leaves the server running.
-func (s *supervised) release() {
-	if s == nil {
-		return
-	}
-	close(s.stop)
-	<-s.done
-}
-
-// halt stops supervising and stops the server, keeping its data.
-func (s *supervised) halt() error {
-	if s == nil {
-		return nil
-	}
-	s.release()
-	return s.srv.Stop()
 }
 
 // Storage implements Runtime.
@@ -183,7 +114,7 @@ func (l *LocalRuntime) Storage(ctx context.Context, t Tenant) (string, State, er
 	p := t.Partnership
 	lt := l.tenant(p.Name)
 	if p.Spec.Suspend {
-		err := lt.redis.halt()
+		err := lt.redis.Halt()
 		lt.redis = nil
 		return "", waiting(platformv1alpha1.ReasonSuspended, "redis-server is stopped; its data is kept"), err
 	}
@@ -196,13 +127,15 @@ func (l *LocalRuntime) Storage(ctx context.Context, t Tenant) (string, State, er
 		if err != nil {
 			return "", State{}, fmt.Errorf("start redis-server: %w", err)
 		}
-		lt.redis = l.supervise(p.Name, ComponentRedis, srv)
+		lt.redis = supervised(l, p.Name, ComponentRedis, srv)
 	}
-	srv := lt.redis.srv.(*redisserver.Server)
-	if l.reportCrash(p.Name, lt.redis) || !srv.Running() {
+	srv := lt.redis.Server
+	if reportCrash(l, p.Name, lt.redis) || !srv.Running() {
 		return srv.Addr(), waiting(platformv1alpha1.ReasonRedisStarting, "redis-server exited; it is restarted with backoff"), nil
 	}
-	return srv.Addr(), ready("redis-server running, pid " + strconv.Itoa(srv.Pid())), nil
+	st := ready("redis-server running, pid " + strconv.Itoa(srv.Pid()))
+	st.Endpoints = []platformv1alpha1.ServiceEndpoint{{Name: "redis", URL: "redis://" + srv.Addr()}}
+	return srv.Addr(), st, nil
 }
 
 // Identity implements Runtime.
@@ -210,7 +143,7 @@ func (l *LocalRuntime) Identity(ctx context.Context, t Tenant) (string, string, 
 	p := t.Partnership
 	lt := l.tenant(p.Name)
 	if p.Spec.Suspend {
-		err := lt.kratos.halt()
+		err := lt.kratos.Halt()
 		lt.kratos = nil
 		return "", "", waiting(platformv1alpha1.ReasonSuspended, "kratos is stopped; identities are kept"), err
 	}
@@ -236,13 +169,15 @@ func (l *LocalRuntime) Identity(ctx context.Context, t Tenant) (string, string, 
 		if err != nil {
 			return "", "", State{}, fmt.Errorf("start kratos: %w", err)
 		}
-		lt.kratos = l.supervise(p.Name, ComponentKratos, srv)
+		lt.kratos = supervised(l, p.Name, ComponentKratos, srv)
 	}
-	srv := lt.kratos.srv.(*kratosserver.Server)
-	if l.reportCrash(p.Name, lt.kratos) || !srv.Running() {
+	srv := lt.kratos.Server
+	if reportCrash(l, p.Name, lt.kratos) || !srv.Running() {
 		return srv.PublicURL(), srv.AdminURL(), waiting(platformv1alpha1.ReasonKratosStarting, "kratos exited; it is restarted with backoff"), nil
 	}
-	return srv.PublicURL(), srv.AdminURL(), ready("kratos running, pid " + strconv.Itoa(srv.Pid())), nil
+	st := ready("kratos running, pid " + strconv.Itoa(srv.Pid()))
+	st.Endpoints = []platformv1alpha1.ServiceEndpoint{{Name: "kratos-public", URL: srv.PublicURL()}, {Name: "kratos-admin", URL: srv.AdminURL()}}
+	return srv.PublicURL(), srv.AdminURL(), st, nil
 }
 
 // externalDSN reads the DSN of spec.identity.externalDSNSecretRef from the tenant namespace; ""
@@ -304,7 +239,7 @@ func (l *LocalRuntime) Services(ctx context.Context, t Tenant) ([]platformv1alph
 			starting = append(starting, c)
 			continue
 		}
-		redis, kratos := lt.redis.srv.(*redisserver.Server), lt.kratos.srv.(*kratosserver.Server)
+		redis, kratos := lt.redis.Server, lt.kratos.Server
 		opts := serviceserver.Options{
 			Path: l.HomewardPath, Service: ServiceSubcommand(c), Partnership: p.Name,
 			Dir:       filepath.Join(l.TenantDir(p.Name), c),
@@ -328,7 +263,7 @@ func (l *LocalRuntime) Services(ctx context.Context, t Tenant) ([]platformv1alph
 			}
 		}
 		if cur := lt.services[c]; cur != nil && cur.digest != opts.Digest() {
-			errs = append(errs, cur.halt())
+			errs = append(errs, cur.Halt())
 			delete(lt.services, c)
 		}
 		if lt.services[c] == nil {
@@ -340,10 +275,10 @@ func (l *LocalRuntime) Services(ctx context.Context, t Tenant) ([]platformv1alph
 			if lt.services == nil {
 				lt.services = map[string]*supervisedService{}
 			}
-			lt.services[c] = &supervisedService{supervised: l.supervise(p.Name, c, srv), digest: opts.Digest()}
+			lt.services[c] = &supervisedService{Process: supervised(l, p.Name, c, srv), digest: opts.Digest()}
 		}
-		srv := lt.services[c].srv.(*serviceserver.Server)
-		if l.reportCrash(p.Name, lt.services[c].supervised) || !srv.Running() {
+		srv := lt.services[c].Server
+		if reportCrash(l, p.Name, lt.services[c].Process) || !srv.Running() {
 			starting = append(starting, c)
 			continue
 		}
@@ -370,7 +305,7 @@ func (l *LocalRuntime) haltServices(lt *localTenant, wanted map[string]bool) err
 	var errs []error
 	for c, s := range lt.services {
 		if !wanted[c] {
-			errs = append(errs, s.halt())
+			errs = append(errs, s.Halt())
 			delete(lt.services, c)
 		}
 	}
@@ -384,7 +319,7 @@ func (l *LocalRuntime) Ingress(_ context.Context, t Tenant, publish bool) (strin
 	if !publish || cur == nil {
 		return "", nil
 	}
-	srv := cur.srv.(*serviceserver.Server)
+	srv := cur.Server
 	if !srv.Running() {
 		return "", nil
 	}
@@ -422,7 +357,7 @@ func (l *LocalRuntime) Teardown(_ context.Context, p *platformv1alpha1.Partnersh
 	l.mu.Unlock()
 	var errs []error
 	if lt != nil {
-		errs = append(errs, l.haltServices(lt, nil), lt.redis.halt(), lt.kratos.halt())
+		errs = append(errs, l.haltServices(lt, nil), lt.redis.Halt(), lt.kratos.Halt())
 	} else {
 		errs = append(errs, l.stopOrphans(p.Name))
 	}
@@ -465,10 +400,10 @@ func (l *LocalRuntime) Release() {
 	l.mu.Unlock()
 	for _, lt := range tenants {
 		for _, s := range lt.services {
-			s.release()
+			s.Release()
 		}
-		lt.redis.release()
-		lt.kratos.release()
+		lt.redis.Release()
+		lt.kratos.Release()
 	}
 }
 
@@ -480,7 +415,7 @@ func (l *LocalRuntime) StopAll() error {
 	l.mu.Unlock()
 	var errs []error
 	for _, lt := range tenants {
-		errs = append(errs, l.haltServices(lt, nil), lt.redis.halt(), lt.kratos.halt())
+		errs = append(errs, l.haltServices(lt, nil), lt.redis.Halt(), lt.kratos.Halt())
 	}
 	return errors.Join(errs...)
 }
