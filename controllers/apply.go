@@ -18,7 +18,7 @@ const FieldManager = "homeward-operator"
 // live object (read from the cache into live) say exactly the same, so a reconcile of an
 // unchanged tenant sends no write at all, while a deleted object or a field another writer
 // changed is put back. extract is the apply-configuration package's Extract<Kind> function.
-func applyIfChanged[O client.Object, A runtime.ApplyConfiguration](
+func ApplyIfChanged[O client.Object, A runtime.ApplyConfiguration](
 	ctx context.Context, c client.Client, key client.ObjectKey, live O, desired A,
 	extract func(O, string) (A, error),
 ) (bool, error) {

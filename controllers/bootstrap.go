@@ -128,7 +128,7 @@ func inviteAdmin(ctx context.Context, c client.Client, api *kratos.APIClient, t 
 	}
 	name := InvitationSecretName(admin.Email)
 	secret := corev1ac.Secret(name, t.Namespace).
-		WithLabels(tenantLabels(t.Partnership, ComponentKratos)).
+		WithLabels(TenantLabels(t.Partnership, ComponentKratos)).
 		WithType(corev1.SecretTypeOpaque).
 		WithData(map[string][]byte{
 			"email":         []byte(admin.Email),

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	kuberuntime "github.com/homeward-dev/homeward/internal/runtime/kubernetes"
+
 	"github.com/go-logr/logr"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -70,7 +72,7 @@ func runChildOperator(path string) error {
 	}
 	op, err := operator.New(cfg, operator.Options{
 		Runtime: operator.RuntimeKubernetes,
-		Images:  controllers.Images{Homeward: "homeward:bench", Redis: "redis:7.0.15", Kratos: "oryd/kratos:v1.3.1"},
+		Images:  kuberuntime.Images{Homeward: "homeward:bench", Redis: "redis:7.0.15", Kratos: "oryd/kratos:v1.3.1"},
 		Access:  controllers.AccessOptions{IngressNamespace: "ingress-nginx", OperatorNamespace: "homeward-system"},
 		Reach: func(ns string) (string, string, string) {
 			return reach.Redis[ns], reach.KratosPublic, reach.KratosAdmin

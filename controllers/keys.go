@@ -62,7 +62,7 @@ func ensureKeys(ctx context.Context, c client.Client, p *platformv1alpha1.Partne
 	err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: KeysSecret}, &s)
 	if apierrors.IsNotFound(err) {
 		s = corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Name: KeysSecret, Namespace: ns, Labels: tenantLabels(p, "")},
+			ObjectMeta: metav1.ObjectMeta{Name: KeysSecret, Namespace: ns, Labels: TenantLabels(p, "")},
 			Type:       corev1.SecretTypeOpaque,
 			Data:       map[string][]byte{},
 		}

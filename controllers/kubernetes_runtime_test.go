@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	kuberuntime "github.com/homeward-dev/homeward/internal/runtime/kubernetes"
+
 	. "github.com/onsi/gomega"
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -92,7 +94,7 @@ func TestKubernetesRuntime(t *testing.T) {
 	backends := &tenantBackends{t: t, c: c, kratos: testenv.Kratos(t, kratosserver.Options{}), redis: map[string]*redisserver.Server{}}
 	opts := operator.Options{
 		Runtime: operator.RuntimeKubernetes,
-		Images:  controllers.Images{Homeward: "ghcr.io/homeward-dev/homeward:test", Redis: "redis:7.0.15", Kratos: "oryd/kratos:v1.3.1"},
+		Images:  kuberuntime.Images{Homeward: "ghcr.io/homeward-dev/homeward:test", Redis: "redis:7.0.15", Kratos: "oryd/kratos:v1.3.1"},
 		Reach:   backends.reach,
 	}
 	_, stop := runOperator(t, cp.Config, opts)

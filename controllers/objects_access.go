@@ -4,6 +4,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
@@ -31,7 +32,7 @@ type AccessOptions struct {
 }
 
 func namespaceObject(p *platformv1alpha1.Partnership) *corev1ac.NamespaceApplyConfiguration {
-	labels := tenantLabels(p, "")
+	labels := TenantLabels(p, "")
 	// Pod Security "restricted": no privileged pods, host namespaces or root, whatever a tenant runs.
 	labels["pod-security.kubernetes.io/enforce"] = "restricted"
 	labels["pod-security.kubernetes.io/enforce-version"] = "latest"
@@ -40,8 +41,8 @@ func namespaceObject(p *platformv1alpha1.Partnership) *corev1ac.NamespaceApplyCo
 
 func serviceAccountObject(p *platformv1alpha1.Partnership, component string) *corev1ac.ServiceAccountApplyConfiguration {
 	return corev1ac.ServiceAccount(component, NamespaceName(p.Name)).
-		WithLabels(tenantLabels(p, component)).
-		WithOwnerReferences(ownerRef(p)).
+		WithLabels(TenantLabels(p, component)).
+		WithOwnerReferences(OwnerRef(p)).
 		// No component talks to the Kubernetes API, so none gets a token.
 		WithAutomountServiceAccountToken(false)
 }
@@ -50,8 +51,8 @@ func serviceAccountObject(p *platformv1alpha1.Partnership, component string) *co
 // nothing else: not its Secrets, not other tenants.
 func supportRole(p *platformv1alpha1.Partnership) *rbacv1ac.RoleApplyConfiguration {
 	return rbacv1ac.Role("partnership-support", NamespaceName(p.Name)).
-		WithLabels(tenantLabels(p, "")).
-		WithOwnerReferences(ownerRef(p)).
+		WithLabels(TenantLabels(p, "")).
+		WithOwnerReferences(OwnerRef(p)).
 		WithRules(
 			rbacv1ac.PolicyRule().WithAPIGroups("").WithResources("pods", "pods/log", "events", "services", "persistentvolumeclaims").WithVerbs("get", "list", "watch"),
 			rbacv1ac.PolicyRule().WithAPIGroups("apps").WithResources("deployments", "statefulsets").WithVerbs("get", "list", "watch"),
@@ -65,13 +66,13 @@ func SupportGroup(p *platformv1alpha1.Partnership) string {
 
 func supportRoleBinding(p *platformv1alpha1.Partnership) *rbacv1ac.RoleBindingApplyConfiguration {
 	return rbacv1ac.RoleBinding("partnership-support", NamespaceName(p.Name)).
-		WithLabels(tenantLabels(p, "")).
-		WithOwnerReferences(ownerRef(p)).
+		WithLabels(TenantLabels(p, "")).
+		WithOwnerReferences(OwnerRef(p)).
 		WithRoleRef(rbacv1ac.RoleRef().WithAPIGroup("rbac.authorization.k8s.io").WithKind("Role").WithName("partnership-support")).
 		WithSubjects(rbacv1ac.Subject().WithAPIGroup("rbac.authorization.k8s.io").WithKind("Group").WithName(SupportGroup(p)))
 }
 
-func quantityOr(q *resource.Quantity, fallback string) resource.Quantity {
+func QuantityOr(q *resource.Quantity, fallback string) resource.Quantity {
 	if q == nil {
 		return resource.MustParse(fallback)
 	}
@@ -85,14 +86,14 @@ func resourceQuota(p *platformv1alpha1.Partnership) *corev1ac.ResourceQuotaApply
 		pods = 50
 	}
 	return corev1ac.ResourceQuota("tenant-quota", NamespaceName(p.Name)).
-		WithLabels(tenantLabels(p, "")).
-		WithOwnerReferences(ownerRef(p)).
+		WithLabels(TenantLabels(p, "")).
+		WithOwnerReferences(OwnerRef(p)).
 		WithSpec(corev1ac.ResourceQuotaSpec().WithHard(corev1.ResourceList{
-			corev1.ResourceRequestsCPU:     quantityOr(r.RequestsCPU, "4"),
-			corev1.ResourceRequestsMemory:  quantityOr(r.RequestsMemory, "8Gi"),
-			corev1.ResourceLimitsCPU:       quantityOr(r.LimitsCPU, "8"),
-			corev1.ResourceLimitsMemory:    quantityOr(r.LimitsMemory, "16Gi"),
-			corev1.ResourceRequestsStorage: quantityOr(r.RequestsStorage, "50Gi"),
+			corev1.ResourceRequestsCPU:     QuantityOr(r.RequestsCPU, "4"),
+			corev1.ResourceRequestsMemory:  QuantityOr(r.RequestsMemory, "8Gi"),
+			corev1.ResourceLimitsCPU:       QuantityOr(r.LimitsCPU, "8"),
+			corev1.ResourceLimitsMemory:    QuantityOr(r.LimitsMemory, "16Gi"),
+			corev1.ResourceRequestsStorage: QuantityOr(r.RequestsStorage, "50Gi"),
 			corev1.ResourcePods:            *resource.NewQuantity(int64(pods), resource.DecimalSI),
 			// No tenant may open a port on the nodes or the internet directly.
 			corev1.ResourceServicesNodePorts:     resource.MustParse("0"),
@@ -102,8 +103,8 @@ func resourceQuota(p *platformv1alpha1.Partnership) *corev1ac.ResourceQuotaApply
 
 func limitRange(p *platformv1alpha1.Partnership) *corev1ac.LimitRangeApplyConfiguration {
 	return corev1ac.LimitRange("tenant-limits", NamespaceName(p.Name)).
-		WithLabels(tenantLabels(p, "")).
-		WithOwnerReferences(ownerRef(p)).
+		WithLabels(TenantLabels(p, "")).
+		WithOwnerReferences(OwnerRef(p)).
 		WithSpec(corev1ac.LimitRangeSpec().WithLimits(corev1ac.LimitRangeItem().
 			WithType(corev1.LimitTypeContainer).
 			WithDefaultRequest(corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi")}).
@@ -115,7 +116,7 @@ func podsOf(p *platformv1alpha1.Partnership, components ...string) []*networking
 	peers := make([]*networkingv1ac.NetworkPolicyPeerApplyConfiguration, 0, len(components))
 	for _, c := range components {
 		peers = append(peers, networkingv1ac.NetworkPolicyPeer().
-			WithPodSelector(metav1ac.LabelSelector().WithMatchLabels(selectorLabels(p, c))))
+			WithPodSelector(metav1ac.LabelSelector().WithMatchLabels(SelectorLabels(p, c))))
 	}
 	return peers
 }
@@ -131,8 +132,8 @@ func tcp(port int) *networkingv1ac.NetworkPolicyPortApplyConfiguration {
 
 func policy(p *platformv1alpha1.Partnership, name string) *networkingv1ac.NetworkPolicyApplyConfiguration {
 	return networkingv1ac.NetworkPolicy(name, NamespaceName(p.Name)).
-		WithLabels(tenantLabels(p, "")).
-		WithOwnerReferences(ownerRef(p))
+		WithLabels(TenantLabels(p, "")).
+		WithOwnerReferences(OwnerRef(p))
 }
 
 // networkPolicies deny everything, then allow exactly the paths a tenant uses. Each allowed path
@@ -140,7 +141,7 @@ func policy(p *platformv1alpha1.Partnership, name string) *networkingv1ac.Networ
 func networkPolicies(p *platformv1alpha1.Partnership, opts AccessOptions) []*networkingv1ac.NetworkPolicyApplyConfiguration {
 	all := metav1ac.LabelSelector()
 	on := func(component string) *metav1ac.LabelSelectorApplyConfiguration {
-		return metav1ac.LabelSelector().WithMatchLabels(selectorLabels(p, component))
+		return metav1ac.LabelSelector().WithMatchLabels(SelectorLabels(p, component))
 	}
 	ingress := networkingv1.PolicyTypeIngress
 	egress := networkingv1.PolicyTypeEgress
@@ -192,4 +193,19 @@ func networkPolicies(p *platformv1alpha1.Partnership, opts AccessOptions) []*net
 				WithFrom(namespacePeer(opts.OperatorNamespace)).WithPorts(tcp(PortKratosAdmin)))),
 	}
 	return policies
+}
+
+// AccessObjects are the namespace and the access objects the reconciler applies for a tenant, in
+// order: its service accounts, support Role and RoleBinding, ResourceQuota, LimitRange and
+// NetworkPolicies.
+func AccessObjects(p *platformv1alpha1.Partnership, opts AccessOptions) []runtime.ApplyConfiguration {
+	objs := []runtime.ApplyConfiguration{namespaceObject(p)}
+	for _, comp := range AllComponents {
+		objs = append(objs, serviceAccountObject(p, comp))
+	}
+	objs = append(objs, supportRole(p), supportRoleBinding(p), resourceQuota(p), limitRange(p))
+	for _, np := range networkPolicies(p, opts) {
+		objs = append(objs, np)
+	}
+	return objs
 }

@@ -122,11 +122,11 @@ func (r *PartnershipReconciler) reconcileNamespace(ctx context.Context, s *scope
 		_ = s.obs.Namespace.fail(v1.ReasonNamespaceTaken, fmt.Errorf("namespace %s exists and does not belong to this partnership", s.ns))
 		return nil // a person must resolve it; retrying will not
 	case !existing.DeletionTimestamp.IsZero():
-		s.obs.Namespace.State = waiting(v1.ReasonNamespaceTerminating, "namespace "+s.ns+" is still being deleted")
+		s.obs.Namespace.State = Waiting(v1.ReasonNamespaceTerminating, "namespace "+s.ns+" is still being deleted")
 		s.requeue = 2 * time.Second
 		return nil
 	}
-	if _, err := applyIfChanged(ctx, r.Client, client.ObjectKey{Name: s.ns}, &corev1.Namespace{}, namespaceObject(s.p), corev1ac.ExtractNamespace); err != nil {
+	if _, err := ApplyIfChanged(ctx, r.Client, client.ObjectKey{Name: s.ns}, &corev1.Namespace{}, namespaceObject(s.p), corev1ac.ExtractNamespace); err != nil {
 		return s.obs.Namespace.fail(v1.ReasonApplyFailed, err)
 	}
 	keys, err := ensureKeys(ctx, r.Client, s.p)
@@ -134,7 +134,7 @@ func (r *PartnershipReconciler) reconcileNamespace(ctx context.Context, s *scope
 		return s.obs.Namespace.fail(v1.ReasonApplyFailed, err)
 	}
 	s.keys = keys
-	s.obs.Namespace.State = ready("namespace " + s.ns + " and tenant keys in place")
+	s.obs.Namespace.State = Ready("namespace " + s.ns + " and tenant keys in place")
 	return nil
 }
 
@@ -149,25 +149,25 @@ func (r *PartnershipReconciler) reconcileAccess(ctx context.Context, s *scope) e
 	var errs []error
 	for _, c := range AllComponents {
 		sa := serviceAccountObject(p, c)
-		_, err := applyIfChanged(ctx, r.Client, client.ObjectKey{Namespace: s.ns, Name: c}, &corev1.ServiceAccount{}, sa, corev1ac.ExtractServiceAccount)
+		_, err := ApplyIfChanged(ctx, r.Client, client.ObjectKey{Namespace: s.ns, Name: c}, &corev1.ServiceAccount{}, sa, corev1ac.ExtractServiceAccount)
 		errs = append(errs, err)
 	}
-	_, err := applyIfChanged(ctx, r.Client, client.ObjectKey{Namespace: s.ns, Name: "partnership-support"}, &rbacv1.Role{}, supportRole(p), rbacv1ac.ExtractRole)
+	_, err := ApplyIfChanged(ctx, r.Client, client.ObjectKey{Namespace: s.ns, Name: "partnership-support"}, &rbacv1.Role{}, supportRole(p), rbacv1ac.ExtractRole)
 	errs = append(errs, err)
-	_, err = applyIfChanged(ctx, r.Client, client.ObjectKey{Namespace: s.ns, Name: "partnership-support"}, &rbacv1.RoleBinding{}, supportRoleBinding(p), rbacv1ac.ExtractRoleBinding)
+	_, err = ApplyIfChanged(ctx, r.Client, client.ObjectKey{Namespace: s.ns, Name: "partnership-support"}, &rbacv1.RoleBinding{}, supportRoleBinding(p), rbacv1ac.ExtractRoleBinding)
 	errs = append(errs, err)
-	_, err = applyIfChanged(ctx, r.Client, client.ObjectKey{Namespace: s.ns, Name: "tenant-quota"}, &corev1.ResourceQuota{}, resourceQuota(p), corev1ac.ExtractResourceQuota)
+	_, err = ApplyIfChanged(ctx, r.Client, client.ObjectKey{Namespace: s.ns, Name: "tenant-quota"}, &corev1.ResourceQuota{}, resourceQuota(p), corev1ac.ExtractResourceQuota)
 	errs = append(errs, err)
-	_, err = applyIfChanged(ctx, r.Client, client.ObjectKey{Namespace: s.ns, Name: "tenant-limits"}, &corev1.LimitRange{}, limitRange(p), corev1ac.ExtractLimitRange)
+	_, err = ApplyIfChanged(ctx, r.Client, client.ObjectKey{Namespace: s.ns, Name: "tenant-limits"}, &corev1.LimitRange{}, limitRange(p), corev1ac.ExtractLimitRange)
 	errs = append(errs, err)
 	for _, np := range networkPolicies(p, r.Access) {
-		_, err := applyIfChanged(ctx, r.Client, client.ObjectKey{Namespace: s.ns, Name: *np.Name}, &networkingv1.NetworkPolicy{}, np, networkingv1ac.ExtractNetworkPolicy)
+		_, err := ApplyIfChanged(ctx, r.Client, client.ObjectKey{Namespace: s.ns, Name: *np.Name}, &networkingv1.NetworkPolicy{}, np, networkingv1ac.ExtractNetworkPolicy)
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return s.obs.Access.fail(v1.ReasonApplyFailed, err)
 	}
-	s.obs.Access.State = ready("service accounts, RBAC, quota, limits and network policies in place")
+	s.obs.Access.State = Ready("service accounts, RBAC, quota, limits and network policies in place")
 	return nil
 }
 

@@ -14,7 +14,7 @@ import (
 )
 
 func allReady() observation {
-	r := outcome{State: ready("ok")}
+	r := outcome{State: Ready("ok")}
 	return observation{Generation: 3, Namespace: r, Access: r, Storage: r, Identity: r, Services: r}
 }
 
@@ -37,7 +37,7 @@ func TestReadyCondition(t *testing.T) {
 			_ = o.Services.fail(v1.ReasonPortalNotPublished, errors.New("admission denied"))
 		}, metav1.ConditionFalse, v1.ReasonPortalNotPublished},
 		{"a waiting area gives its reason", func(o *observation) {
-			o.Services = outcome{State: waiting(v1.ReasonNoServiceBins, "no binary")}
+			o.Services = outcome{State: Waiting(v1.ReasonNoServiceBins, "no binary")}
 		}, metav1.ConditionFalse, v1.ReasonNoServiceBins},
 		{"skipped areas wait", func(o *observation) { o.Access = outcome{Skipped: true} }, metav1.ConditionFalse, v1.ReasonProgressing},
 		{"host conflict wins over everything", func(o *observation) {
@@ -46,7 +46,7 @@ func TestReadyCondition(t *testing.T) {
 		}, metav1.ConditionFalse, v1.ReasonHostConflict},
 		{"suspended", func(o *observation) {
 			o.Suspended = true
-			o.Storage = outcome{State: waiting(v1.ReasonSuspended, "stopped")}
+			o.Storage = outcome{State: Waiting(v1.ReasonSuspended, "stopped")}
 		}, metav1.ConditionFalse, v1.ReasonSuspended},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -125,7 +125,7 @@ func TestOneEventReportsEveryChangedCondition(t *testing.T) {
 		t.Fatalf("recovery event %s/%s; want Normal/Ready", kind, reason)
 	}
 	starting := allReady()
-	starting.Storage = outcome{State: waiting(v1.ReasonRedisStarting, "waiting for redis")}
+	starting.Storage = outcome{State: Waiting(v1.ReasonRedisStarting, "waiting for redis")}
 	if kind, reason, _ := conditionsEvent(changedConditions(previous, computeConditions(previous, starting))); kind != "Normal" || reason != v1.ReasonRedisStarting {
 		t.Fatalf("a restart is %s/%s; want Normal/RedisStarting", kind, reason)
 	}

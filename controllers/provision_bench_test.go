@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	kuberuntime "github.com/homeward-dev/homeward/internal/runtime/kubernetes"
+
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -39,7 +41,7 @@ func BenchmarkProvision100Partnerships(b *testing.B) {
 		backends := &tenantBackends{t: b, c: c, kratos: idp, redis: map[string]*redisserver.Server{}}
 		opts := operator.Options{
 			Runtime: operator.RuntimeKubernetes,
-			Images:  controllers.Images{Homeward: "homeward:bench", Redis: "redis:7.0.15", Kratos: "oryd/kratos:v1.3.1"},
+			Images:  kuberuntime.Images{Homeward: "homeward:bench", Redis: "redis:7.0.15", Kratos: "oryd/kratos:v1.3.1"},
 			Reach:   backends.reach,
 			Workers: benchWorkers(),
 		}

@@ -27,11 +27,11 @@ type State struct {
 	Endpoints []platformv1alpha1.ServiceEndpoint
 }
 
-func ready(msg string) State {
+func Ready(msg string) State {
 	return State{Ready: true, Reason: platformv1alpha1.ReasonReady, Message: msg}
 }
 
-func waiting(reason, msg string) State { return State{Reason: reason, Message: msg} }
+func Waiting(reason, msg string) State { return State{Reason: reason, Message: msg} }
 
 // Runtime runs a tenant's workloads: as Kubernetes objects, or as local processes. The tenant
 // logic (namespace, keys, access, bootstrap, status) is the same for both.

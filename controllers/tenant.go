@@ -66,7 +66,7 @@ func Replicas(p *platformv1alpha1.Partnership, component string) int32 {
 	return *r
 }
 
-func tenantLabels(p *platformv1alpha1.Partnership, component string) map[string]string {
+func TenantLabels(p *platformv1alpha1.Partnership, component string) map[string]string {
 	l := map[string]string{
 		LabelPartnership: p.Name,
 		LabelManagedBy:   managedByValue,
@@ -78,13 +78,13 @@ func tenantLabels(p *platformv1alpha1.Partnership, component string) map[string]
 	return l
 }
 
-func selectorLabels(p *platformv1alpha1.Partnership, component string) map[string]string {
+func SelectorLabels(p *platformv1alpha1.Partnership, component string) map[string]string {
 	return map[string]string{LabelPartnership: p.Name, LabelComponent: component}
 }
 
 // ownerRef makes an object go with its Partnership. Objects that must survive a Retain deletion
 // (the namespace, generated keys, volumes) deliberately carry none.
-func ownerRef(p *platformv1alpha1.Partnership) *metav1ac.OwnerReferenceApplyConfiguration {
+func OwnerRef(p *platformv1alpha1.Partnership) *metav1ac.OwnerReferenceApplyConfiguration {
 	return metav1ac.OwnerReference().
 		WithAPIVersion(platformv1alpha1.GroupVersion.String()).
 		WithKind("Partnership").
@@ -98,7 +98,7 @@ const defaultSessionLifespan = 8 * time.Hour
 
 // servicePolicy is what the services read of the Partnership (HOMEWARD_POLICY): its policy and cost
 // model, converted field by field to the services' types and encoded by them.
-func servicePolicy(p *platformv1alpha1.Partnership) (string, error) {
+func ServicePolicy(p *platformv1alpha1.Partnership) (string, error) {
 	return policyOf(p).Encode()
 }
 
@@ -129,4 +129,20 @@ func policyOf(p *platformv1alpha1.Partnership) config.Policy {
 		WaitingListBaselineDays: int(c.WaitingListBaselineDays), SchemeAnnualCost: string(c.SchemeAnnualCost),
 		SavingsSplit: config.SavingsSplit{NHS: int(s.NHS), LocalAuthority: int(s.LocalAuthority), HousingProvider: int(s.HousingProvider)}}
 	return out
+}
+
+// SessionLifespan is how long a staff session lasts: the Partnership's, or eight hours.
+func SessionLifespan(p *platformv1alpha1.Partnership) time.Duration {
+	if p.Spec.Identity.SessionLifespan != nil {
+		return p.Spec.Identity.SessionLifespan.Duration
+	}
+	return defaultSessionLifespan
+}
+
+// ServiceSubcommand is the `homeward` subcommand that runs a component.
+func ServiceSubcommand(component string) string {
+	if component == ComponentHousing {
+		return "housing"
+	}
+	return component
 }

@@ -51,7 +51,7 @@ func TestThePartnershipsPolicyReachesTheServicesWhole(t *testing.T) {
 	if zero := zeroLeaves(reflect.ValueOf(converted), "Policy"); len(zero) > 0 {
 		t.Errorf("fields the conversion leaves out: %v", zero)
 	}
-	encoded, err := servicePolicy(p)
+	encoded, err := ServicePolicy(p)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 
+	kuberuntime "github.com/homeward-dev/homeward/internal/runtime/kubernetes"
+	localruntime "github.com/homeward-dev/homeward/internal/runtime/local"
+
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/rest"
@@ -41,7 +44,7 @@ type Options struct {
 	HomewardPath string
 
 	// Kubernetes runtime.
-	Images       controllers.Images
+	Images       kuberuntime.Images
 	OTLPEndpoint string
 	IngressClass string
 	// Reach overrides how the operator connects to tenants' Redis and Kratos (tests).
@@ -88,7 +91,7 @@ func (o Options) Validate() error {
 // Operator is a configured, not yet started operator.
 type Operator struct {
 	Manager ctrl.Manager
-	local   *controllers.LocalRuntime
+	local   *localruntime.Runtime
 }
 
 // New builds the manager and registers the controller.
@@ -141,7 +144,7 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Operator, error) {
 	switch opts.Runtime {
 	case RuntimeLocal:
 		changes := make(chan event.GenericEvent, 64)
-		op.local = &controllers.LocalRuntime{
+		op.local = &localruntime.Runtime{
 			DataDir: opts.DataDir, RedisPath: opts.RedisPath, KratosPath: opts.KratosPath,
 			HomewardPath: opts.HomewardPath, OTLPEndpoint: opts.OTLPEndpoint, Secrets: mgr.GetAPIReader(),
 			Hasher: opts.KratosHasher, Log: log.WithName("local-runtime"),
@@ -157,7 +160,7 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Operator, error) {
 		r.Runtime = op.local
 		r.Changes = changes
 	case RuntimeKubernetes:
-		r.Runtime = &controllers.KubernetesRuntime{
+		r.Runtime = &kuberuntime.Runtime{
 			Client: mgr.GetClient(), Images: opts.Images, OTLPEndpoint: opts.OTLPEndpoint,
 			IngressClass: opts.IngressClass, Reach: opts.Reach,
 		}

@@ -1,10 +1,12 @@
-package controllers
+package kubernetes
 
 import (
 	"context"
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/homeward-dev/homeward/controllers"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -22,13 +24,13 @@ import (
 // one after the other, with no reconcile logic, bootstrap or status. The difference between the
 // two is the operator's own cost.
 //
-//	go test -run '^$' -bench PlainApplyOf100 -benchtime 1x ./controllers/
+//	go test -run '^$' -bench PlainApplyOf100 -benchtime 1x ./internal/runtime/kubernetes/
 func BenchmarkPlainApplyOf100Tenants(b *testing.B) {
 	const tenants = 100
 	for range b.N {
 		b.StopTimer()
 		cp := testenv.ControlPlane(b, testenv.ControlPlaneOptions{CRDDirectoryPaths: []string{"config/crd/bases"}})
-		scheme, err := NewScheme()
+		scheme, err := controllers.NewScheme()
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -36,8 +38,8 @@ func BenchmarkPlainApplyOf100Tenants(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		keys := Keys{RedisAdmin: "a", RedisUsers: map[string]string{}, KratosCookie: "c0123456789abcdef", KratosCipher: "0123456789abcdef0123456789abcdef", PIIKey: make([]byte, 32)}
-		for _, comp := range ServiceComponents {
+		keys := controllers.Keys{RedisAdmin: "a", RedisUsers: map[string]string{}, KratosCookie: "c0123456789abcdef", KratosCipher: "0123456789abcdef0123456789abcdef", PIIKey: make([]byte, 32)}
+		for _, comp := range controllers.ServiceComponents {
 			keys.RedisUsers[comp] = comp
 		}
 		var objects [][]runtime.ApplyConfiguration
@@ -52,7 +54,7 @@ func BenchmarkPlainApplyOf100Tenants(b *testing.B) {
 		start := time.Now()
 		for _, tenant := range objects {
 			for _, o := range tenant {
-				if err := c.Apply(ctx, o, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+				if err := c.Apply(ctx, o, client.FieldOwner(controllers.FieldManager), client.ForceOwnership); err != nil {
 					b.Fatal(err)
 				}
 				count++
@@ -67,38 +69,30 @@ func BenchmarkPlainApplyOf100Tenants(b *testing.B) {
 }
 
 // tenantObjects are the objects the kubernetes runtime applies for one tenant, in order.
-func tenantObjects(b *testing.B, p *platformv1alpha1.Partnership, keys Keys) []runtime.ApplyConfiguration {
-	access := AccessOptions{IngressNamespace: "ingress-nginx", OperatorNamespace: "homeward-system"}
-	objs := []runtime.ApplyConfiguration{namespaceObject(p)}
-	for _, comp := range AllComponents {
-		objs = append(objs, serviceAccountObject(p, comp))
-	}
-	objs = append(objs, supportRole(p), supportRoleBinding(p), resourceQuota(p), limitRange(p))
-	for _, np := range networkPolicies(p, access) {
-		objs = append(objs, np)
-	}
-	ns := NamespaceName(p.Name)
-	conf := redisserver.ConfigFile(redisserver.Config{Bind: "0.0.0.0", Port: PortRedis, Dir: "/data", AppendFsync: "always", ACLFile: "/etc/redis/users.acl"})
+func tenantObjects(b *testing.B, p *platformv1alpha1.Partnership, keys controllers.Keys) []runtime.ApplyConfiguration {
+	objs := controllers.AccessObjects(p, controllers.AccessOptions{IngressNamespace: "ingress-nginx", OperatorNamespace: "homeward-system"})
+	ns := controllers.NamespaceName(p.Name)
+	conf := redisserver.ConfigFile(redisserver.Config{Bind: "0.0.0.0", Port: controllers.PortRedis, Dir: "/data", AppendFsync: "always", ACLFile: "/etc/redis/users.acl"})
 	objs = append(objs,
-		secretFromStringData(corev1ac.Secret("redis-config", ns).WithOwnerReferences(ownerRef(p)).
-			WithStringData(map[string]string{"redis.conf": conf, "users.acl": redisserver.ACLFile(keys.RedisAdmin, RedisUsers(p.Name, keys))})),
-		clusterService(p, ComponentRedis, servicePort("redis", PortRedis)),
+		secretFromStringData(corev1ac.Secret("redis-config", ns).WithOwnerReferences(controllers.OwnerRef(p)).
+			WithStringData(map[string]string{"redis.conf": conf, "users.acl": redisserver.ACLFile(keys.RedisAdmin, controllers.RedisUsers(p.Name, keys))})),
+		clusterService(p, controllers.ComponentRedis, servicePort("redis", controllers.PortRedis)),
 		redisStatefulSet(p, "redis:7.0.15"))
 	kconf, err := kratosserver.ConfigFile(kratosserver.Config{PublicURL: "https://x/", AdminURL: "http://k/", Host: "0.0.0.0",
-		PublicPort: PortKratosPublic, AdminPort: PortKratosAdmin, SchemaURL: "file:///s", SessionLifespan: time.Hour,
+		PublicPort: controllers.PortKratosPublic, AdminPort: controllers.PortKratosAdmin, SchemaURL: "file:///s", SessionLifespan: time.Hour,
 		CookieSecret: keys.KratosCookie, CipherSecret: keys.KratosCipher})
 	if err != nil {
 		b.Fatal(err)
 	}
 	objs = append(objs,
-		corev1ac.Secret("kratos-config", ns).WithOwnerReferences(ownerRef(p)).WithData(map[string][]byte{"kratos.yaml": kconf}),
+		corev1ac.Secret("kratos-config", ns).WithOwnerReferences(controllers.OwnerRef(p)).WithData(map[string][]byte{"kratos.yaml": kconf}),
 		kratosDataClaim(p),
-		clusterService(p, ComponentKratos, servicePort("public", PortKratosPublic), servicePort("admin", PortKratosAdmin)),
+		clusterService(p, controllers.ComponentKratos, servicePort("public", controllers.PortKratosPublic), servicePort("admin", controllers.PortKratosAdmin)),
 		kratosDeployment(p, "oryd/kratos:v1.3.1"))
-	for _, comp := range ServiceComponents {
+	for _, comp := range controllers.ServiceComponents {
 		objs = append(objs,
-			corev1ac.Secret("svc-"+comp, ns).WithOwnerReferences(ownerRef(p)).WithData(map[string][]byte{"redis-password": []byte("x")}),
-			clusterService(p, comp, servicePort("http", PortService)),
+			corev1ac.Secret("svc-"+comp, ns).WithOwnerReferences(controllers.OwnerRef(p)).WithData(map[string][]byte{"redis-password": []byte("x")}),
+			clusterService(p, comp, servicePort("http", controllers.PortService)),
 			serviceDeployment(p, comp, "homeward:bench", "", "{}"))
 	}
 	return append(objs, portalIngress(p, ""))

@@ -1,8 +1,10 @@
-package controllers
+package kubernetes
 
 import (
 	"fmt"
 	"strconv"
+
+	"github.com/homeward-dev/homeward/controllers"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -61,12 +63,12 @@ func mount(name, path string) *corev1ac.VolumeMountApplyConfiguration {
 }
 
 func clusterService(p *platformv1alpha1.Partnership, component string, ports ...*corev1ac.ServicePortApplyConfiguration) *corev1ac.ServiceApplyConfiguration {
-	return corev1ac.Service(component, NamespaceName(p.Name)).
-		WithLabels(tenantLabels(p, component)).
-		WithOwnerReferences(ownerRef(p)).
+	return corev1ac.Service(component, controllers.NamespaceName(p.Name)).
+		WithLabels(controllers.TenantLabels(p, component)).
+		WithOwnerReferences(controllers.OwnerRef(p)).
 		WithSpec(corev1ac.ServiceSpec().
 			WithType(corev1.ServiceTypeClusterIP).
-			WithSelector(selectorLabels(p, component)).
+			WithSelector(controllers.SelectorLabels(p, component)).
 			WithPorts(ports...))
 }
 
@@ -86,35 +88,35 @@ func redisStatefulSet(p *platformv1alpha1.Partnership, image string) *appsv1ac.S
 	// left out, so the stored template equals the applied one and a re-apply is never needed.
 	claim := (&corev1ac.PersistentVolumeClaimApplyConfiguration{}).
 		WithName("data").
-		WithLabels(tenantLabels(p, ComponentRedis)).
+		WithLabels(controllers.TenantLabels(p, controllers.ComponentRedis)).
 		WithStatus(corev1ac.PersistentVolumeClaimStatus().WithPhase(corev1.ClaimPending)).
 		WithSpec(corev1ac.PersistentVolumeClaimSpec().
 			WithVolumeMode(corev1.PersistentVolumeFilesystem).
 			WithAccessModes(corev1.ReadWriteOnce).
 			WithResources(corev1ac.VolumeResourceRequirements().
-				WithRequests(corev1.ResourceList{corev1.ResourceStorage: quantityOr(p.Spec.Storage.Redis.Size, "5Gi")})))
+				WithRequests(corev1.ResourceList{corev1.ResourceStorage: controllers.QuantityOr(p.Spec.Storage.Redis.Size, "5Gi")})))
 	if sc := p.Spec.Storage.Redis.StorageClassName; sc != nil {
 		claim.Spec.WithStorageClassName(*sc)
 	}
 	container := restrictedContainer("redis", image, redisUID, "100m", "256Mi").
 		WithCommand("redis-server", "/etc/redis/redis.conf").
-		WithPorts(corev1ac.ContainerPort().WithName("redis").WithContainerPort(PortRedis)).
+		WithPorts(corev1ac.ContainerPort().WithName("redis").WithContainerPort(controllers.PortRedis)).
 		WithVolumeMounts(mount("data", "/data"), mount("config", "/etc/redis"), mount("tmp", "/tmp")).
 		WithReadinessProbe(corev1ac.Probe().WithTCPSocket(corev1ac.TCPSocketAction().WithPort(intstr.FromString("redis"))).WithPeriodSeconds(5))
-	return appsv1ac.StatefulSet(ComponentRedis, NamespaceName(p.Name)).
-		WithLabels(tenantLabels(p, ComponentRedis)).
-		WithOwnerReferences(ownerRef(p)).
+	return appsv1ac.StatefulSet(controllers.ComponentRedis, controllers.NamespaceName(p.Name)).
+		WithLabels(controllers.TenantLabels(p, controllers.ComponentRedis)).
+		WithOwnerReferences(controllers.OwnerRef(p)).
 		WithSpec(appsv1ac.StatefulSetSpec().
 			WithReplicas(replicas).
-			WithServiceName(ComponentRedis).
-			WithSelector(metav1ac.LabelSelector().WithMatchLabels(selectorLabels(p, ComponentRedis))).
+			WithServiceName(controllers.ComponentRedis).
+			WithSelector(metav1ac.LabelSelector().WithMatchLabels(controllers.SelectorLabels(p, controllers.ComponentRedis))).
 			// Volumes stay when the StatefulSet goes: the Retain policy and re-adoption rely on it.
 			WithPersistentVolumeClaimRetentionPolicy(appsv1ac.StatefulSetPersistentVolumeClaimRetentionPolicy().
 				WithWhenDeleted("Retain").WithWhenScaled("Retain")).
 			WithVolumeClaimTemplates(claim).
 			WithTemplate(corev1ac.PodTemplateSpec().
-				WithLabels(tenantLabels(p, ComponentRedis)).
-				WithSpec(restrictedPod(ComponentRedis, redisUID).
+				WithLabels(controllers.TenantLabels(p, controllers.ComponentRedis)).
+				WithSpec(restrictedPod(controllers.ComponentRedis, redisUID).
 					WithContainers(container).
 					WithVolumes(secretVolume("config", "redis-config"), tmpVolume()))))
 }
@@ -129,8 +131,8 @@ func kratosDataClaim(p *platformv1alpha1.Partnership) *corev1ac.PersistentVolume
 	if sc := p.Spec.Storage.Redis.StorageClassName; sc != nil {
 		spec.WithStorageClassName(*sc)
 	}
-	return corev1ac.PersistentVolumeClaim("kratos-data", NamespaceName(p.Name)).
-		WithLabels(tenantLabels(p, ComponentKratos)).
+	return corev1ac.PersistentVolumeClaim("kratos-data", controllers.NamespaceName(p.Name)).
+		WithLabels(controllers.TenantLabels(p, controllers.ComponentKratos)).
 		WithSpec(spec)
 }
 
@@ -162,20 +164,20 @@ func kratosDeployment(p *platformv1alpha1.Partnership, image string) *appsv1ac.D
 		WithArgs("serve", "--config", "/etc/kratos/kratos.yaml").
 		WithEnv(env...).WithVolumeMounts(mounts...).
 		WithPorts(
-			corev1ac.ContainerPort().WithName("public").WithContainerPort(PortKratosPublic),
-			corev1ac.ContainerPort().WithName("admin").WithContainerPort(PortKratosAdmin)).
+			corev1ac.ContainerPort().WithName("public").WithContainerPort(controllers.PortKratosPublic),
+			corev1ac.ContainerPort().WithName("admin").WithContainerPort(controllers.PortKratosAdmin)).
 		WithReadinessProbe(corev1ac.Probe().WithHTTPGet(corev1ac.HTTPGetAction().WithPath("/admin/health/ready").WithPort(intstr.FromString("admin"))).WithPeriodSeconds(5))
-	return appsv1ac.Deployment(ComponentKratos, NamespaceName(p.Name)).
-		WithLabels(tenantLabels(p, ComponentKratos)).
-		WithOwnerReferences(ownerRef(p)).
+	return appsv1ac.Deployment(controllers.ComponentKratos, controllers.NamespaceName(p.Name)).
+		WithLabels(controllers.TenantLabels(p, controllers.ComponentKratos)).
+		WithOwnerReferences(controllers.OwnerRef(p)).
 		WithSpec(appsv1ac.DeploymentSpec().
 			WithReplicas(replicas).
 			// SQLite allows one writer: never run two Kratos pods on the same volume.
 			WithStrategy(appsv1ac.DeploymentStrategy().WithType("Recreate")).
-			WithSelector(metav1ac.LabelSelector().WithMatchLabels(selectorLabels(p, ComponentKratos))).
+			WithSelector(metav1ac.LabelSelector().WithMatchLabels(controllers.SelectorLabels(p, controllers.ComponentKratos))).
 			WithTemplate(corev1ac.PodTemplateSpec().
-				WithLabels(tenantLabels(p, ComponentKratos)).
-				WithSpec(restrictedPod(ComponentKratos, kratosUID).
+				WithLabels(controllers.TenantLabels(p, controllers.ComponentKratos)).
+				WithSpec(restrictedPod(controllers.ComponentKratos, kratosUID).
 					WithInitContainers(migrate).
 					WithContainers(serve).
 					WithVolumes(volumes...))))
@@ -183,60 +185,54 @@ func kratosDeployment(p *platformv1alpha1.Partnership, image string) *appsv1ac.D
 
 const homewardUID = 65532
 
-// ServiceSubcommand is the `homeward` subcommand that runs a component.
-func ServiceSubcommand(component string) string {
-	if component == ComponentHousing {
-		return "housing"
-	}
-	return component
-}
-
 func serviceDeployment(p *platformv1alpha1.Partnership, component, image, otlp, policy string) *appsv1ac.DeploymentApplyConfiguration {
-	ns := NamespaceName(p.Name)
+	ns := controllers.NamespaceName(p.Name)
 	settings := config.Config{
-		Partnership: p.Name, Listen: ":" + strconv.Itoa(PortService),
-		RedisAddr: fmt.Sprintf("%s.%s.svc:%d", ComponentRedis, ns, PortRedis), RedisUser: component,
+		Partnership: p.Name, Listen: ":" + strconv.Itoa(controllers.PortService),
+		RedisAddr: fmt.Sprintf("%s.%s.svc:%d", controllers.ComponentRedis, ns, controllers.PortRedis), RedisUser: component,
 		RedisPasswordFile: "/var/run/homeward/redis-password", PIIKeyFile: "/var/run/homeward/pii-key",
-		KratosPublicURL: fmt.Sprintf("http://%s.%s.svc:%d", ComponentKratos, ns, PortKratosPublic),
+		KratosPublicURL: fmt.Sprintf("http://%s.%s.svc:%d", controllers.ComponentKratos, ns, controllers.PortKratosPublic),
 		// A policy change changes the pod template, so the services roll out with it.
 		PolicyJSON: policy, OTLPEndpoint: otlp,
 	}
-	if component == ComponentPortal {
+	if component == controllers.ComponentPortal {
 		// The portal reaches the services through their Services, as the NetworkPolicies allow.
-		url := func(service string) string { return fmt.Sprintf("http://%s.%s.svc:%d", service, ns, PortService) }
-		settings.ReferralURL, settings.HousingURL, settings.ReportingURL = url(ComponentReferral), url(ComponentHousing), url(ComponentReporting)
+		url := func(service string) string {
+			return fmt.Sprintf("http://%s.%s.svc:%d", service, ns, controllers.PortService)
+		}
+		settings.ReferralURL, settings.HousingURL, settings.ReportingURL = url(controllers.ComponentReferral), url(controllers.ComponentHousing), url(controllers.ComponentReporting)
 	}
 	var env []*corev1ac.EnvVarApplyConfiguration
 	for _, v := range settings.Environ() {
 		env = append(env, corev1ac.EnvVar().WithName(v.Name).WithValue(v.Value))
 	}
 	container := restrictedContainer(component, image, homewardUID, "50m", "128Mi").
-		WithArgs(ServiceSubcommand(component)).
+		WithArgs(controllers.ServiceSubcommand(component)).
 		WithEnv(env...).
-		WithPorts(corev1ac.ContainerPort().WithName("http").WithContainerPort(PortService)).
+		WithPorts(corev1ac.ContainerPort().WithName("http").WithContainerPort(controllers.PortService)).
 		WithVolumeMounts(mount("credentials", "/var/run/homeward"), mount("tmp", "/tmp")).
 		WithReadinessProbe(corev1ac.Probe().WithHTTPGet(corev1ac.HTTPGetAction().WithPath("/readyz").WithPort(intstr.FromString("http"))).WithPeriodSeconds(5)).
 		WithLivenessProbe(corev1ac.Probe().WithHTTPGet(corev1ac.HTTPGetAction().WithPath("/healthz").WithPort(intstr.FromString("http"))).WithPeriodSeconds(10))
 	return appsv1ac.Deployment(component, ns).
-		WithLabels(tenantLabels(p, component)).
-		WithOwnerReferences(ownerRef(p)).
+		WithLabels(controllers.TenantLabels(p, component)).
+		WithOwnerReferences(controllers.OwnerRef(p)).
 		WithSpec(appsv1ac.DeploymentSpec().
-			WithReplicas(Replicas(p, component)).
-			WithSelector(metav1ac.LabelSelector().WithMatchLabels(selectorLabels(p, component))).
+			WithReplicas(controllers.Replicas(p, component)).
+			WithSelector(metav1ac.LabelSelector().WithMatchLabels(controllers.SelectorLabels(p, component))).
 			WithTemplate(corev1ac.PodTemplateSpec().
-				WithLabels(tenantLabels(p, component)).
+				WithLabels(controllers.TenantLabels(p, component)).
 				WithSpec(restrictedPod(component, homewardUID).
 					WithContainers(container).
 					WithVolumes(secretVolume("credentials", "svc-"+component), tmpVolume()))))
 }
 
 func disruptionBudget(p *platformv1alpha1.Partnership, component string) *policyv1ac.PodDisruptionBudgetApplyConfiguration {
-	return policyv1ac.PodDisruptionBudget(component, NamespaceName(p.Name)).
-		WithLabels(tenantLabels(p, component)).
-		WithOwnerReferences(ownerRef(p)).
+	return policyv1ac.PodDisruptionBudget(component, controllers.NamespaceName(p.Name)).
+		WithLabels(controllers.TenantLabels(p, component)).
+		WithOwnerReferences(controllers.OwnerRef(p)).
 		WithSpec(policyv1ac.PodDisruptionBudgetSpec().
 			WithMinAvailable(intstr.FromInt32(1)).
-			WithSelector(metav1ac.LabelSelector().WithMatchLabels(selectorLabels(p, component))))
+			WithSelector(metav1ac.LabelSelector().WithMatchLabels(controllers.SelectorLabels(p, component))))
 }
 
 func portalIngress(p *platformv1alpha1.Partnership, class string) *networkingv1ac.IngressApplyConfiguration {
@@ -245,12 +241,12 @@ func portalIngress(p *platformv1alpha1.Partnership, class string) *networkingv1a
 		WithHTTP(networkingv1ac.HTTPIngressRuleValue().WithPaths(networkingv1ac.HTTPIngressPath().
 			WithPath("/").WithPathType(networkingv1.PathTypePrefix).
 			WithBackend(networkingv1ac.IngressBackend().WithService(networkingv1ac.IngressServiceBackend().
-				WithName(ComponentPortal).WithPort(networkingv1ac.ServiceBackendPort().WithName("http")))))))
+				WithName(controllers.ComponentPortal).WithPort(networkingv1ac.ServiceBackendPort().WithName("http")))))))
 	if class != "" {
 		spec.WithIngressClassName(class)
 	}
-	return networkingv1ac.Ingress("portal", NamespaceName(p.Name)).
-		WithLabels(tenantLabels(p, ComponentPortal)).
-		WithOwnerReferences(ownerRef(p)).
+	return networkingv1ac.Ingress("portal", controllers.NamespaceName(p.Name)).
+		WithLabels(controllers.TenantLabels(p, controllers.ComponentPortal)).
+		WithOwnerReferences(controllers.OwnerRef(p)).
 		WithSpec(spec)
 }

@@ -1,4 +1,4 @@
-package controllers
+package local
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/homeward-dev/homeward/controllers"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
@@ -25,11 +27,11 @@ import (
 	"github.com/homeward-dev/homeward/internal/supervise"
 )
 
-// LocalRuntime runs each tenant's Redis and Kratos as local processes on loopback ports, with
+// Runtime runs each tenant's Redis and Kratos as local processes on loopback ports, with
 // state under DataDir/<partnership>/. Processes are detached: an operator that restarts adopts
 // them rather than interrupting its tenants. A process that dies is restarted with exponential
 // backoff, and each change is reported through Changed so the tenant's conditions follow.
-type LocalRuntime struct {
+type Runtime struct {
 	DataDir    string
 	RedisPath  string
 	KratosPath string
@@ -63,11 +65,11 @@ type supervisedService struct {
 }
 
 // implementedServices are the tenant services the homeward binary provides.
-var implementedServices = map[string]bool{ComponentReferral: true, ComponentHousing: true, ComponentReporting: true, ComponentPortal: true}
+var implementedServices = map[string]bool{controllers.ComponentReferral: true, controllers.ComponentHousing: true, controllers.ComponentReporting: true, controllers.ComponentPortal: true}
 
 // reportCrash says whether a supervised process crashed since the last report; when it did, another
 // reconcile is queued to report the recovery.
-func reportCrash[S supervise.Server](l *LocalRuntime, partnership string, p *supervise.Process[S]) bool {
+func reportCrash[S supervise.Server](l *Runtime, partnership string, p *supervise.Process[S]) bool {
 	if !p.Crashed() {
 		return false
 	}
@@ -76,15 +78,15 @@ func reportCrash[S supervise.Server](l *LocalRuntime, partnership string, p *sup
 }
 
 // supervised keeps a tenant's process running, reconciling the tenant whenever it exits or returns.
-func supervised[S supervise.Server](l *LocalRuntime, partnership, component string, srv S) *supervise.Process[S] {
+func supervised[S supervise.Server](l *Runtime, partnership, component string, srv S) *supervise.Process[S] {
 	return supervise.Start(srv, supervise.DefaultBackoff, l.Log.WithValues("partnership", partnership, "component", component),
 		func() { l.changed(partnership) })
 }
 
-// Name implements Runtime.
-func (l *LocalRuntime) Name() string { return "local" }
+// Name implements controllers.Runtime.
+func (l *Runtime) Name() string { return "local" }
 
-func (l *LocalRuntime) tenant(name string) *localTenant {
+func (l *Runtime) tenant(name string) *localTenant {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.tenants == nil {
@@ -99,53 +101,53 @@ func (l *LocalRuntime) tenant(name string) *localTenant {
 }
 
 // TenantDir is where a partnership's local state lives.
-func (l *LocalRuntime) TenantDir(partnership string) string {
+func (l *Runtime) TenantDir(partnership string) string {
 	return filepath.Join(l.DataDir, partnership)
 }
 
-func (l *LocalRuntime) changed(partnership string) {
+func (l *Runtime) changed(partnership string) {
 	if l.Changed != nil {
 		l.Changed(partnership)
 	}
 }
 
-// Storage implements Runtime.
-func (l *LocalRuntime) Storage(ctx context.Context, t Tenant) (string, State, error) {
+// Storage implements controllers.Runtime.
+func (l *Runtime) Storage(ctx context.Context, t controllers.Tenant) (string, controllers.State, error) {
 	p := t.Partnership
 	lt := l.tenant(p.Name)
 	if p.Spec.Suspend {
 		err := lt.redis.Halt()
 		lt.redis = nil
-		return "", waiting(platformv1alpha1.ReasonSuspended, "redis-server is stopped; its data is kept"), err
+		return "", controllers.Waiting(platformv1alpha1.ReasonSuspended, "redis-server is stopped; its data is kept"), err
 	}
 	if lt.redis == nil {
 		srv, err := redisserver.Start(ctx, redisserver.Options{
 			Path: l.RedisPath, Dir: filepath.Join(l.TenantDir(p.Name), "redis"),
 			AppendFsync: string(p.Spec.Storage.Redis.AppendFsync), AdminPassword: t.Keys.RedisAdmin,
-			Users: RedisUsers(p.Name, t.Keys), Detached: true,
+			Users: controllers.RedisUsers(p.Name, t.Keys), Detached: true,
 		})
 		if err != nil {
-			return "", State{}, fmt.Errorf("start redis-server: %w", err)
+			return "", controllers.State{}, fmt.Errorf("start redis-server: %w", err)
 		}
-		lt.redis = supervised(l, p.Name, ComponentRedis, srv)
+		lt.redis = supervised(l, p.Name, controllers.ComponentRedis, srv)
 	}
 	srv := lt.redis.Server
 	if reportCrash(l, p.Name, lt.redis) || !srv.Running() {
-		return srv.Addr(), waiting(platformv1alpha1.ReasonRedisStarting, "redis-server exited; it is restarted with backoff"), nil
+		return srv.Addr(), controllers.Waiting(platformv1alpha1.ReasonRedisStarting, "redis-server exited; it is restarted with backoff"), nil
 	}
-	st := ready("redis-server running, pid " + strconv.Itoa(srv.Pid()))
+	st := controllers.Ready("redis-server running, pid " + strconv.Itoa(srv.Pid()))
 	st.Endpoints = []platformv1alpha1.ServiceEndpoint{{Name: "redis", URL: "redis://" + srv.Addr()}}
 	return srv.Addr(), st, nil
 }
 
-// Identity implements Runtime.
-func (l *LocalRuntime) Identity(ctx context.Context, t Tenant) (string, string, State, error) {
+// Identity implements controllers.Runtime.
+func (l *Runtime) Identity(ctx context.Context, t controllers.Tenant) (string, string, controllers.State, error) {
 	p := t.Partnership
 	lt := l.tenant(p.Name)
 	if p.Spec.Suspend {
 		err := lt.kratos.Halt()
 		lt.kratos = nil
-		return "", "", waiting(platformv1alpha1.ReasonSuspended, "kratos is stopped; identities are kept"), err
+		return "", "", controllers.Waiting(platformv1alpha1.ReasonSuspended, "kratos is stopped; identities are kept"), err
 	}
 	if lt.kratos == nil {
 		dir := filepath.Join(l.TenantDir(p.Name), "kratos")
@@ -155,7 +157,7 @@ func (l *LocalRuntime) Identity(ctx context.Context, t Tenant) (string, string, 
 		}
 		portalPort, err := l.portalPort(p.Name)
 		if err != nil {
-			return "", "", State{}, err
+			return "", "", controllers.State{}, err
 		}
 		srv, err := kratosserver.Start(ctx, kratosserver.Options{
 			Path: l.KratosPath, Dir: dir, ExternalDSN: external,
@@ -163,19 +165,19 @@ func (l *LocalRuntime) Identity(ctx context.Context, t Tenant) (string, string, 
 			DSN:          "sqlite://" + filepath.Join(dir, "kratos.db") + "?_fk=true&mode=rwc",
 			Hasher:       l.Hasher,
 			CookieSecret: t.Keys.KratosCookie, CipherSecret: t.Keys.KratosCipher,
-			SessionLifespan: sessionLifespan(p),
+			SessionLifespan: controllers.SessionLifespan(p),
 			Detached:        true,
 		})
 		if err != nil {
-			return "", "", State{}, fmt.Errorf("start kratos: %w", err)
+			return "", "", controllers.State{}, fmt.Errorf("start kratos: %w", err)
 		}
-		lt.kratos = supervised(l, p.Name, ComponentKratos, srv)
+		lt.kratos = supervised(l, p.Name, controllers.ComponentKratos, srv)
 	}
 	srv := lt.kratos.Server
 	if reportCrash(l, p.Name, lt.kratos) || !srv.Running() {
-		return srv.PublicURL(), srv.AdminURL(), waiting(platformv1alpha1.ReasonKratosStarting, "kratos exited; it is restarted with backoff"), nil
+		return srv.PublicURL(), srv.AdminURL(), controllers.Waiting(platformv1alpha1.ReasonKratosStarting, "kratos exited; it is restarted with backoff"), nil
 	}
-	st := ready("kratos running, pid " + strconv.Itoa(srv.Pid()))
+	st := controllers.Ready("kratos running, pid " + strconv.Itoa(srv.Pid()))
 	st.Endpoints = []platformv1alpha1.ServiceEndpoint{{Name: "kratos-public", URL: srv.PublicURL()}, {Name: "kratos-admin", URL: srv.AdminURL()}}
 	return srv.PublicURL(), srv.AdminURL(), st, nil
 }
@@ -183,51 +185,51 @@ func (l *LocalRuntime) Identity(ctx context.Context, t Tenant) (string, string, 
 // externalDSN reads the DSN of spec.identity.externalDSNSecretRef from the tenant namespace; ""
 // when there is none. A missing Secret or key is reported, not retried blindly: the Secret's
 // creation does not wake the operator, so the tenant is reconciled again on its next requeue.
-func (l *LocalRuntime) externalDSN(ctx context.Context, t Tenant) (string, State, error) {
+func (l *Runtime) externalDSN(ctx context.Context, t controllers.Tenant) (string, controllers.State, error) {
 	ref := t.Partnership.Spec.Identity.ExternalDSNSecretRef
 	if ref == nil {
-		return "", ready(""), nil
+		return "", controllers.Ready(""), nil
 	}
 	if l.Secrets == nil {
-		return "", State{}, errors.New("the local runtime has no API reader for the external DSN Secret")
+		return "", controllers.State{}, errors.New("the local runtime has no API reader for the external DSN Secret")
 	}
 	var secret corev1.Secret
 	err := l.Secrets.Get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: ref.Name}, &secret)
 	if apierrors.IsNotFound(err) {
-		st := waiting(platformv1alpha1.ReasonNotReady, fmt.Sprintf("waiting for Secret %s/%s with the external Kratos DSN", t.Namespace, ref.Name))
+		st := controllers.Waiting(platformv1alpha1.ReasonNotReady, fmt.Sprintf("waiting for Secret %s/%s with the external Kratos DSN", t.Namespace, ref.Name))
 		st.RecheckAfter = 5 * time.Second
 		return "", st, nil
 	}
 	if err != nil {
-		return "", State{}, fmt.Errorf("read Secret %s/%s: %w", t.Namespace, ref.Name, err)
+		return "", controllers.State{}, fmt.Errorf("read Secret %s/%s: %w", t.Namespace, ref.Name, err)
 	}
 	dsn := string(secret.Data[ref.Key])
 	if dsn == "" {
-		st := waiting(platformv1alpha1.ReasonNotReady, fmt.Sprintf("Secret %s/%s has no key %q", t.Namespace, ref.Name, ref.Key))
+		st := controllers.Waiting(platformv1alpha1.ReasonNotReady, fmt.Sprintf("Secret %s/%s has no key %q", t.Namespace, ref.Name, ref.Key))
 		st.RecheckAfter = 5 * time.Second
 		return "", st, nil
 	}
-	return dsn, ready(""), nil
+	return dsn, controllers.Ready(""), nil
 }
 
 // Services implements Runtime: each wanted service runs as `homeward <service>` on a loopback
 // port, restarted when it exits and replaced when its configuration (the policy) changes.
-func (l *LocalRuntime) Services(ctx context.Context, t Tenant) ([]platformv1alpha1.ServiceEndpoint, State, error) {
+func (l *Runtime) Services(ctx context.Context, t controllers.Tenant) ([]platformv1alpha1.ServiceEndpoint, controllers.State, error) {
 	p := t.Partnership
 	lt := l.tenant(p.Name)
 	if p.Spec.Suspend {
-		return nil, waiting(platformv1alpha1.ReasonSuspended, "services are stopped"), l.haltServices(lt, nil)
+		return nil, controllers.Waiting(platformv1alpha1.ReasonSuspended, "services are stopped"), l.haltServices(lt, nil)
 	}
-	policy, err := servicePolicy(p)
+	policy, err := controllers.ServicePolicy(p)
 	if err != nil {
-		return nil, State{}, err
+		return nil, controllers.State{}, err
 	}
 	var endpoints []platformv1alpha1.ServiceEndpoint
 	var missing, starting []string
 	var errs []error
 	wanted := map[string]bool{}
-	for _, c := range ServiceComponents {
-		if Replicas(p, c) == 0 {
+	for _, c := range controllers.ServiceComponents {
+		if controllers.Replicas(p, c) == 0 {
 			continue
 		}
 		wanted[c] = true
@@ -241,18 +243,18 @@ func (l *LocalRuntime) Services(ctx context.Context, t Tenant) ([]platformv1alph
 		}
 		redis, kratos := lt.redis.Server, lt.kratos.Server
 		opts := serviceserver.Options{
-			Path: l.HomewardPath, Service: ServiceSubcommand(c), Partnership: p.Name,
+			Path: l.HomewardPath, Service: controllers.ServiceSubcommand(c), Partnership: p.Name,
 			Dir:       filepath.Join(l.TenantDir(p.Name), c),
 			RedisAddr: redis.Addr(), RedisPassword: t.Keys.RedisUsers[c], PIIKey: t.Keys.PIIKey,
 			KratosPublicURL: kratos.PublicURL(), Policy: policy, OTLPEndpoint: l.OTLPEndpoint, Detached: true,
 		}
-		if c == ComponentPortal {
+		if c == controllers.ComponentPortal {
 			// The portal fronts the other services, on the port Kratos was told it lives at.
 			urls := map[string]string{}
 			for _, e := range endpoints {
 				urls[e.Name] = e.URL
 			}
-			opts.ReferralURL, opts.HousingURL, opts.ReportingURL = urls[ComponentReferral], urls[ComponentHousing], urls[ComponentReporting]
+			opts.ReferralURL, opts.HousingURL, opts.ReportingURL = urls[controllers.ComponentReferral], urls[controllers.ComponentHousing], urls[controllers.ComponentReporting]
 			if opts.ReferralURL == "" || opts.HousingURL == "" || opts.ReportingURL == "" {
 				starting = append(starting, c)
 				continue
@@ -286,22 +288,22 @@ func (l *LocalRuntime) Services(ctx context.Context, t Tenant) ([]platformv1alph
 	}
 	errs = append(errs, l.haltServices(lt, wanted))
 	if err := errors.Join(errs...); err != nil {
-		return endpoints, State{}, err
+		return endpoints, controllers.State{}, err
 	}
 	switch {
 	case len(missing) > 0:
-		return endpoints, waiting(platformv1alpha1.ReasonNoServiceBins,
+		return endpoints, controllers.Waiting(platformv1alpha1.ReasonNoServiceBins,
 			fmt.Sprintf("the homeward binary does not provide the %v services yet", missing)), nil
 	case len(starting) > 0:
-		return endpoints, waiting(platformv1alpha1.ReasonServicesStarting, fmt.Sprintf("%v starting or restarting", starting)), nil
+		return endpoints, controllers.Waiting(platformv1alpha1.ReasonServicesStarting, fmt.Sprintf("%v starting or restarting", starting)), nil
 	case len(wanted) == 0:
-		return nil, ready("no service replicas requested"), nil
+		return nil, controllers.Ready("no service replicas requested"), nil
 	}
-	return endpoints, ready(fmt.Sprintf("%d services running", len(endpoints))), nil
+	return endpoints, controllers.Ready(fmt.Sprintf("%d services running", len(endpoints))), nil
 }
 
 // haltServices stops the tenant's services that are not wanted (all of them when wanted is nil).
-func (l *LocalRuntime) haltServices(lt *localTenant, wanted map[string]bool) error {
+func (l *Runtime) haltServices(lt *localTenant, wanted map[string]bool) error {
 	var errs []error
 	for c, s := range lt.services {
 		if !wanted[c] {
@@ -313,9 +315,9 @@ func (l *LocalRuntime) haltServices(lt *localTenant, wanted map[string]bool) err
 }
 
 // Ingress implements Runtime: locally there is no ingress; the portal's own loopback URL is published.
-func (l *LocalRuntime) Ingress(_ context.Context, t Tenant, publish bool) (string, error) {
+func (l *Runtime) Ingress(_ context.Context, t controllers.Tenant, publish bool) (string, error) {
 	lt := l.tenant(t.Partnership.Name)
-	cur := lt.services[ComponentPortal]
+	cur := lt.services[controllers.ComponentPortal]
 	if !publish || cur == nil {
 		return "", nil
 	}
@@ -328,7 +330,7 @@ func (l *LocalRuntime) Ingress(_ context.Context, t Tenant, publish bool) (strin
 
 // portalPort is the tenant portal's loopback port, chosen once and kept in the tenant's folder: Kratos
 // is configured with the portal's URL before the portal starts, and both survive operator restarts.
-func (l *LocalRuntime) portalPort(partnership string) (int, error) {
+func (l *Runtime) portalPort(partnership string) (int, error) {
 	path := filepath.Join(l.TenantDir(partnership), "portal.port")
 	if b, err := os.ReadFile(path); err == nil {
 		if port, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && port > 0 {
@@ -350,7 +352,7 @@ func (l *LocalRuntime) portalPort(partnership string) (int, error) {
 
 // Teardown implements Runtime: stops the tenant's processes and, under the Delete policy,
 // removes its data folder.
-func (l *LocalRuntime) Teardown(_ context.Context, p *platformv1alpha1.Partnership) error {
+func (l *Runtime) Teardown(_ context.Context, p *platformv1alpha1.Partnership) error {
 	l.mu.Lock()
 	lt := l.tenants[p.Name]
 	delete(l.tenants, p.Name)
@@ -369,14 +371,14 @@ func (l *LocalRuntime) Teardown(_ context.Context, p *platformv1alpha1.Partnersh
 
 // stopOrphans stops processes a previous operator left for a tenant this one never supervised
 // (it was deleted while no operator ran).
-func (l *LocalRuntime) stopOrphans(partnership string) error {
+func (l *Runtime) stopOrphans(partnership string) error {
 	var errs []error
 	orphans := []struct{ dir, record string }{
 		{filepath.Join(l.TenantDir(partnership), "redis"), "redis.process.json"},
 		{filepath.Join(l.TenantDir(partnership), "kratos"), "kratos.process.json"},
 	}
-	for _, c := range ServiceComponents {
-		orphans = append(orphans, struct{ dir, record string }{filepath.Join(l.TenantDir(partnership), c), ServiceSubcommand(c) + ".process.json"})
+	for _, c := range controllers.ServiceComponents {
+		orphans = append(orphans, struct{ dir, record string }{filepath.Join(l.TenantDir(partnership), c), controllers.ServiceSubcommand(c) + ".process.json"})
 	}
 	for _, c := range orphans {
 		rec, err := process.ReadRecord(filepath.Join(c.dir, c.record))
@@ -393,7 +395,7 @@ func (l *LocalRuntime) stopOrphans(partnership string) error {
 
 // Release stops supervising every tenant and leaves their processes running, for the next
 // operator to adopt: two supervisors of one process would both restart it.
-func (l *LocalRuntime) Release() {
+func (l *Runtime) Release() {
 	l.mu.Lock()
 	tenants := l.tenants
 	l.tenants = nil
@@ -408,7 +410,7 @@ func (l *LocalRuntime) Release() {
 }
 
 // StopAll stops every tenant's processes and keeps their data: the end of `make dev`.
-func (l *LocalRuntime) StopAll() error {
+func (l *Runtime) StopAll() error {
 	l.mu.Lock()
 	tenants := l.tenants
 	l.tenants = nil
