@@ -4,6 +4,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/homeward-dev/homeward/services/kit/auth"
+
 	"github.com/homeward-dev/homeward/services/kit/calendar"
 )
 
@@ -39,11 +41,7 @@ var unitMoves = map[UnitStatus][]UnitStatus{
 }
 
 // Staff is a member of staff as records name them.
-type Staff struct {
-	ID    string `json:"id"`
-	Name  string `json:"name,omitempty"`
-	Email string `json:"email,omitempty"`
-}
+type Staff = auth.Staff
 
 // Address is a unit's address (a building's, not a person's).
 type Address struct {

@@ -87,10 +87,7 @@ func stamp(evs []event, now time.Time) {
 
 func staffOf(r *http.Request) Staff {
 	p, _ := auth.From(r.Context())
-	if p == nil {
-		return Staff{}
-	}
-	return Staff{ID: p.IdentityID, Name: p.Name, Email: p.Email}
+	return p.Staff()
 }
 
 func decode(r *http.Request, v any) *httpapi.Problem {

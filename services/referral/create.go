@@ -77,6 +77,12 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) {
 		s.replay(w, r, claimed.Value, bodyHash)
 		return
 	}
+	if store.Unavailable(err) {
+		// The one answer that says more than the kit's: a retry of a create is safe.
+		w.Header().Set("Retry-After", "1")
+		httpapi.WriteProblem(w, r, httpapi.Unavailable("storage cannot be reached; try again (a create retried with the same Idempotency-Key is never made twice)"))
+		return
+	}
 	if err != nil {
 		storageFailed(w, r, err)
 		return
@@ -94,6 +100,12 @@ func (s *Service) replay(w http.ResponseWriter, r *http.Request, claim, bodyHash
 		return
 	}
 	ref, version, err := s.repo.get(r.Context(), id, s.auditEntry(r, audit.ActionRead, "idempotent replay"))
+	if store.Unavailable(err) {
+		// The one answer that says more than the kit's: a retry of a create is safe.
+		w.Header().Set("Retry-After", "1")
+		httpapi.WriteProblem(w, r, httpapi.Unavailable("storage cannot be reached; try again (a create retried with the same Idempotency-Key is never made twice)"))
+		return
+	}
 	if err != nil {
 		storageFailed(w, r, err)
 		return

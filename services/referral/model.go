@@ -4,6 +4,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/homeward-dev/homeward/services/kit/auth"
+
 	"github.com/homeward-dev/homeward/services/kit/calendar"
 	"github.com/homeward-dev/homeward/services/kit/events"
 )
@@ -66,11 +68,7 @@ type Person struct {
 }
 
 // Staff names a member of the partnership's staff.
-type Staff struct {
-	ID    string `json:"id"`
-	Name  string `json:"name,omitempty"`
-	Email string `json:"email,omitempty"`
-}
+type Staff = auth.Staff
 
 // Referrer is who referred and from where.
 type Referrer struct {

@@ -17,7 +17,6 @@ import (
 	"github.com/homeward-dev/homeward/services/kit/calendar"
 	"github.com/homeward-dev/homeward/services/kit/config"
 	"github.com/homeward-dev/homeward/services/kit/httpapi"
-	"github.com/homeward-dev/homeward/services/kit/store"
 )
 
 // Name is the service's name: its subcommand, Redis user and span prefix.
@@ -69,7 +68,7 @@ func New(a *app.Service) *Service {
 	return s
 }
 
-func staffOf(p *auth.Principal) Staff { return Staff{ID: p.IdentityID, Name: p.Name, Email: p.Email} }
+func staffOf(p *auth.Principal) Staff { return p.Staff() }
 
 func (s *Service) auditEntry(r *http.Request, action, detail string) audit.Entry {
 	return s.app.AuditEntry(r, action, detail)
@@ -115,19 +114,10 @@ func (s *Service) deadlineProblem(w http.ResponseWriter, r *http.Request, err er
 	storageFailed(w, r, err)
 }
 
-// storageFailed answers a storage error: Redis failing is a 503, not the caller's fault.
+// storageFailed answers a storage error the kit's way: a missing referral is a 404, Redis failing a
+// 503 with Retry-After (not the caller's fault).
 func storageFailed(w http.ResponseWriter, r *http.Request, err error) {
-	if store.Unavailable(err) {
-		w.Header().Set("Retry-After", "1")
-		httpapi.WriteProblem(w, r, httpapi.Unavailable("storage cannot be reached; try again (a create retried with the same Idempotency-Key is never made twice)"))
-		return
-	}
 	app.WriteStorageProblem(w, r, err, "the referral")
-}
-
-// storageProblem is storageFailed's answer for a mutator, which returns its problem.
-func storageProblem(r *http.Request, err error) *httpapi.Problem {
-	return app.StorageProblem(r, err, "the referral")
 }
 
 func limitParam(r *http.Request, def, max int) (int, *httpapi.Problem) {

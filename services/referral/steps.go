@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/kit/auth"
 	"github.com/homeward-dev/homeward/services/kit/calendar"
 	"github.com/homeward-dev/homeward/services/kit/events"
@@ -195,7 +196,7 @@ func (s *Service) addAction(r *http.Request) (step, *httpapi.Problem) {
 			if errors.Is(err, calendar.ErrOutsideCalendar) {
 				return nil, httpapi.Invalid(err.Error())
 			}
-			return nil, storageProblem(r, err)
+			return nil, app.StorageProblem(r, err, "the referral")
 		}
 		a := Action{ID: ids.New(now), Type: req.Type, Detail: req.Detail, OwnerOrganisation: req.OwnerOrganisation,
 			Urgency: req.Urgency, DueAt: due, Status: "open", CreatedAt: now, CreatedBy: staffOf(p)}

@@ -32,6 +32,22 @@ type Principal struct {
 	sessionEnds time.Time
 }
 
+// Staff names a member of a partnership's staff as records name them: who made a referral, who
+// recorded a follow-up.
+type Staff struct {
+	ID    string `json:"id"`
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email,omitempty"`
+}
+
+// Staff is the principal as a record names them; a missing principal is nobody.
+func (p *Principal) Staff() Staff {
+	if p == nil {
+		return Staff{}
+	}
+	return Staff{ID: p.IdentityID, Name: p.Name, Email: p.Email}
+}
+
 // RoleNames lists the principal's roles as strings.
 func (p *Principal) RoleNames() []string {
 	out := make([]string, len(p.Roles))
