@@ -77,14 +77,8 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) {
 		s.replay(w, r, claimed.Value, bodyHash)
 		return
 	}
-	if store.Unavailable(err) {
-		// The one answer that says more than the kit's: a retry of a create is safe.
-		w.Header().Set("Retry-After", "1")
-		httpapi.WriteProblem(w, r, httpapi.Unavailable("storage cannot be reached; try again (a create retried with the same Idempotency-Key is never made twice)"))
-		return
-	}
 	if err != nil {
-		storageFailed(w, r, err)
+		createFailed(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/v1/referrals/"+ref.ID)
@@ -100,14 +94,8 @@ func (s *Service) replay(w http.ResponseWriter, r *http.Request, claim, bodyHash
 		return
 	}
 	ref, version, err := s.repo.get(r.Context(), id, s.auditEntry(r, audit.ActionRead, "idempotent replay"))
-	if store.Unavailable(err) {
-		// The one answer that says more than the kit's: a retry of a create is safe.
-		w.Header().Set("Retry-After", "1")
-		httpapi.WriteProblem(w, r, httpapi.Unavailable("storage cannot be reached; try again (a create retried with the same Idempotency-Key is never made twice)"))
-		return
-	}
 	if err != nil {
-		storageFailed(w, r, err)
+		createFailed(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/v1/referrals/"+ref.ID)
@@ -117,3 +105,14 @@ func (s *Service) replay(w http.ResponseWriter, r *http.Request, claim, bodyHash
 
 // idempotencyTTL is how long (seconds) an Idempotency-Key is remembered.
 const idempotencyTTL = 24 * 60 * 60
+
+// createFailed answers a create that storage failed: as the kit does, and, when Redis is away, with
+// the one thing a caller should know more: a retry with the same Idempotency-Key is safe.
+func createFailed(w http.ResponseWriter, r *http.Request, err error) {
+	if store.Unavailable(err) {
+		w.Header().Set("Retry-After", "1")
+		httpapi.WriteProblem(w, r, httpapi.Unavailable("storage cannot be reached; try again (a create retried with the same Idempotency-Key is never made twice)"))
+		return
+	}
+	storageFailed(w, r, err)
+}
