@@ -116,6 +116,10 @@ func policyOf(p *platformv1alpha1.Partnership) config.Policy {
 		ResponseTargets: config.ResponseTargets{Emergency: target(sp.ResponseTargets.Emergency), Urgent: target(sp.ResponseTargets.Urgent), Routine: target(sp.ResponseTargets.Routine)},
 		MaxStayDays:     int(sp.MaxStayDays), RetentionDays: int(sp.RetentionDays), HousingBenefitClaimDays: int(sp.HousingBenefitClaimDays),
 	}}
+	if sp.LateEntryDays != nil {
+		days := int(*sp.LateEntryDays)
+		out.Rules.LateEntryDays = &days
+	}
 	if sp.FollowUpDays != nil {
 		out.Rules.FollowUpDays = make([]int, len(sp.FollowUpDays))
 		for i, d := range sp.FollowUpDays {

@@ -42,7 +42,7 @@ func TestThePartnershipsPolicyReachesTheServicesWhole(t *testing.T) {
 		Policy: v1.Policy{
 			ResponseTargets: v1.ResponseTargets{Emergency: &v1.ResponseTarget{Value: 12, Unit: v1.UnitHours},
 				Urgent: &v1.ResponseTarget{Value: 2, Unit: v1.UnitWorkingDays}, Routine: &v1.ResponseTarget{Value: 7, Unit: v1.UnitWorkingDays}},
-			MaxStayDays: 56, FollowUpDays: []int32{28, 90}, RetentionDays: 3000, HousingBenefitClaimDays: 10,
+			MaxStayDays: 56, FollowUpDays: []int32{28, 90}, RetentionDays: 3000, HousingBenefitClaimDays: 10, LateEntryDays: ptrTo[int32](14),
 		},
 		CostModel: v1.CostModel{Currency: "GBP", BedDayCost: "536.77", ResidentialCareWeekly: "1200.50", StepDownWeekly: "350",
 			WaitingListBaselineDays: 129, SchemeAnnualCost: "250000", SavingsSplit: v1.SavingsSplit{NHS: 50, LocalAuthority: 30, HousingProvider: 20}},
@@ -66,3 +66,5 @@ func TestThePartnershipsPolicyReachesTheServicesWhole(t *testing.T) {
 		t.Errorf("read %+v", read)
 	}
 }
+
+func ptrTo[T any](v T) *T { return &v }

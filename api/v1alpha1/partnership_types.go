@@ -217,6 +217,14 @@ type Policy struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=90
 	HousingBenefitClaimDays int32 `json:"housingBenefitClaimDays,omitempty"`
+
+	// LateEntryDays is how many days back staff may record what already happened — an arrival, a
+	// departure, a first contact, a discharge, a move-in — each marked as a late entry; 0 allows none.
+	// +optional
+	// +kubebuilder:default=31
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=366
+	LateEntryDays *int32 `json:"lateEntryDays,omitempty"`
 }
 
 // Money is an amount as a decimal string with at most two decimal places, e.g. "536.77", so it is

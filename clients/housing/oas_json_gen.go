@@ -697,14 +697,21 @@ func (s *BookRequest) encodeFields(e *jx.Encoder) {
 			s.CarerStaying.Encode(e)
 		}
 	}
+	{
+		if s.Arrived.Set {
+			e.FieldStart("arrived")
+			s.Arrived.Encode(e)
+		}
+	}
 }
 
-var jsonFieldsNameOfBookRequest = [5]string{
+var jsonFieldsNameOfBookRequest = [6]string{
 	0: "referralId",
 	1: "unitId",
 	2: "arrival",
 	3: "plannedDeparture",
 	4: "carerStaying",
+	5: "arrived",
 }
 
 // Decode decodes BookRequest from json.
@@ -769,6 +776,16 @@ func (s *BookRequest) Decode(d *jx.Decoder) error {
 				return nil
 			}(); err != nil {
 				return errors.Wrap(err, "decode field \"carerStaying\"")
+			}
+		case "arrived":
+			if err := func() error {
+				s.Arrived.Reset()
+				if err := s.Arrived.Decode(d); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"arrived\"")
 			}
 		default:
 			return errors.Errorf("unexpected field %q", k)
@@ -2315,6 +2332,189 @@ func (s *GetUnitUnauthorized) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON implements stdjson.Unmarshaler.
 func (s *GetUnitUnauthorized) UnmarshalJSON(data []byte) error {
+	d := jx.DecodeBytes(data)
+	return s.Decode(d)
+}
+
+// Encode implements json.Marshaler.
+func (s *LateEntry) Encode(e *jx.Encoder) {
+	e.ObjStart()
+	s.encodeFields(e)
+	e.ObjEnd()
+}
+
+// encodeFields encodes fields.
+func (s *LateEntry) encodeFields(e *jx.Encoder) {
+	{
+		e.FieldStart("what")
+		s.What.Encode(e)
+	}
+	{
+		e.FieldStart("on")
+		s.On.Encode(e)
+	}
+	{
+		e.FieldStart("recordedAt")
+		json.EncodeDateTime(e, s.RecordedAt)
+	}
+	{
+		e.FieldStart("by")
+		s.By.Encode(e)
+	}
+}
+
+var jsonFieldsNameOfLateEntry = [4]string{
+	0: "what",
+	1: "on",
+	2: "recordedAt",
+	3: "by",
+}
+
+// Decode decodes LateEntry from json.
+func (s *LateEntry) Decode(d *jx.Decoder) error {
+	if s == nil {
+		return errors.New("invalid: unable to decode LateEntry to nil")
+	}
+	var requiredBitSet [1]uint8
+
+	if err := d.ObjBytes(func(d *jx.Decoder, k []byte) error {
+		switch string(k) {
+		case "what":
+			requiredBitSet[0] |= 1 << 0
+			if err := func() error {
+				if err := s.What.Decode(d); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"what\"")
+			}
+		case "on":
+			requiredBitSet[0] |= 1 << 1
+			if err := func() error {
+				if err := s.On.Decode(d); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"on\"")
+			}
+		case "recordedAt":
+			requiredBitSet[0] |= 1 << 2
+			if err := func() error {
+				v, err := json.DecodeDateTime(d)
+				s.RecordedAt = v
+				if err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"recordedAt\"")
+			}
+		case "by":
+			requiredBitSet[0] |= 1 << 3
+			if err := func() error {
+				if err := s.By.Decode(d); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"by\"")
+			}
+		default:
+			return d.Skip()
+		}
+		return nil
+	}); err != nil {
+		return errors.Wrap(err, "decode LateEntry")
+	}
+	// Validate required fields.
+	var failures []validate.FieldError
+	for i, mask := range [1]uint8{
+		0b00001111,
+	} {
+		if result := (requiredBitSet[i] & mask) ^ mask; result != 0 {
+			// Mask only required fields and check equality to mask using XOR.
+			//
+			// If XOR result is not zero, result is not equal to expected, so some fields are missed.
+			// Bits of fields which would be set are actually bits of missed fields.
+			missed := bits.OnesCount8(result)
+			for bitN := 0; bitN < missed; bitN++ {
+				bitIdx := bits.TrailingZeros8(result)
+				fieldIdx := i*8 + bitIdx
+				var name string
+				if fieldIdx < len(jsonFieldsNameOfLateEntry) {
+					name = jsonFieldsNameOfLateEntry[fieldIdx]
+				} else {
+					name = strconv.Itoa(fieldIdx)
+				}
+				failures = append(failures, validate.FieldError{
+					Name:  name,
+					Error: validate.ErrFieldRequired,
+				})
+				// Reset bit.
+				result &^= 1 << bitIdx
+			}
+		}
+	}
+	if len(failures) > 0 {
+		return &validate.Error{Fields: failures}
+	}
+
+	return nil
+}
+
+// MarshalJSON implements stdjson.Marshaler.
+func (s *LateEntry) MarshalJSON() ([]byte, error) {
+	e := jx.Encoder{}
+	s.Encode(&e)
+	return e.Bytes(), nil
+}
+
+// UnmarshalJSON implements stdjson.Unmarshaler.
+func (s *LateEntry) UnmarshalJSON(data []byte) error {
+	d := jx.DecodeBytes(data)
+	return s.Decode(d)
+}
+
+// Encode encodes LateEntryWhat as json.
+func (s LateEntryWhat) Encode(e *jx.Encoder) {
+	e.Str(string(s))
+}
+
+// Decode decodes LateEntryWhat from json.
+func (s *LateEntryWhat) Decode(d *jx.Decoder) error {
+	if s == nil {
+		return errors.New("invalid: unable to decode LateEntryWhat to nil")
+	}
+	v, err := d.StrBytes()
+	if err != nil {
+		return err
+	}
+	// Try to use constant string.
+	switch LateEntryWhat(v) {
+	case LateEntryWhatArrival:
+		*s = LateEntryWhatArrival
+	case LateEntryWhatDeparture:
+		*s = LateEntryWhatDeparture
+	case LateEntryWhatMoveIn:
+		*s = LateEntryWhatMoveIn
+	default:
+		*s = LateEntryWhat(v)
+	}
+
+	return nil
+}
+
+// MarshalJSON implements stdjson.Marshaler.
+func (s LateEntryWhat) MarshalJSON() ([]byte, error) {
+	e := jx.Encoder{}
+	s.Encode(&e)
+	return e.Bytes(), nil
+}
+
+// UnmarshalJSON implements stdjson.Unmarshaler.
+func (s *LateEntryWhat) UnmarshalJSON(data []byte) error {
 	d := jx.DecodeBytes(data)
 	return s.Decode(d)
 }
@@ -6209,6 +6409,16 @@ func (s *Placement) encodeFields(e *jx.Encoder) {
 		json.EncodeDateTime(e, s.UpdatedAt)
 	}
 	{
+		if s.LateEntries != nil {
+			e.FieldStart("lateEntries")
+			e.ArrStart()
+			for _, elem := range s.LateEntries {
+				elem.Encode(e)
+			}
+			e.ArrEnd()
+		}
+	}
+	{
 		if s.Flags.Set {
 			e.FieldStart("flags")
 			s.Flags.Encode(e)
@@ -6216,7 +6426,7 @@ func (s *Placement) encodeFields(e *jx.Encoder) {
 	}
 }
 
-var jsonFieldsNameOfPlacement = [21]string{
+var jsonFieldsNameOfPlacement = [22]string{
 	0:  "id",
 	1:  "referralId",
 	2:  "unitId",
@@ -6237,7 +6447,8 @@ var jsonFieldsNameOfPlacement = [21]string{
 	17: "createdBy",
 	18: "createdAt",
 	19: "updatedAt",
-	20: "flags",
+	20: "lateEntries",
+	21: "flags",
 }
 
 // Decode decodes Placement from json.
@@ -6476,6 +6687,23 @@ func (s *Placement) Decode(d *jx.Decoder) error {
 				return nil
 			}(); err != nil {
 				return errors.Wrap(err, "decode field \"updatedAt\"")
+			}
+		case "lateEntries":
+			if err := func() error {
+				s.LateEntries = make([]LateEntry, 0)
+				if err := d.Arr(func(d *jx.Decoder) error {
+					var elem LateEntry
+					if err := elem.Decode(d); err != nil {
+						return err
+					}
+					s.LateEntries = append(s.LateEntries, elem)
+					return nil
+				}); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"lateEntries\"")
 			}
 		case "flags":
 			if err := func() error {
@@ -9871,9 +10099,19 @@ func (s *RehousingCase) encodeFields(e *jx.Encoder) {
 		e.FieldStart("updatedAt")
 		json.EncodeDateTime(e, s.UpdatedAt)
 	}
+	{
+		if s.LateEntries != nil {
+			e.FieldStart("lateEntries")
+			e.ArrStart()
+			for _, elem := range s.LateEntries {
+				elem.Encode(e)
+			}
+			e.ArrEnd()
+		}
+	}
 }
 
-var jsonFieldsNameOfRehousingCase = [16]string{
+var jsonFieldsNameOfRehousingCase = [17]string{
 	0:  "id",
 	1:  "referralId",
 	2:  "referralSource",
@@ -9890,6 +10128,7 @@ var jsonFieldsNameOfRehousingCase = [16]string{
 	13: "createdBy",
 	14: "createdAt",
 	15: "updatedAt",
+	16: "lateEntries",
 }
 
 // Decode decodes RehousingCase from json.
@@ -9897,7 +10136,7 @@ func (s *RehousingCase) Decode(d *jx.Decoder) error {
 	if s == nil {
 		return errors.New("invalid: unable to decode RehousingCase to nil")
 	}
-	var requiredBitSet [2]uint8
+	var requiredBitSet [3]uint8
 
 	if err := d.ObjBytes(func(d *jx.Decoder, k []byte) error {
 		switch string(k) {
@@ -10097,6 +10336,23 @@ func (s *RehousingCase) Decode(d *jx.Decoder) error {
 			}(); err != nil {
 				return errors.Wrap(err, "decode field \"updatedAt\"")
 			}
+		case "lateEntries":
+			if err := func() error {
+				s.LateEntries = make([]LateEntry, 0)
+				if err := d.Arr(func(d *jx.Decoder) error {
+					var elem LateEntry
+					if err := elem.Decode(d); err != nil {
+						return err
+					}
+					s.LateEntries = append(s.LateEntries, elem)
+					return nil
+				}); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"lateEntries\"")
+			}
 		default:
 			return d.Skip()
 		}
@@ -10106,9 +10362,10 @@ func (s *RehousingCase) Decode(d *jx.Decoder) error {
 	}
 	// Validate required fields.
 	var failures []validate.FieldError
-	for i, mask := range [2]uint8{
+	for i, mask := range [3]uint8{
 		0b01111111,
 		0b11110010,
+		0b00000000,
 	} {
 		if result := (requiredBitSet[i] & mask) ^ mask; result != 0 {
 			// Mask only required fields and check equality to mask using XOR.

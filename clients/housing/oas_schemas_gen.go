@@ -259,6 +259,9 @@ type BookRequest struct {
 	Arrival          Date    `json:"arrival"`
 	PlannedDeparture OptDate `json:"plannedDeparture"`
 	CarerStaying     OptBool `json:"carerStaying"`
+	// Records a stay that has already begun: the arrival may be in the past (within policy.lateEntryDays)
+	// and the placement is created as arrived.
+	Arrived OptBool `json:"arrived"`
 }
 
 // GetReferralId returns the value of ReferralId.
@@ -286,6 +289,11 @@ func (s *BookRequest) GetCarerStaying() OptBool {
 	return s.CarerStaying
 }
 
+// GetArrived returns the value of Arrived.
+func (s *BookRequest) GetArrived() OptBool {
+	return s.Arrived
+}
+
 // SetReferralId sets the value of ReferralId.
 func (s *BookRequest) SetReferralId(val string) {
 	s.ReferralId = val
@@ -309,6 +317,11 @@ func (s *BookRequest) SetPlannedDeparture(val OptDate) {
 // SetCarerStaying sets the value of CarerStaying.
 func (s *BookRequest) SetCarerStaying(val OptBool) {
 	s.CarerStaying = val
+}
+
+// SetArrived sets the value of Arrived.
+func (s *BookRequest) SetArrived(val OptBool) {
+	s.Arrived = val
 }
 
 // Ref: #/components/schemas/Booking
@@ -700,6 +713,102 @@ func (*GetUnitServiceUnavailable) getUnitRes() {}
 type GetUnitUnauthorized Problem
 
 func (*GetUnitUnauthorized) getUnitRes() {}
+
+// Ref: #/components/schemas/LateEntry
+type LateEntry struct {
+	What       LateEntryWhat `json:"what"`
+	On         Date          `json:"on"`
+	RecordedAt time.Time     `json:"recordedAt"`
+	By         Staff         `json:"by"`
+}
+
+// GetWhat returns the value of What.
+func (s *LateEntry) GetWhat() LateEntryWhat {
+	return s.What
+}
+
+// GetOn returns the value of On.
+func (s *LateEntry) GetOn() Date {
+	return s.On
+}
+
+// GetRecordedAt returns the value of RecordedAt.
+func (s *LateEntry) GetRecordedAt() time.Time {
+	return s.RecordedAt
+}
+
+// GetBy returns the value of By.
+func (s *LateEntry) GetBy() Staff {
+	return s.By
+}
+
+// SetWhat sets the value of What.
+func (s *LateEntry) SetWhat(val LateEntryWhat) {
+	s.What = val
+}
+
+// SetOn sets the value of On.
+func (s *LateEntry) SetOn(val Date) {
+	s.On = val
+}
+
+// SetRecordedAt sets the value of RecordedAt.
+func (s *LateEntry) SetRecordedAt(val time.Time) {
+	s.RecordedAt = val
+}
+
+// SetBy sets the value of By.
+func (s *LateEntry) SetBy(val Staff) {
+	s.By = val
+}
+
+type LateEntryWhat string
+
+const (
+	LateEntryWhatArrival   LateEntryWhat = "arrival"
+	LateEntryWhatDeparture LateEntryWhat = "departure"
+	LateEntryWhatMoveIn    LateEntryWhat = "move-in"
+)
+
+// AllValues returns all LateEntryWhat values.
+func (LateEntryWhat) AllValues() []LateEntryWhat {
+	return []LateEntryWhat{
+		LateEntryWhatArrival,
+		LateEntryWhatDeparture,
+		LateEntryWhatMoveIn,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s LateEntryWhat) MarshalText() ([]byte, error) {
+	switch s {
+	case LateEntryWhatArrival:
+		return []byte(s), nil
+	case LateEntryWhatDeparture:
+		return []byte(s), nil
+	case LateEntryWhatMoveIn:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *LateEntryWhat) UnmarshalText(data []byte) error {
+	switch LateEntryWhat(data) {
+	case LateEntryWhatArrival:
+		*s = LateEntryWhatArrival
+		return nil
+	case LateEntryWhatDeparture:
+		*s = LateEntryWhatDeparture
+		return nil
+	case LateEntryWhatMoveIn:
+		*s = LateEntryWhatMoveIn
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
 
 type ListHousingBenefitUnclaimedBadRequest Problem
 
@@ -2635,11 +2744,13 @@ type Placement struct {
 	Extensions []PlacementExtensionsItem `json:"extensions"`
 	Departure  OptPlacementDeparture     `json:"departure"`
 	// Absent from lists.
-	History   []Transition      `json:"history"`
-	CreatedBy Staff             `json:"createdBy"`
-	CreatedAt time.Time         `json:"createdAt"`
-	UpdatedAt time.Time         `json:"updatedAt"`
-	Flags     OptPlacementFlags `json:"flags"`
+	History   []Transition `json:"history"`
+	CreatedBy Staff        `json:"createdBy"`
+	CreatedAt time.Time    `json:"createdAt"`
+	UpdatedAt time.Time    `json:"updatedAt"`
+	// What was recorded after the day it happened (within policy.lateEntryDays), and by whom.
+	LateEntries []LateEntry       `json:"lateEntries"`
+	Flags       OptPlacementFlags `json:"flags"`
 }
 
 // GetID returns the value of ID.
@@ -2740,6 +2851,11 @@ func (s *Placement) GetCreatedAt() time.Time {
 // GetUpdatedAt returns the value of UpdatedAt.
 func (s *Placement) GetUpdatedAt() time.Time {
 	return s.UpdatedAt
+}
+
+// GetLateEntries returns the value of LateEntries.
+func (s *Placement) GetLateEntries() []LateEntry {
+	return s.LateEntries
 }
 
 // GetFlags returns the value of Flags.
@@ -2845,6 +2961,11 @@ func (s *Placement) SetCreatedAt(val time.Time) {
 // SetUpdatedAt sets the value of UpdatedAt.
 func (s *Placement) SetUpdatedAt(val time.Time) {
 	s.UpdatedAt = val
+}
+
+// SetLateEntries sets the value of LateEntries.
+func (s *Placement) SetLateEntries(val []LateEntry) {
+	s.LateEntries = val
 }
 
 // SetFlags sets the value of Flags.
@@ -3750,6 +3871,8 @@ type RehousingCase struct {
 	CreatedBy                Staff                     `json:"createdBy"`
 	CreatedAt                time.Time                 `json:"createdAt"`
 	UpdatedAt                time.Time                 `json:"updatedAt"`
+	// What was recorded after the day it happened (within policy.lateEntryDays), and by whom.
+	LateEntries []LateEntry `json:"lateEntries"`
 }
 
 // GetID returns the value of ID.
@@ -3832,6 +3955,11 @@ func (s *RehousingCase) GetUpdatedAt() time.Time {
 	return s.UpdatedAt
 }
 
+// GetLateEntries returns the value of LateEntries.
+func (s *RehousingCase) GetLateEntries() []LateEntry {
+	return s.LateEntries
+}
+
 // SetID sets the value of ID.
 func (s *RehousingCase) SetID(val string) {
 	s.ID = val
@@ -3910,6 +4038,11 @@ func (s *RehousingCase) SetCreatedAt(val time.Time) {
 // SetUpdatedAt sets the value of UpdatedAt.
 func (s *RehousingCase) SetUpdatedAt(val time.Time) {
 	s.UpdatedAt = val
+}
+
+// SetLateEntries sets the value of LateEntries.
+func (s *RehousingCase) SetLateEntries(val []LateEntry) {
+	s.LateEntries = val
 }
 
 type RehousingCaseBidsItem struct {

@@ -3955,6 +3955,189 @@ func (s *GetReferralUnauthorized) UnmarshalJSON(data []byte) error {
 	return s.Decode(d)
 }
 
+// Encode implements json.Marshaler.
+func (s *LateEntry) Encode(e *jx.Encoder) {
+	e.ObjStart()
+	s.encodeFields(e)
+	e.ObjEnd()
+}
+
+// encodeFields encodes fields.
+func (s *LateEntry) encodeFields(e *jx.Encoder) {
+	{
+		e.FieldStart("what")
+		s.What.Encode(e)
+	}
+	{
+		e.FieldStart("on")
+		json.EncodeDate(e, s.On)
+	}
+	{
+		e.FieldStart("recordedAt")
+		json.EncodeDateTime(e, s.RecordedAt)
+	}
+	{
+		e.FieldStart("by")
+		s.By.Encode(e)
+	}
+}
+
+var jsonFieldsNameOfLateEntry = [4]string{
+	0: "what",
+	1: "on",
+	2: "recordedAt",
+	3: "by",
+}
+
+// Decode decodes LateEntry from json.
+func (s *LateEntry) Decode(d *jx.Decoder) error {
+	if s == nil {
+		return errors.New("invalid: unable to decode LateEntry to nil")
+	}
+	var requiredBitSet [1]uint8
+
+	if err := d.ObjBytes(func(d *jx.Decoder, k []byte) error {
+		switch string(k) {
+		case "what":
+			requiredBitSet[0] |= 1 << 0
+			if err := func() error {
+				if err := s.What.Decode(d); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"what\"")
+			}
+		case "on":
+			requiredBitSet[0] |= 1 << 1
+			if err := func() error {
+				v, err := json.DecodeDate(d)
+				s.On = v
+				if err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"on\"")
+			}
+		case "recordedAt":
+			requiredBitSet[0] |= 1 << 2
+			if err := func() error {
+				v, err := json.DecodeDateTime(d)
+				s.RecordedAt = v
+				if err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"recordedAt\"")
+			}
+		case "by":
+			requiredBitSet[0] |= 1 << 3
+			if err := func() error {
+				if err := s.By.Decode(d); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"by\"")
+			}
+		default:
+			return d.Skip()
+		}
+		return nil
+	}); err != nil {
+		return errors.Wrap(err, "decode LateEntry")
+	}
+	// Validate required fields.
+	var failures []validate.FieldError
+	for i, mask := range [1]uint8{
+		0b00001111,
+	} {
+		if result := (requiredBitSet[i] & mask) ^ mask; result != 0 {
+			// Mask only required fields and check equality to mask using XOR.
+			//
+			// If XOR result is not zero, result is not equal to expected, so some fields are missed.
+			// Bits of fields which would be set are actually bits of missed fields.
+			missed := bits.OnesCount8(result)
+			for bitN := 0; bitN < missed; bitN++ {
+				bitIdx := bits.TrailingZeros8(result)
+				fieldIdx := i*8 + bitIdx
+				var name string
+				if fieldIdx < len(jsonFieldsNameOfLateEntry) {
+					name = jsonFieldsNameOfLateEntry[fieldIdx]
+				} else {
+					name = strconv.Itoa(fieldIdx)
+				}
+				failures = append(failures, validate.FieldError{
+					Name:  name,
+					Error: validate.ErrFieldRequired,
+				})
+				// Reset bit.
+				result &^= 1 << bitIdx
+			}
+		}
+	}
+	if len(failures) > 0 {
+		return &validate.Error{Fields: failures}
+	}
+
+	return nil
+}
+
+// MarshalJSON implements stdjson.Marshaler.
+func (s *LateEntry) MarshalJSON() ([]byte, error) {
+	e := jx.Encoder{}
+	s.Encode(&e)
+	return e.Bytes(), nil
+}
+
+// UnmarshalJSON implements stdjson.Unmarshaler.
+func (s *LateEntry) UnmarshalJSON(data []byte) error {
+	d := jx.DecodeBytes(data)
+	return s.Decode(d)
+}
+
+// Encode encodes LateEntryWhat as json.
+func (s LateEntryWhat) Encode(e *jx.Encoder) {
+	e.Str(string(s))
+}
+
+// Decode decodes LateEntryWhat from json.
+func (s *LateEntryWhat) Decode(d *jx.Decoder) error {
+	if s == nil {
+		return errors.New("invalid: unable to decode LateEntryWhat to nil")
+	}
+	v, err := d.StrBytes()
+	if err != nil {
+		return err
+	}
+	// Try to use constant string.
+	switch LateEntryWhat(v) {
+	case LateEntryWhatFirstContact:
+		*s = LateEntryWhatFirstContact
+	case LateEntryWhatDischarge:
+		*s = LateEntryWhatDischarge
+	default:
+		*s = LateEntryWhat(v)
+	}
+
+	return nil
+}
+
+// MarshalJSON implements stdjson.Marshaler.
+func (s LateEntryWhat) MarshalJSON() ([]byte, error) {
+	e := jx.Encoder{}
+	s.Encode(&e)
+	return e.Bytes(), nil
+}
+
+// UnmarshalJSON implements stdjson.Unmarshaler.
+func (s *LateEntryWhat) UnmarshalJSON(data []byte) error {
+	d := jx.DecodeBytes(data)
+	return s.Decode(d)
+}
+
 // Encode encodes ListFollowUpsDueBadRequest as json.
 func (s *ListFollowUpsDueBadRequest) Encode(e *jx.Encoder) {
 	unwrapped := (*Problem)(s)
@@ -7968,9 +8151,19 @@ func (s *Referral) encodeFields(e *jx.Encoder) {
 			s.ErasedAt.Encode(e, json.EncodeDateTime)
 		}
 	}
+	{
+		if s.LateEntries != nil {
+			e.FieldStart("lateEntries")
+			e.ArrStart()
+			for _, elem := range s.LateEntries {
+				elem.Encode(e)
+			}
+			e.ArrEnd()
+		}
+	}
 }
 
-var jsonFieldsNameOfReferral = [28]string{
+var jsonFieldsNameOfReferral = [29]string{
 	0:  "allowed",
 	1:  "id",
 	2:  "status",
@@ -7999,6 +8192,7 @@ var jsonFieldsNameOfReferral = [28]string{
 	25: "updatedAt",
 	26: "closedAt",
 	27: "erasedAt",
+	28: "lateEntries",
 }
 
 // Decode decodes Referral from json.
@@ -8353,6 +8547,23 @@ func (s *Referral) Decode(d *jx.Decoder) error {
 				return nil
 			}(); err != nil {
 				return errors.Wrap(err, "decode field \"erasedAt\"")
+			}
+		case "lateEntries":
+			if err := func() error {
+				s.LateEntries = make([]LateEntry, 0)
+				if err := d.Arr(func(d *jx.Decoder) error {
+					var elem LateEntry
+					if err := elem.Decode(d); err != nil {
+						return err
+					}
+					s.LateEntries = append(s.LateEntries, elem)
+					return nil
+				}); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"lateEntries\"")
 			}
 		default:
 			return d.Skip()

@@ -1256,6 +1256,95 @@ type GetReferralUnauthorized Problem
 
 func (*GetReferralUnauthorized) getReferralRes() {}
 
+// Ref: #/components/schemas/LateEntry
+type LateEntry struct {
+	What       LateEntryWhat `json:"what"`
+	On         time.Time     `json:"on"`
+	RecordedAt time.Time     `json:"recordedAt"`
+	By         Staff         `json:"by"`
+}
+
+// GetWhat returns the value of What.
+func (s *LateEntry) GetWhat() LateEntryWhat {
+	return s.What
+}
+
+// GetOn returns the value of On.
+func (s *LateEntry) GetOn() time.Time {
+	return s.On
+}
+
+// GetRecordedAt returns the value of RecordedAt.
+func (s *LateEntry) GetRecordedAt() time.Time {
+	return s.RecordedAt
+}
+
+// GetBy returns the value of By.
+func (s *LateEntry) GetBy() Staff {
+	return s.By
+}
+
+// SetWhat sets the value of What.
+func (s *LateEntry) SetWhat(val LateEntryWhat) {
+	s.What = val
+}
+
+// SetOn sets the value of On.
+func (s *LateEntry) SetOn(val time.Time) {
+	s.On = val
+}
+
+// SetRecordedAt sets the value of RecordedAt.
+func (s *LateEntry) SetRecordedAt(val time.Time) {
+	s.RecordedAt = val
+}
+
+// SetBy sets the value of By.
+func (s *LateEntry) SetBy(val Staff) {
+	s.By = val
+}
+
+type LateEntryWhat string
+
+const (
+	LateEntryWhatFirstContact LateEntryWhat = "first-contact"
+	LateEntryWhatDischarge    LateEntryWhat = "discharge"
+)
+
+// AllValues returns all LateEntryWhat values.
+func (LateEntryWhat) AllValues() []LateEntryWhat {
+	return []LateEntryWhat{
+		LateEntryWhatFirstContact,
+		LateEntryWhatDischarge,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s LateEntryWhat) MarshalText() ([]byte, error) {
+	switch s {
+	case LateEntryWhatFirstContact:
+		return []byte(s), nil
+	case LateEntryWhatDischarge:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *LateEntryWhat) UnmarshalText(data []byte) error {
+	switch LateEntryWhat(data) {
+	case LateEntryWhatFirstContact:
+		*s = LateEntryWhatFirstContact
+		return nil
+	case LateEntryWhatDischarge:
+		*s = LateEntryWhatDischarge
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
 type ListFollowUpsDueBadRequest Problem
 
 func (*ListFollowUpsDueBadRequest) listFollowUpsDueRes() {}
@@ -3067,6 +3156,8 @@ type Referral struct {
 	UpdatedAt          time.Time                  `json:"updatedAt"`
 	ClosedAt           OptDateTime                `json:"closedAt"`
 	ErasedAt           OptDateTime                `json:"erasedAt"`
+	// What was recorded after the day it happened (within policy.lateEntryDays), and by whom.
+	LateEntries []LateEntry `json:"lateEntries"`
 }
 
 // GetAllowed returns the value of Allowed.
@@ -3209,6 +3300,11 @@ func (s *Referral) GetErasedAt() OptDateTime {
 	return s.ErasedAt
 }
 
+// GetLateEntries returns the value of LateEntries.
+func (s *Referral) GetLateEntries() []LateEntry {
+	return s.LateEntries
+}
+
 // SetAllowed sets the value of Allowed.
 func (s *Referral) SetAllowed(val []Status) {
 	s.Allowed = val
@@ -3347,6 +3443,11 @@ func (s *Referral) SetClosedAt(val OptDateTime) {
 // SetErasedAt sets the value of ErasedAt.
 func (s *Referral) SetErasedAt(val OptDateTime) {
 	s.ErasedAt = val
+}
+
+// SetLateEntries sets the value of LateEntries.
+func (s *Referral) SetLateEntries(val []LateEntry) {
+	s.LateEntries = val
 }
 
 type ReferralActionsItem struct {

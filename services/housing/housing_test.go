@@ -144,6 +144,7 @@ func TestHousingService(t *testing.T) {
 	t.Run("matching on Kirklees and Calderdale stock", f.testMatching)
 	t.Run("occupancy against hand-computed figures", f.testOccupancy)
 	t.Run("rehousing", f.testRehousing)
+	t.Run("late entries", f.testLateEntries)
 	t.Run("roles", f.testRoles)
 	t.Run("bad input writes nothing", f.testBadInput)
 	t.Run("audit and sealing", f.testAuditAndSealing)
@@ -668,11 +669,14 @@ func (f *fixture) testRehousing(t *testing.T) {
 	f.at(640)
 	step(http.StatusOK, "/offers", map[string]any{"landlord": "Nottingham City Homes", "property": "Bungalow 4, Example Close", "offeredOn": day(640)})
 	step(http.StatusOK, "/offers/"+rc.Offers[1].ID+"/response", map[string]any{"decision": "accepted", "respondedOn": day(641 - 1)})
-	f.at(650)
-	step(http.StatusUnprocessableEntity, "/move-in", map[string]any{"on": day(651)})
-	step(http.StatusOK, "/move-in", map[string]any{"on": day(650)})
+	f.at(652)
+	step(http.StatusUnprocessableEntity, "/move-in", map[string]any{"on": day(653)})
+	step(http.StatusOK, "/move-in", map[string]any{"on": day(650)}) // recorded two days late
 	if rc.Status != RehousingRehoused || *rc.DaysToRehoused != 50 || *rc.DaysSavedAgainstBaseline != 130 {
 		t.Errorf("rehoused %+v", rc)
+	}
+	if len(rc.LateEntries) != 1 || rc.LateEntries[0].What != "move-in" || rc.LateEntries[0].On != day(650) {
+		t.Errorf("a move-in recorded late: %+v", rc.LateEntries)
 	}
 	step(http.StatusConflict, "/withdraw", map[string]any{"reason": "changed mind"})
 	var page Page[rehousingSummary]
@@ -931,5 +935,51 @@ func (f *fixture) testIllegalUnitMoves(t *testing.T) {
 				t.Errorf("%s → %s: %d %s", from, to, r.Status, r.Body)
 			}
 		}
+	}
+}
+
+// A stay that began days ago is recorded as arrived, within policy.lateEntryDays, and marked as a late
+// entry in the placement and its audit trail; further back, or without arrived, the answer names the rule.
+func (f *fixture) testLateEntries(t *testing.T) {
+	f.at(40)
+	defer f.at(0)
+	u, _ := f.unit(t, unitBody("Home from Home", "flat", 1, "203.77"))
+	ref := f.newReferral(t)
+	c := f.as(t, "coordinator")
+	p := c.Must(http.StatusUnprocessableEntity, "POST", "/v1/placements", map[string]any{"referralId": ref, "unitId": u.ID, "arrival": day(37)}).Problem(t)
+	if !strings.Contains(fmt.Sprint(p["errors"]), "send arrived: true") {
+		t.Errorf("a past booking without arrived: %v", p)
+	}
+	p = c.Must(http.StatusUnprocessableEntity, "POST", "/v1/placements", map[string]any{"referralId": ref, "unitId": u.ID, "arrival": day(8), "arrived": true}).Problem(t)
+	if !strings.Contains(fmt.Sprint(p["errors"]), "up to 31 days late (policy.lateEntryDays)") {
+		t.Errorf("an arrival beyond the window: %v", p)
+	}
+	if unit, _ := f.getUnit(t, u.ID); unit.Status != UnitAvailable || len(unit.Bookings) != 0 {
+		t.Errorf("a refused late booking changed the unit: %s %v", unit.Status, unit.Bookings)
+	}
+	placed, etag := f.book(t, ref, u.ID, day(37), map[string]any{"arrived": true})
+	if placed.Status != PlacementArrived || placed.ArrivedOn == nil || *placed.ArrivedOn != day(37) ||
+		len(placed.LateEntries) != 1 || placed.LateEntries[0].What != "arrival" || placed.LateEntries[0].On != day(37) {
+		t.Fatalf("a stay recorded late: %s, arrived %v, late %+v", placed.Status, placed.ArrivedOn, placed.LateEntries)
+	}
+	if unit, _ := f.getUnit(t, u.ID); unit.Status != UnitOccupied {
+		t.Errorf("the unit of a stay under way is %s", unit.Status)
+	}
+	// The departure, two days ago, is late too; today's would not be.
+	left, _ := f.move(t, placed.ID, etag, map[string]any{"to": "departed", "on": day(38), "destination": "own-home"})
+	if len(left.LateEntries) != 2 || left.LateEntries[1].What != "departure" || left.LateEntries[1].On != day(38) {
+		t.Errorf("late entries after the departure: %+v", left.LateEntries)
+	}
+	var trail struct {
+		Items []struct{ Action, Detail string }
+	}
+	f.as(t, "partnership-admin").Must(http.StatusOK, "GET", "/v1/placements/"+placed.ID+"/audit", nil).JSON(t, &trail)
+	var details []string
+	for _, e := range trail.Items {
+		details = append(details, e.Detail)
+	}
+	joined := strings.Join(details, " | ")
+	if !strings.Contains(joined, "late entry: arrival on "+day(37).String()) || !strings.Contains(joined, "late entry: departure on "+day(38).String()) {
+		t.Errorf("the audit trail does not say what was late: %v", details)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/homeward-dev/homeward/services/kit/app"
+
 	"github.com/homeward-dev/homeward/services/kit/auth"
 
 	"github.com/homeward-dev/homeward/services/kit/calendar"
@@ -191,15 +193,17 @@ type Placement struct {
 	// Nights is the length of a finished stay.
 	Nights *int `json:"nights,omitempty"`
 	// TurnaroundDays is how long the unit stood empty between its last departure and this arrival.
-	TurnaroundDays *int            `json:"turnaroundDays,omitempty"`
-	HousingBenefit HousingBenefit  `json:"housingBenefit"`
-	Extensions     []Extension     `json:"extensions,omitzero"`
-	Departure      *Departure      `json:"departure,omitempty"`
-	History        []Transition    `json:"history,omitzero"`
-	CreatedBy      Staff           `json:"createdBy"`
-	CreatedAt      time.Time       `json:"createdAt"`
-	UpdatedAt      time.Time       `json:"updatedAt"`
-	Flags          *PlacementFlags `json:"flags,omitempty"`
+	TurnaroundDays *int           `json:"turnaroundDays,omitempty"`
+	HousingBenefit HousingBenefit `json:"housingBenefit"`
+	Extensions     []Extension    `json:"extensions,omitzero"`
+	Departure      *Departure     `json:"departure,omitempty"`
+	History        []Transition   `json:"history,omitzero"`
+	CreatedBy      Staff          `json:"createdBy"`
+	CreatedAt      time.Time      `json:"createdAt"`
+	UpdatedAt      time.Time      `json:"updatedAt"`
+	// LateEntries are what was recorded after the day it happened.
+	LateEntries []app.LateEntry `json:"lateEntries,omitempty"`
+	Flags       *PlacementFlags `json:"flags,omitempty"`
 }
 
 // PlacementFlags are worked out when a placement is read.
@@ -287,6 +291,8 @@ type RehousingCase struct {
 	CreatedBy                Staff        `json:"createdBy"`
 	CreatedAt                time.Time    `json:"createdAt"`
 	UpdatedAt                time.Time    `json:"updatedAt"`
+	// LateEntries are what was recorded after the day it happened.
+	LateEntries []app.LateEntry `json:"lateEntries,omitempty"`
 }
 
 // Bid is an application or bid for a home with a landlord.

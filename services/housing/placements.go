@@ -40,9 +40,18 @@ func (s *Service) book(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now, today := s.now(), s.today()
-	if req.Arrival.Before(today) {
+	late := false
+	switch {
+	case req.Arrived:
+		// A stay that has begun: the arrival is a fact, recorded within the late-entry window.
+		var prob *httpapi.Problem
+		if late, prob = app.CheckEntryDay("arrival", req.Arrival, today, s.policy.Rules); prob != nil {
+			httpapi.WriteProblem(w, r, prob)
+			return
+		}
+	case req.Arrival.Before(today):
 		httpapi.WriteProblem(w, r, httpapi.Invalid("a booking starts today or later",
-			httpapi.FieldError{Field: "arrival", Message: "must not be before " + today.String()}))
+			httpapi.FieldError{Field: "arrival", Message: "must not be before " + today.String() + "; to record a stay that has already begun, send arrived: true"}))
 		return
 	}
 	ref, ok := s.referralOf(w, r, req.ReferralID)
@@ -82,7 +91,22 @@ func (s *Service) book(w http.ResponseWriter, r *http.Request) {
 		}
 		after.setBooking(Booking{Placement: p.ID, From: p.Arrival, To: p.PlannedDeparture})
 		after.UpdatedAt = now
-		entry := s.app.AuditEntry(r, audit.ActionCreate, "")
+		evs := []event{placementEvent(p, events.PlacementBooked{Placement: placementFacts(p)})}
+		detail := ""
+		if req.Arrived {
+			if prob := arrive(p, after, req.Arrival); prob != nil {
+				httpapi.WriteProblem(w, r, prob)
+				return
+			}
+			p.Status = PlacementArrived
+			p.History = append(p.History[:1], Transition{From: string(PlacementProvisional), To: string(PlacementArrived), At: now, By: p.CreatedBy})
+			if late {
+				p.LateEntries = append(p.LateEntries[:0], app.LateEntry{What: "arrival", On: req.Arrival, RecordedAt: now, By: p.CreatedBy})
+				detail = p.LateEntries[0].Audit()
+			}
+			evs = append(evs, placementEvent(p, events.PlacementArrived{Placement: placementFacts(p), TurnaroundDays: p.TurnaroundDays}))
+		}
+		entry := s.app.AuditEntry(r, audit.ActionCreate, detail)
 		pw, err := s.repo.placementWrite(nil, p, 0, entry)
 		if err != nil {
 			httpapi.Internal(w, r, err)
@@ -93,9 +117,8 @@ func (s *Service) book(w http.ResponseWriter, r *http.Request) {
 			httpapi.Internal(w, r, err)
 			return
 		}
-		ev := placementEvent(p, events.PlacementBooked{Placement: placementFacts(p)})
-		ev.At = now
-		version, err := s.repo.commit(r.Context(), change{writes: []write{pw, uw}, events: []event{ev}})
+		stamp(evs, now)
+		version, err := s.repo.commit(r.Context(), change{writes: []write{pw, uw}, events: evs})
 		if isConflictOn(err, uw.key) {
 			if attempt < s.unitRetries {
 				continue // another booking of this unit landed first: look again
@@ -160,6 +183,9 @@ func (s *Service) getPlacement(w http.ResponseWriter, r *http.Request) {
 	writeRecord(w, http.StatusOK, p, version)
 }
 
+// datedMoves are the moves whose day is a fact that may be recorded late, by what they record.
+var datedMoves = map[PlacementStatus]string{PlacementArrived: "arrival", PlacementDeparted: "departure"}
+
 // placed is a placement and its unit, which a change of the placement may change too.
 type placed struct {
 	P *Placement `json:"p"`
@@ -193,7 +219,7 @@ func (s *Service) placementMutation(prepare func(r *http.Request) (placementStep
 		Commit: func(r *http.Request, before, after *placed, version int64, evs []event, now time.Time) (int64, error) {
 			after.P.UpdatedAt = now
 			stamp(evs, now)
-			pw, err := s.repo.placementWrite(before.P, after.P, version, s.app.AuditEntry(r, audit.ActionUpdate, r.Pattern))
+			pw, err := s.repo.placementWrite(before.P, after.P, version, s.app.AuditEntry(r, audit.ActionUpdate, app.LateAudit(r.Pattern, before.P.LateEntries, after.P.LateEntries)))
 			if err != nil {
 				return 0, err
 			}
@@ -247,6 +273,15 @@ func (s *Service) movePlacement(r *http.Request) (placementStep, *httpapi.Proble
 		}
 		if on.Compare(today) > 0 {
 			return nil, httpapi.Invalid("the day has not come yet", httpapi.FieldError{Field: "on", Message: "must not be after " + today.String()})
+		}
+		if what, dated := datedMoves[req.To]; dated {
+			late, prob := app.CheckEntryDay("on", on, today, s.policy.Rules)
+			if prob != nil {
+				return nil, prob
+			}
+			if late {
+				p.LateEntries = append(p.LateEntries, app.LateEntry{What: what, On: on, RecordedAt: now, By: by})
+			}
 		}
 		// The payload is made once the placement has moved, from its facts then.
 		var payload func(events.Placement) events.Payload

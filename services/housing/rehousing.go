@@ -161,7 +161,7 @@ func (s *Service) rehousingMutation(prepare func(r *http.Request) (rehousingStep
 		Commit: func(r *http.Request, before, c *RehousingCase, version int64, evs []event, now time.Time) (int64, error) {
 			c.UpdatedAt = now
 			stamp(evs, now)
-			wr, err := s.repo.rehousingWrite(before, c, version, s.app.AuditEntry(r, audit.ActionUpdate, r.Pattern))
+			wr, err := s.repo.rehousingWrite(before, c, version, s.app.AuditEntry(r, audit.ActionUpdate, app.LateAudit(r.Pattern, before.LateEntries, c.LateEntries)))
 			if err != nil {
 				return 0, err
 			}
@@ -293,8 +293,9 @@ func (s *Service) moveIn(r *http.Request) (rehousingStep, *httpapi.Problem) {
 		if c.Status != RehousingAccepted {
 			return nil, httpapi.Conflict("illegal-transition", "No offer has been accepted", "a case moves in only after an offer is accepted; it is "+string(c.Status))
 		}
-		if p := notFuture("on", req.On, today); p != nil {
-			return nil, p
+		late, prob := app.CheckEntryDay("on", req.On, today, s.policy.Rules)
+		if prob != nil {
+			return nil, prob
 		}
 		if req.On.Before(c.ReferralReceivedOn) {
 			return nil, httpapi.Invalid("a move-in comes after the referral", httpapi.FieldError{Field: "on", Message: "must not be before " + c.ReferralReceivedOn.String()})
@@ -302,6 +303,9 @@ func (s *Service) moveIn(r *http.Request) (rehousingStep, *httpapi.Problem) {
 		days := c.ReferralReceivedOn.DaysUntil(req.On)
 		saved := max(0, c.WaitingListBaselineDays-days)
 		c.MoveInOn, c.DaysToRehoused, c.DaysSavedAgainstBaseline = &req.On, &days, &saved
+		if late {
+			c.LateEntries = append(c.LateEntries, app.LateEntry{What: "move-in", On: req.On, RecordedAt: now, By: by})
+		}
 		c.move(RehousingRehoused, by, now, "")
 		return []event{rehousingEvent(c, events.RehousingRehoused{Rehousing: rehousingFacts(c), MoveInOn: req.On, DaysToRehoused: days, DaysSavedAgainstBaseline: saved})}, nil
 	}, nil

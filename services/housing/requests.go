@@ -102,6 +102,9 @@ type BookRequest struct {
 	// PlannedDeparture defaults to arrival + the unit's maximum stay.
 	PlannedDeparture *calendar.Date `json:"plannedDeparture,omitempty"`
 	CarerStaying     bool           `json:"carerStaying"`
+	// Arrived records a stay that has already begun: the arrival may then be in the past, within
+	// policy.lateEntryDays, and the placement is created as arrived.
+	Arrived bool `json:"arrived,omitempty"`
 }
 
 // Validate checks a booking's shape.

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/homeward-dev/homeward/services/kit/app"
+
 	"github.com/homeward-dev/homeward/services/kit/auth"
 
 	"github.com/homeward-dev/homeward/services/kit/calendar"
@@ -186,6 +188,8 @@ type Referral struct {
 	ClosedAt     *time.Time    `json:"closedAt,omitempty"`
 	// ErasedAt is when retention removed the personal data; the de-identified facts stay.
 	ErasedAt *time.Time `json:"erasedAt,omitempty"`
+	// LateEntries are what was recorded after the day it happened.
+	LateEntries []app.LateEntry `json:"lateEntries,omitempty"`
 	// Allowed are the workflow moves open from the status, filled when the referral is answered so
 	// that callers offer only those and never keep a copy of the workflow.
 	Allowed []Status `json:"allowed,omitzero"`

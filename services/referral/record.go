@@ -58,7 +58,7 @@ func (s *Service) mutation(prepare func(*http.Request) (step, *httpapi.Problem))
 		Commit: func(r *http.Request, before, after *Referral, version int64, evs []event, now time.Time) (int64, error) {
 			after.UpdatedAt = now
 			next, err := s.repo.commit(r.Context(), change{before: before, version: version, after: after, events: evs,
-				audit: s.auditEntry(r, audit.ActionUpdate, r.Pattern)})
+				audit: s.auditEntry(r, audit.ActionUpdate, app.LateAudit(r.Pattern, before.LateEntries, after.LateEntries))})
 			if errors.Is(err, store.ErrVersionConflict) {
 				return 0, fmt.Errorf("%w: %w", app.ErrStale, err)
 			}

@@ -95,6 +95,7 @@ func TestReferralService(t *testing.T) {
 	t.Run("audit trail", f.testAudit)
 	t.Run("personal data sealed at rest", f.testSealedAtRest)
 	t.Run("lists", f.testLists)
+	t.Run("late entries", f.testLateEntries)
 	t.Run("overdue actions worklist", f.testOverdueActions)
 	t.Run("status counts", f.testCounts)
 	t.Run("working-day deadlines and closure days", f.testDeadlines)
@@ -989,4 +990,48 @@ func (f *fixture) testCounts(t *testing.T) {
 	}
 	f.as(t, "referrer").Must(http.StatusForbidden, "GET", "/v1/referrals/counts", nil)
 	f.as(t, "manager").Must(http.StatusBadRequest, "GET", "/v1/referrals/counts?status=received", nil)
+}
+
+// What happened days ago may be recorded within policy.lateEntryDays (31 by default), marked as a
+// late entry in the record and the audit trail; further back is a 422 naming the limit.
+func (f *fixture) testLateEntries(t *testing.T) {
+	defer f.clock.Set(monday0930)
+	received := f.clock.Now()
+	ref, etag := f.create(t, "coordinator", form("Late Person"))
+	f.clock.Set(received.Add(5 * 24 * time.Hour))
+	r := f.as(t, "coordinator").Must(http.StatusOK, "POST", "/v1/referrals/"+ref.ID+"/first-contact", map[string]any{"at": received.Add(time.Hour)}, "If-Match", etag)
+	var got Referral
+	r.JSON(t, &got)
+	if len(got.LateEntries) != 1 || got.LateEntries[0].What != "first-contact" || got.LateEntries[0].On.String() != "2026-11-23" ||
+		got.LateEntries[0].By.ID != f.people["coordinator"].ID || !got.LateEntries[0].RecordedAt.Equal(f.clock.Now()) {
+		t.Errorf("late entries %+v", got.LateEntries)
+	}
+	var trail struct {
+		Items []struct{ Action, Detail string }
+	}
+	f.as(t, "partnership-admin").Must(http.StatusOK, "GET", "/v1/referrals/"+ref.ID+"/audit", nil).JSON(t, &trail)
+	if last := trail.Items[len(trail.Items)-1]; !strings.Contains(last.Detail, "late entry: first-contact on 2026-11-23") {
+		t.Errorf("the audit trail does not say the entry was late: %+v", last)
+	}
+	// Today's first contact is no late entry.
+	f.clock.Set(monday0930)
+	today, etag := f.create(t, "coordinator", form("Today Person"))
+	var onTime Referral
+	f.as(t, "coordinator").Must(http.StatusOK, "POST", "/v1/referrals/"+today.ID+"/first-contact", map[string]any{"at": f.clock.Now()}, "If-Match", etag).JSON(t, &onTime)
+	if len(onTime.LateEntries) != 0 {
+		t.Errorf("a first contact today is marked late: %+v", onTime.LateEntries)
+	}
+	// Forty days on, the first contact of the day the referral came is beyond the window.
+	old, etag := f.create(t, "coordinator", form("Old Person"))
+	f.clock.Set(monday0930.Add(40 * 24 * time.Hour))
+	var prob httpapi.Problem
+	f.as(t, "coordinator").Must(http.StatusUnprocessableEntity, "POST", "/v1/referrals/"+old.ID+"/first-contact", map[string]any{"at": monday0930.Add(time.Hour)}, "If-Match", etag).JSON(t, &prob)
+	if len(prob.Errors) != 1 || prob.Errors[0].Field != "at" || !strings.Contains(prob.Errors[0].Message, "up to 31 days late (policy.lateEntryDays)") {
+		t.Errorf("problem %+v", prob)
+	}
+	var after Referral
+	f.as(t, "coordinator").Must(http.StatusOK, "GET", "/v1/referrals/"+old.ID, nil).JSON(t, &after)
+	if after.Response.FirstContactAt != nil {
+		t.Errorf("a refused late entry was written")
+	}
 }

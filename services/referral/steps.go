@@ -80,6 +80,13 @@ func (s *Service) transition(r *http.Request) (step, *httpapi.Problem) {
 			if today.Before(d.Date) {
 				return nil, httpapi.BadRequest("dates are not valid", httpapi.FieldError{Field: "discharge.date", Message: "must not be in the future"})
 			}
+			late, prob := app.CheckEntryDay("discharge.date", d.Date, today, s.policy.Rules)
+			if prob != nil {
+				return nil, prob
+			}
+			if late {
+				ref.LateEntries = append(ref.LateEntries, app.LateEntry{What: "discharge", On: d.Date, RecordedAt: now, By: staffOf(p)})
+			}
 			if ref.AdmissionDate != nil && d.Date.Before(*ref.AdmissionDate) {
 				return nil, httpapi.BadRequest("dates are not valid", httpapi.FieldError{Field: "discharge.date", Message: "must not be before the admission date " + ref.AdmissionDate.String()})
 			}
@@ -137,6 +144,7 @@ func (s *Service) firstContact(r *http.Request) (step, *httpapi.Problem) {
 	if p := decodeInto(r, &req); p != nil {
 		return nil, p
 	}
+	principal, _ := auth.From(r.Context())
 	return func(ref *Referral, now time.Time) ([]event, *httpapi.Problem) {
 		if ref.Response.FirstContactAt != nil {
 			return nil, httpapi.Conflict("already-recorded", "First contact already recorded", "first contact was recorded at "+ref.Response.FirstContactAt.Format(time.RFC3339))
@@ -147,6 +155,14 @@ func (s *Service) firstContact(r *http.Request) (step, *httpapi.Problem) {
 		at := req.At
 		if at.Before(ref.ReceivedAt) || at.After(now.Add(time.Minute)) {
 			return nil, httpapi.BadRequest("the time is not valid", httpapi.FieldError{Field: "at", Message: "must be between the referral's receipt and now"})
+		}
+		day := calendar.DateOf(at.In(calendar.London()))
+		late, prob := app.CheckEntryDay("at", day, calendar.DateOf(now.In(calendar.London())), s.policy.Rules)
+		if prob != nil {
+			return nil, prob
+		}
+		if late {
+			ref.LateEntries = append(ref.LateEntries, app.LateEntry{What: "first-contact", On: day, RecordedAt: now, By: staffOf(principal)})
 		}
 		met := !at.After(ref.Response.DueAt)
 		ref.Response.FirstContactAt, ref.Response.Met = &at, &met

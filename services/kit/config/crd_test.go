@@ -70,6 +70,7 @@ func TestPolicyBoundsAndDefaultsAreThePartnershipAPIs(t *testing.T) {
 		{"maxStayDays", policy.at(t, "maxStayDays"), MinMaxStayDays, MaxMaxStayDays, def.Rules.MaxStayDays, true},
 		{"retentionDays", policy.at(t, "retentionDays"), MinRetentionDays, MaxRetentionDays, def.Rules.RetentionDays, true},
 		{"housingBenefitClaimDays", policy.at(t, "housingBenefitClaimDays"), MinHousingBenefitClaimDays, MaxHousingBenefitClaimDays, def.Rules.HousingBenefitClaimDays, true},
+		{"lateEntryDays", policy.at(t, "lateEntryDays"), 0, MaxLateEntryDays, def.Rules.LateEntryWindow(), true},
 		{"followUpDays[]", *policy.at(t, "followUpDays").Items, MinFollowUpDay, MaxFollowUpDay, nil, false},
 		{"responseTargets.emergency.value", policy.at(t, "responseTargets", "emergency", "value"), MinResponseTarget, MaxResponseTarget, nil, false},
 		{"responseTargets.urgent.value", policy.at(t, "responseTargets", "urgent", "value"), MinResponseTarget, MaxResponseTarget, nil, false},

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/homeward-dev/homeward/services/kit/calendar"
 	"github.com/homeward-dev/homeward/services/kit/money"
 )
 
@@ -62,6 +63,21 @@ type Rules struct {
 	RetentionDays   int             `json:"retentionDays"`
 	// HousingBenefitClaimDays flags a stay with no housing-benefit claim this long after arrival.
 	HousingBenefitClaimDays int `json:"housingBenefitClaimDays"`
+	// LateEntryDays is how many days back what already happened may be recorded (nil: the default).
+	LateEntryDays *int `json:"lateEntryDays,omitempty"`
+}
+
+// LateEntryWindow is how many days back what already happened may be recorded.
+func (r Rules) LateEntryWindow() int {
+	if r.LateEntryDays == nil {
+		return DefaultLateEntryDays
+	}
+	return *r.LateEntryDays
+}
+
+// EarliestEntry is the first day a late entry recorded today may be dated.
+func (r Rules) EarliestEntry(today calendar.Date) calendar.Date {
+	return today.AddDays(-r.LateEntryWindow())
 }
 
 // Policy is what a service needs of its Partnership's spec: HOMEWARD_POLICY holds it as JSON
@@ -87,6 +103,8 @@ const (
 	MaxHousingBenefitClaimDays = 90
 	MaxWaitingListBaselineDays = 3650
 	MaxSavingsSplitPercent     = 100
+	MaxLateEntryDays           = 366
+	DefaultLateEntryDays       = 31
 )
 
 // DefaultPolicy is the Partnership API's defaults.
@@ -163,6 +181,7 @@ func (p Policy) Validate() error {
 	}
 	between("policy.retentionDays", p.Rules.RetentionDays, MinRetentionDays, MaxRetentionDays)
 	between("policy.housingBenefitClaimDays", p.Rules.HousingBenefitClaimDays, MinHousingBenefitClaimDays, MaxHousingBenefitClaimDays)
+	between("policy.lateEntryDays", p.Rules.LateEntryWindow(), 0, MaxLateEntryDays)
 	if c := p.CostModel; c != nil {
 		for name, v := range map[string]string{"bedDayCost": c.BedDayCost, "residentialCareWeekly": c.ResidentialCareWeekly, "stepDownWeekly": c.StepDownWeekly, "schemeAnnualCost": c.SchemeAnnualCost} {
 			if _, err := money.Parse(v); err != nil {
