@@ -3457,6 +3457,9 @@ type Problem struct {
 	Errors []ProblemErrorsItem `json:"errors"`
 	// What would have been accepted, e.g. the workflow moves open from the current state.
 	Allowed []string `json:"allowed"`
+	// Every problem of an imported file (POST /v1/imports), where it is and what is wrong; row 1 is the
+	// header.
+	ImportErrors []ProblemImportErrorsItem `json:"importErrors"`
 }
 
 // GetType returns the value of Type.
@@ -3499,6 +3502,11 @@ func (s *Problem) GetAllowed() []string {
 	return s.Allowed
 }
 
+// GetImportErrors returns the value of ImportErrors.
+func (s *Problem) GetImportErrors() []ProblemImportErrorsItem {
+	return s.ImportErrors
+}
+
 // SetType sets the value of Type.
 func (s *Problem) SetType(val url.URL) {
 	s.Type = val
@@ -3539,6 +3547,11 @@ func (s *Problem) SetAllowed(val []string) {
 	s.Allowed = val
 }
 
+// SetImportErrors sets the value of ImportErrors.
+func (s *Problem) SetImportErrors(val []ProblemImportErrorsItem) {
+	s.ImportErrors = val
+}
+
 func (*Problem) getReadinessRes() {}
 
 type ProblemErrorsItem struct {
@@ -3563,6 +3576,53 @@ func (s *ProblemErrorsItem) SetField(val OptString) {
 
 // SetMessage sets the value of Message.
 func (s *ProblemErrorsItem) SetMessage(val OptString) {
+	s.Message = val
+}
+
+type ProblemImportErrorsItem struct {
+	File    string    `json:"file"`
+	Row     int       `json:"row"`
+	Column  OptString `json:"column"`
+	Message string    `json:"message"`
+}
+
+// GetFile returns the value of File.
+func (s *ProblemImportErrorsItem) GetFile() string {
+	return s.File
+}
+
+// GetRow returns the value of Row.
+func (s *ProblemImportErrorsItem) GetRow() int {
+	return s.Row
+}
+
+// GetColumn returns the value of Column.
+func (s *ProblemImportErrorsItem) GetColumn() OptString {
+	return s.Column
+}
+
+// GetMessage returns the value of Message.
+func (s *ProblemImportErrorsItem) GetMessage() string {
+	return s.Message
+}
+
+// SetFile sets the value of File.
+func (s *ProblemImportErrorsItem) SetFile(val string) {
+	s.File = val
+}
+
+// SetRow sets the value of Row.
+func (s *ProblemImportErrorsItem) SetRow(val int) {
+	s.Row = val
+}
+
+// SetColumn sets the value of Column.
+func (s *ProblemImportErrorsItem) SetColumn(val OptString) {
+	s.Column = val
+}
+
+// SetMessage sets the value of Message.
+func (s *ProblemImportErrorsItem) SetMessage(val string) {
 	s.Message = val
 }
 

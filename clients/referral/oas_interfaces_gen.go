@@ -37,6 +37,10 @@ type GetReferralRes interface {
 	getReferralRes()
 }
 
+type ImportReferralsRes interface {
+	importReferralsRes()
+}
+
 type ListFollowUpsDueRes interface {
 	listFollowUpsDueRes()
 }

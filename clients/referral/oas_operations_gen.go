@@ -18,6 +18,7 @@ const (
 	GetReadinessOperation       OperationName = "GetReadiness"
 	GetReferralOperation        OperationName = "GetReferral"
 	GetReferralAuditOperation   OperationName = "GetReferralAudit"
+	ImportReferralsOperation    OperationName = "ImportReferrals"
 	ListFollowUpsDueOperation   OperationName = "ListFollowUpsDue"
 	ListOverdueActionsOperation OperationName = "ListOverdueActions"
 	ListReferralsOperation      OperationName = "ListReferrals"

@@ -45,6 +45,13 @@ type GetReferralAuditParams struct {
 	ID    string
 }
 
+// ImportReferralsParams is parameters of importReferrals operation.
+type ImportReferralsParams struct {
+	Layout ImportReferralsLayout
+	// The file's name, recorded in each record's audit trail.
+	XImportFile OptString `json:",omitempty,omitzero"`
+}
+
 // ListFollowUpsDueParams is parameters of listFollowUpsDue operation.
 type ListFollowUpsDueParams struct {
 	// The first day not included, e.g. a week from today.

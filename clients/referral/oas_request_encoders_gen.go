@@ -66,6 +66,16 @@ func encodeCreateReferralRequest(
 	return nil
 }
 
+func encodeImportReferralsRequest(
+	req ImportReferralsReq,
+	r *http.Request,
+) error {
+	const contentType = "text/csv"
+	body := req
+	ht.SetBody(r, body, contentType)
+	return nil
+}
+
 func encodeRecordFirstContactRequest(
 	req *RecordFirstContactReq,
 	r *http.Request,

@@ -1256,6 +1256,155 @@ type GetReferralUnauthorized Problem
 
 func (*GetReferralUnauthorized) getReferralRes() {}
 
+type ImportReferralsBadRequest Problem
+
+func (*ImportReferralsBadRequest) importReferralsRes() {}
+
+type ImportReferralsForbidden Problem
+
+func (*ImportReferralsForbidden) importReferralsRes() {}
+
+type ImportReferralsLayout string
+
+const (
+	ImportReferralsLayoutReferrals ImportReferralsLayout = "referrals"
+)
+
+// AllValues returns all ImportReferralsLayout values.
+func (ImportReferralsLayout) AllValues() []ImportReferralsLayout {
+	return []ImportReferralsLayout{
+		ImportReferralsLayoutReferrals,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s ImportReferralsLayout) MarshalText() ([]byte, error) {
+	switch s {
+	case ImportReferralsLayoutReferrals:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *ImportReferralsLayout) UnmarshalText(data []byte) error {
+	switch ImportReferralsLayout(data) {
+	case ImportReferralsLayoutReferrals:
+		*s = ImportReferralsLayoutReferrals
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+type ImportReferralsOK struct {
+	Layout string `json:"layout"`
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
+	Rows   int    `json:"rows"`
+	// Referrals written.
+	Imported int `json:"imported"`
+	// Rows imported before, left as they were.
+	Unchanged int `json:"unchanged"`
+}
+
+// GetLayout returns the value of Layout.
+func (s *ImportReferralsOK) GetLayout() string {
+	return s.Layout
+}
+
+// GetFile returns the value of File.
+func (s *ImportReferralsOK) GetFile() string {
+	return s.File
+}
+
+// GetSHA256 returns the value of SHA256.
+func (s *ImportReferralsOK) GetSHA256() string {
+	return s.SHA256
+}
+
+// GetRows returns the value of Rows.
+func (s *ImportReferralsOK) GetRows() int {
+	return s.Rows
+}
+
+// GetImported returns the value of Imported.
+func (s *ImportReferralsOK) GetImported() int {
+	return s.Imported
+}
+
+// GetUnchanged returns the value of Unchanged.
+func (s *ImportReferralsOK) GetUnchanged() int {
+	return s.Unchanged
+}
+
+// SetLayout sets the value of Layout.
+func (s *ImportReferralsOK) SetLayout(val string) {
+	s.Layout = val
+}
+
+// SetFile sets the value of File.
+func (s *ImportReferralsOK) SetFile(val string) {
+	s.File = val
+}
+
+// SetSHA256 sets the value of SHA256.
+func (s *ImportReferralsOK) SetSHA256(val string) {
+	s.SHA256 = val
+}
+
+// SetRows sets the value of Rows.
+func (s *ImportReferralsOK) SetRows(val int) {
+	s.Rows = val
+}
+
+// SetImported sets the value of Imported.
+func (s *ImportReferralsOK) SetImported(val int) {
+	s.Imported = val
+}
+
+// SetUnchanged sets the value of Unchanged.
+func (s *ImportReferralsOK) SetUnchanged(val int) {
+	s.Unchanged = val
+}
+
+func (*ImportReferralsOK) importReferralsRes() {}
+
+type ImportReferralsReq struct {
+	Data io.Reader
+}
+
+// Read reads data from the Data reader.
+//
+// Kept to satisfy the io.Reader interface.
+func (s ImportReferralsReq) Read(p []byte) (n int, err error) {
+	if s.Data == nil {
+		return 0, io.EOF
+	}
+	return s.Data.Read(p)
+}
+
+type ImportReferralsRequestEntityTooLarge Problem
+
+func (*ImportReferralsRequestEntityTooLarge) importReferralsRes() {}
+
+type ImportReferralsServiceUnavailable Problem
+
+func (*ImportReferralsServiceUnavailable) importReferralsRes() {}
+
+type ImportReferralsUnauthorized Problem
+
+func (*ImportReferralsUnauthorized) importReferralsRes() {}
+
+type ImportReferralsUnprocessableEntity Problem
+
+func (*ImportReferralsUnprocessableEntity) importReferralsRes() {}
+
+type ImportReferralsUnsupportedMediaType Problem
+
+func (*ImportReferralsUnsupportedMediaType) importReferralsRes() {}
+
 // Ref: #/components/schemas/LateEntry
 type LateEntry struct {
 	What       LateEntryWhat `json:"what"`
@@ -2761,6 +2910,9 @@ type Problem struct {
 	Errors []ProblemErrorsItem `json:"errors"`
 	// What would have been accepted, e.g. the workflow moves open from the current state.
 	Allowed []string `json:"allowed"`
+	// Every problem of an imported file (POST /v1/imports), where it is and what is wrong; row 1 is the
+	// header.
+	ImportErrors []ProblemImportErrorsItem `json:"importErrors"`
 }
 
 // GetType returns the value of Type.
@@ -2803,6 +2955,11 @@ func (s *Problem) GetAllowed() []string {
 	return s.Allowed
 }
 
+// GetImportErrors returns the value of ImportErrors.
+func (s *Problem) GetImportErrors() []ProblemImportErrorsItem {
+	return s.ImportErrors
+}
+
 // SetType sets the value of Type.
 func (s *Problem) SetType(val url.URL) {
 	s.Type = val
@@ -2843,6 +3000,11 @@ func (s *Problem) SetAllowed(val []string) {
 	s.Allowed = val
 }
 
+// SetImportErrors sets the value of ImportErrors.
+func (s *Problem) SetImportErrors(val []ProblemImportErrorsItem) {
+	s.ImportErrors = val
+}
+
 func (*Problem) getReadinessRes() {}
 
 type ProblemErrorsItem struct {
@@ -2867,6 +3029,53 @@ func (s *ProblemErrorsItem) SetField(val OptString) {
 
 // SetMessage sets the value of Message.
 func (s *ProblemErrorsItem) SetMessage(val OptString) {
+	s.Message = val
+}
+
+type ProblemImportErrorsItem struct {
+	File    string    `json:"file"`
+	Row     int       `json:"row"`
+	Column  OptString `json:"column"`
+	Message string    `json:"message"`
+}
+
+// GetFile returns the value of File.
+func (s *ProblemImportErrorsItem) GetFile() string {
+	return s.File
+}
+
+// GetRow returns the value of Row.
+func (s *ProblemImportErrorsItem) GetRow() int {
+	return s.Row
+}
+
+// GetColumn returns the value of Column.
+func (s *ProblemImportErrorsItem) GetColumn() OptString {
+	return s.Column
+}
+
+// GetMessage returns the value of Message.
+func (s *ProblemImportErrorsItem) GetMessage() string {
+	return s.Message
+}
+
+// SetFile sets the value of File.
+func (s *ProblemImportErrorsItem) SetFile(val string) {
+	s.File = val
+}
+
+// SetRow sets the value of Row.
+func (s *ProblemImportErrorsItem) SetRow(val int) {
+	s.Row = val
+}
+
+// SetColumn sets the value of Column.
+func (s *ProblemImportErrorsItem) SetColumn(val OptString) {
+	s.Column = val
+}
+
+// SetMessage sets the value of Message.
+func (s *ProblemImportErrorsItem) SetMessage(val string) {
 	s.Message = val
 }
 

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/homeward-dev/homeward/internal/importcmd"
 	"github.com/homeward-dev/homeward/services/housing"
 	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/portal"
@@ -33,6 +34,8 @@ commands:
   housing    serve one partnership's housing-options API (same flags and variables)
   reporting  ingest one partnership's events and serve its reports (same flags and variables);
              "reporting rebuild" recomputes the aggregates from the whole event stream
+  import     send CSV files of a partnership's past records to its services, as its admin
+             (--referral-url, --kratos-public-url, --email, --password-file; docs/import.md)
   portal     serve one partnership's web portal (the same flags, plus --referral-url, --housing-url
              and --reporting-url)
 `
@@ -48,6 +51,8 @@ func main() {
 	switch os.Args[1] {
 	case "operator":
 		err = execOperator(os.Args[2:])
+	case "import":
+		err = importcmd.Run(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr)
 	case "referral":
 		err = referral.Run(ctx, os.Args[2:], os.Getenv, app.Options{Version: version})
 	case "housing":

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/homeward-dev/homeward/internal/testenv"
 	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/kit/auth"
 	"github.com/homeward-dev/homeward/services/kit/calendar"
@@ -101,6 +104,8 @@ func TestReferralService(t *testing.T) {
 	t.Run("working-day deadlines and closure days", f.testDeadlines)
 	t.Run("consent to share", f.testConsent)
 	t.Run("retention", f.testRetention)
+	// After retention: imported closed cases are due for erasure by their historical dates.
+	t.Run("importing past referrals", f.testImport)
 	t.Run("redis ACL", f.testACL)
 	t.Run("openapi lists every route", f.testOpenAPI)
 	t.Run("storage down", f.testRedisDown)
@@ -1034,4 +1039,104 @@ func (f *fixture) testLateEntries(t *testing.T) {
 	if after.Response.FirstContactAt != nil {
 		t.Errorf("a refused late entry was written")
 	}
+}
+
+const importHeader = "importKey,receivedAt,name,dateOfBirth,nhsNumber,source,referrerOrganisation,consentToRefer,consentToShare,tenure,needs,priority,dischargeReadyDate,delayReason,firstContactAt,history,dischargeDestination\n"
+
+// A partnership admin imports past referrals: a clean file is written with its history and
+// provenance, a second send changes nothing, and a file with any problem writes nothing and names them all.
+func (f *fixture) testImport(t *testing.T) {
+	defer f.clock.Set(monday0930)
+	admin := f.as(t, "partnership-admin")
+	coordinator := f.as(t, "coordinator")
+	csvFile := importHeader +
+		"old-1,2026-09-01T10:15,Imported One,1950-01-02,999 000 0018,ward,Royal Oldham Hospital,yes,yes,owner-occupier,repairs;adaptations,urgent,2026-09-10,awaiting-equipment-adaptations-to-housing,2026-09-02T09:00,triaged@2026-09-02;assessing@2026-09-03;ready-for-discharge@2026-09-12;discharged@2026-09-14;closed@2026-10-20,own-home\n" +
+		"old-2,2026-10-05,Imported Two,,,gp,Oldham GP Practice,yes,no,private-rented,homelessness,routine,,,,,\n" +
+		"old-3,2026-10-06,Imported Three,,,community,Oldham Council,yes,yes,social-rented,repairs,emergency,,,,declined@2026-10-07,\n"
+	before := f.countReferrals(t)
+	var rep ImportReport
+	admin.Must(http.StatusOK, "POST", "/v1/imports?layout=referrals", csvFile, "Content-Type", "text/csv", "X-Import-File", "oldham-2026.csv").JSON(t, &rep)
+	if rep.Rows != 3 || rep.Imported != 3 || rep.Unchanged != 0 || len(rep.SHA256) != 64 || rep.File != "oldham-2026.csv" {
+		t.Fatalf("report %+v", rep)
+	}
+	if got := f.countReferrals(t); got != before+3 {
+		t.Errorf("%d referrals after importing 3 to %d", got, before)
+	}
+	var closed listPage
+	coordinator.Must(http.StatusOK, "GET", "/v1/referrals?status=closed&source=ward", nil).JSON(t, &closed)
+	var one Referral
+	for _, s := range closed.Items {
+		if s.Name == "Imported One" {
+			coordinator.Must(http.StatusOK, "GET", "/v1/referrals/"+s.ID, nil).JSON(t, &one)
+		}
+	}
+	if one.ID == "" || !one.ReceivedAt.Equal(time.Date(2026, 9, 1, 10, 15, 0, 0, calendar.London())) || len(one.History) != 5 ||
+		one.Discharge == nil || one.Discharge.Date.String() != "2026-09-14" || *one.Discharge.DelayedDays != 4 || one.ClosedAt == nil ||
+		one.Response.Met == nil || !*one.Response.Met || len(one.FollowUps) != 2 {
+		t.Fatalf("imported referral %+v", one)
+	}
+	var trail struct {
+		Items []struct{ Action, Detail string }
+	}
+	admin.Must(http.StatusOK, "GET", "/v1/referrals/"+one.ID+"/audit", nil).JSON(t, &trail)
+	if len(trail.Items) == 0 || trail.Items[0].Action != "create" || trail.Items[0].Detail != "imported from oldham-2026.csv (sha256 "+rep.SHA256+") row 2" {
+		t.Errorf("the audit trail does not say where the referral came from: %+v", trail.Items)
+	}
+	// Sending the same file again changes nothing.
+	admin.Must(http.StatusOK, "POST", "/v1/imports?layout=referrals", csvFile, "Content-Type", "text/csv", "X-Import-File", "oldham-2026.csv").JSON(t, &rep)
+	if rep.Imported != 0 || rep.Unchanged != 3 || f.countReferrals(t) != before+3 {
+		t.Errorf("a second import: %+v", rep)
+	}
+	// A file with problems writes nothing and names every one.
+	bad := importHeader +
+		"bad-1,2026-10-01,Bad One,,999 000 0019,ward,Royal Oldham Hospital,yes,yes,owner-occupier,repairs,urgent,,,,,\n" +
+		"bad-2,2031-01-01,Bad Two,,,ward,Royal Oldham Hospital,yes,yes,owner-occupier,repairs,urgent,,,,,\n" +
+		"bad-3,2026-10-01,Bad Three,,,ward,Royal Oldham Hospital,yes,yes,owner-occupier,repairs,urgent,,,,assessing@2026-10-02,\n" +
+		"bad-3,2026-10-01,Bad Four,,,ward,Royal Oldham Hospital,maybe,yes,owner-occupier,sofa,urgent,,,,,\n" +
+		"good-5,2026-10-01,Good Five,,,ward,Royal Oldham Hospital,yes,yes,owner-occupier,repairs,urgent,,,,,\n"
+	p := admin.Must(http.StatusUnprocessableEntity, "POST", "/v1/imports?layout=referrals", bad, "Content-Type", "text/csv", "X-Import-File", "bad.csv")
+	var prob httpapi.Problem
+	p.JSON(t, &prob)
+	var where []string
+	for _, e := range prob.ImportErrors {
+		where = append(where, fmt.Sprintf("%d %s", e.Row, e.Column))
+	}
+	for _, want := range []string{"2 nhsNumber", "3 receivedAt", "4 history", "5 importKey", "5 consentToRefer", "5 needs"} {
+		if !slices.Contains(where, want) {
+			t.Errorf("no error at row/column %q: %v", want, prob.ImportErrors)
+		}
+	}
+	if f.countReferrals(t) != before+3 {
+		t.Errorf("a file with problems wrote something")
+	}
+	// The published example imports cleanly, and docs/import.md describes every column of the layout.
+	root := testenv.RepoRoot(t)
+	example, err := os.ReadFile(filepath.Join(root, "docs", "examples", "referrals.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin.Must(http.StatusOK, "POST", "/v1/imports?layout=referrals", string(example), "Content-Type", "text/csv", "X-Import-File", "referrals.csv").JSON(t, &rep)
+	if rep.Imported != 3 {
+		t.Errorf("the example imported %+v", rep)
+	}
+	doc, err := os.ReadFile(filepath.Join(root, "docs", "import.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range ImportLayout.ColumnNames() {
+		if !strings.Contains(string(doc), "`"+c+"`") {
+			t.Errorf("docs/import.md does not describe column %s", c)
+		}
+	}
+	admin.Must(http.StatusUnsupportedMediaType, "POST", "/v1/imports?layout=referrals", csvFile)
+	admin.Must(http.StatusBadRequest, "POST", "/v1/imports?layout=units", csvFile, "Content-Type", "text/csv")
+	coordinator.Must(http.StatusForbidden, "POST", "/v1/imports?layout=referrals", csvFile, "Content-Type", "text/csv")
+}
+
+// countReferrals is how many referrals the partnership has.
+func (f *fixture) countReferrals(t *testing.T) int64 {
+	t.Helper()
+	var counts StatusCounts
+	f.as(t, "coordinator").Must(http.StatusOK, "GET", "/v1/referrals/counts", nil).JSON(t, &counts)
+	return counts.Total
 }

@@ -48,6 +48,8 @@ const (
 	ReportRead Permission = "report:read"
 	// ReportRebuild: recompute a partnership's aggregates from its event stream.
 	ReportRebuild Permission = "report:rebuild"
+	// RecordsImport: bring a partnership's existing records in from files (POST /v1/imports).
+	RecordsImport Permission = "records:import"
 )
 
 // permissions is the explicit table of what each role may do; the tests pin every cell.
@@ -57,7 +59,7 @@ var permissions = map[Role][]Permission{
 	RoleHousingOfficer:   {ReferralReadOwn, ReferralRead, ReferralWork, HousingRead, HousingManage, ReportRead},
 	RoleManager:          {ReferralCreate, ReferralReadOwn, ReferralRead, ReferralManage, ReferralWork, HousingRead, HousingManage, ReportRead},
 	RoleCommissioner:     {ReportRead},
-	RolePartnershipAdmin: {AuditRead, CalendarManage, ReportRead, ReportRebuild},
+	RolePartnershipAdmin: {AuditRead, CalendarManage, ReportRead, ReportRebuild, RecordsImport},
 }
 
 // Allowed reports whether any of roles grants p.

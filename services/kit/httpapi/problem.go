@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+
+	"github.com/homeward-dev/homeward/services/kit/importer"
 )
 
 // ProblemBase prefixes every problem type; the documentation lists each one.
@@ -28,6 +30,8 @@ type Problem struct {
 	Errors    []FieldError `json:"errors,omitempty"`
 	// Allowed lists what would have been accepted, e.g. the workflow moves open from a state.
 	Allowed []string `json:"allowed,omitempty"`
+	// ImportErrors are every problem of an imported file, by file, row and column.
+	ImportErrors []importer.Error `json:"importErrors,omitempty"`
 }
 
 func (p *Problem) Error() string { return fmt.Sprintf("%d %s: %s", p.Status, p.Title, p.Detail) }
