@@ -2,26 +2,19 @@ package referral
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
-	"os"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/kit/audit"
 	"github.com/homeward-dev/homeward/services/kit/auth"
 	"github.com/homeward-dev/homeward/services/kit/calendar"
 	"github.com/homeward-dev/homeward/services/kit/events"
-	"github.com/homeward-dev/homeward/services/kit/httpapi"
 	"github.com/homeward-dev/homeward/services/kit/ids"
 	"github.com/homeward-dev/homeward/services/kit/importer"
 	"github.com/homeward-dev/homeward/services/kit/store"
@@ -51,170 +44,33 @@ var ImportLayout = importer.Layout{Name: "referrals", Columns: []importer.Column
 	{Name: "dischargeDestination", Doc: "required when the history has discharged: " + strings.Join(Destinations, ", ")},
 }}
 
-// maxImportBytes bounds one file (a spreadsheet of a partnership's whole history is far smaller).
-const maxImportBytes = 64 << 20
-
-// importKeyPattern is what an import key may be: the old system's own ids, of printable ASCII.
-var importKeyPattern = regexp.MustCompile(`^[!-~]{1,128}$`)
-
-// ImportReport says what an import did.
-type ImportReport struct {
-	Layout    string `json:"layout"`
-	File      string `json:"file"`
-	SHA256    string `json:"sha256"`
-	Rows      int    `json:"rows"`
-	Imported  int    `json:"imported"`
-	Unchanged int    `json:"unchanged"`
-}
-
-// importFile is an uploaded file kept on disk, so the whole of it is checked before anything is
-// written and it is then read again to write, in memory flat in its size.
-type importFile struct {
-	path, name, sha string
-}
-
-// spool keeps the request body in a temporary file and hashes it.
-func spool(r *http.Request) (*importFile, *httpapi.Problem, error) {
-	name := strings.TrimSpace(r.Header.Get("X-Import-File"))
-	if name == "" {
-		name = "upload.csv"
-	}
-	if len(name) > 200 || strings.ContainsAny(name, "\x00\r\n") {
-		return nil, httpapi.BadRequest("X-Import-File must be a file name of at most 200 characters"), nil
-	}
-	f, err := os.CreateTemp("", "homeward-import-*.csv")
-	if err != nil {
-		return nil, nil, fmt.Errorf("keep the upload: %w", err)
-	}
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r.Body, maxImportBytes+1))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		_ = os.Remove(f.Name())
-		return nil, nil, fmt.Errorf("keep the upload: %w", err)
-	}
-	if n > maxImportBytes {
-		_ = os.Remove(f.Name())
-		return nil, httpapi.NewProblem(http.StatusRequestEntityTooLarge, "too-large", "File too large",
-			fmt.Sprintf("a file is at most %d MB; split it by year", maxImportBytes>>20)), nil
-	}
-	return &importFile{path: f.Name(), name: filepath.Base(name), sha: hex.EncodeToString(h.Sum(nil))}, nil, nil
-}
-
 // importRow is a row made into a referral, with its import key and the events it implies.
 type importRow struct {
 	key    string
-	row    int
 	ref    *Referral
 	events []event
 }
 
-// importReferrals answers POST /v1/imports?layout=referrals: every row is checked with the live API's
-// rules and nothing is written unless the whole file is clean; then each referral is written
-// atomically with its indexes, events (at their historical times) and an audit entry naming the file,
-// its SHA-256 and the row. A row whose import key was imported before is left as it is.
-func (s *Service) importReferrals(w http.ResponseWriter, r *http.Request) {
-	if layout := r.URL.Query().Get("layout"); layout != ImportLayout.Name {
-		httpapi.WriteProblem(w, r, httpapi.BadRequest("unknown layout", httpapi.FieldError{Field: "layout", Message: "this service imports the referrals layout"}))
-		return
-	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "text/csv" {
-		httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusUnsupportedMediaType, "unsupported-media-type",
-			"Send a CSV file", "send the file as Content-Type: text/csv"))
-		return
-	}
-	file, prob, err := spool(r)
-	if err != nil {
-		httpapi.Internal(w, r, err)
-		return
-	}
-	if prob != nil {
-		httpapi.WriteProblem(w, r, prob)
-		return
-	}
-	defer func() { _ = os.Remove(file.path) }()
-	principal, _ := auth.From(r.Context())
-	now := s.now()
-	// First pass: check every row; keep nothing but the errors.
-	rows := 0
-	errs, err := s.eachImportRow(r.Context(), file, principal, now, func(importRow) error { rows++; return nil })
-	if err != nil {
-		storageFailed(w, r, err)
-		return
-	}
-	if len(errs) > 0 {
-		p := httpapi.Invalid(fmt.Sprintf("%s: %d problem(s); nothing was imported", file.name, len(errs)))
-		p.ImportErrors = errs
-		httpapi.WriteProblem(w, r, p)
-		return
-	}
-	// Second pass: write each referral.
-	report := ImportReport{Layout: ImportLayout.Name, File: file.name, SHA256: file.sha, Rows: rows}
-	_, err = s.eachImportRow(r.Context(), file, principal, now, func(ir importRow) error {
-		entry := s.auditEntry(r, audit.ActionCreate, fmt.Sprintf("imported from %s (sha256 %s) row %d", file.name, file.sha, ir.row))
-		c := change{after: ir.ref, audit: entry, events: ir.events,
-			extra: []store.Op{store.Claim(s.repo.keys.Idempotency("import", "referral:"+ir.key), ir.ref.ID, 0)}}
-		_, err := s.repo.commit(r.Context(), c)
-		var claimed *store.ClaimTakenError
-		switch {
-		case errors.As(err, &claimed):
-			report.Unchanged++
-		case err != nil:
-			return fmt.Errorf("row %d: %w", ir.row, err)
-		default:
-			report.Imported++
-		}
-		return nil
-	})
-	if err != nil {
-		// Rows before this one are written and will be left as they are when the file is sent again.
-		storageFailed(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, report)
-}
-
-// eachImportRow reads the file and makes each row a referral, calling use for the good ones; it
-// returns the file's errors. Keys are checked for repeats within the file.
-func (s *Service) eachImportRow(ctx context.Context, file *importFile, principal *auth.Principal, now time.Time, use func(importRow) error) ([]importer.Error, error) {
-	f, err := os.Open(file.path)
-	if err != nil {
-		return nil, fmt.Errorf("read the upload: %w", err)
-	}
-	defer func() { _ = f.Close() }()
-	rd, err := importer.NewReader(f, file.name, ImportLayout)
-	var headerErrs importer.Errors
-	if errors.As(err, &headerErrs) {
-		return headerErrs, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	seen := map[string]int{}
-	for {
-		row, ok := rd.Next()
-		if !ok {
-			return rd.Errors, nil
-		}
-		key := row.Get("importKey")
-		first, dup := seen[key]
-		if dup && key != "" {
-			rd.Fail(row, "importKey", fmt.Sprintf("repeats the key of row %d", first))
-		} else {
-			seen[key] = row.Number
-		}
-		ir, bad, err := s.referralFromRow(ctx, rd, row, principal, now)
-		if err != nil {
-			return nil, err
-		}
-		if bad || len(rd.Errors) > 0 {
-			continue
-		}
-		if err := use(ir); err != nil {
-			return nil, err
-		}
+// referralImport is the referrals layout's import: rows checked with the live API's rules, each
+// referral written with its indexes, its events at their historical times, an audit entry naming the
+// file, its SHA-256 and the row, and a claim on the row's import key.
+func (s *Service) referralImport() app.Import[importRow] {
+	return app.Import[importRow]{
+		Layout: ImportLayout,
+		Row: func(ctx context.Context, rd *importer.Reader, row importer.Row) (importRow, bool, error) {
+			principal, _ := auth.From(ctx)
+			return s.referralFromRow(ctx, rd, row, principal, s.now())
+		},
+		Write: func(r *http.Request, file *app.ImportFile, row int, ir importRow) (bool, error) {
+			c := change{after: ir.ref, audit: s.auditEntry(r, audit.ActionCreate, file.Provenance(row)), events: ir.events,
+				extra: []store.Op{store.Claim(s.repo.keys.Idempotency("import", "referral:"+ir.key), ir.ref.ID, 0)}}
+			_, err := s.repo.commit(r.Context(), c)
+			var claimed *store.ClaimTakenError
+			if errors.As(err, &claimed) {
+				return true, nil
+			}
+			return false, err
+		},
 	}
 }
 
@@ -243,9 +99,6 @@ func (s *Service) referralFromRow(ctx context.Context, rd *importer.Reader, row 
 	fail := func(column, msg string) { rd.Fail(row, column, msg); bad = true }
 	today := calendar.DateOf(now.In(calendar.London()))
 	key := row.Get("importKey")
-	if !importKeyPattern.MatchString(key) {
-		fail("importKey", "must be 1 to 128 printable characters without spaces")
-	}
 	received, ok := parseWhen(row.Get("receivedAt"))
 	switch {
 	case !ok:
@@ -338,7 +191,7 @@ func (s *Service) referralFromRow(ctx context.Context, rd *importer.Reader, row 
 		return importRow{}, true, nil
 	}
 	evs = append(evs, moves...)
-	return importRow{key: key, row: row.Number, ref: ref, events: evs}, bad, nil
+	return importRow{key: key, ref: ref, events: evs}, bad, nil
 }
 
 // historyFromRow replays the row's history on the referral: each move allowed by the workflow from

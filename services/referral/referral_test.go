@@ -1054,7 +1054,7 @@ func (f *fixture) testImport(t *testing.T) {
 		"old-2,2026-10-05,Imported Two,,,gp,Oldham GP Practice,yes,no,private-rented,homelessness,routine,,,,,\n" +
 		"old-3,2026-10-06,Imported Three,,,community,Oldham Council,yes,yes,social-rented,repairs,emergency,,,,declined@2026-10-07,\n"
 	before := f.countReferrals(t)
-	var rep ImportReport
+	var rep app.ImportReport
 	admin.Must(http.StatusOK, "POST", "/v1/imports?layout=referrals", csvFile, "Content-Type", "text/csv", "X-Import-File", "oldham-2026.csv").JSON(t, &rep)
 	if rep.Rows != 3 || rep.Imported != 3 || rep.Unchanged != 0 || len(rep.SHA256) != 64 || rep.File != "oldham-2026.csv" {
 		t.Fatalf("report %+v", rep)

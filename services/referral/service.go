@@ -65,7 +65,8 @@ func New(a *app.Service) *Service {
 	a.API("GET /v1/follow-ups/due", s.followUpsDue, read...)
 	a.API("GET /v1/closure-days", s.getClosureDays, auth.ReferralRead, auth.ReferralReadOwn, auth.CalendarManage)
 	a.API("PUT /v1/closure-days", s.putClosureDays, auth.CalendarManage)
-	a.API("POST /v1/imports", s.importReferrals, auth.RecordsImport)
+	imports := s.referralImport()
+	a.API("POST /v1/imports", app.Imports{ImportLayout.Name: imports.Run}.Handle, auth.RecordsImport)
 	return s
 }
 

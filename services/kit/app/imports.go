@@ -1,0 +1,198 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/homeward-dev/homeward/services/kit/httpapi"
+	"github.com/homeward-dev/homeward/services/kit/importer"
+)
+
+// MaxImportBytes bounds one imported file (a spreadsheet of a partnership's whole history is far smaller).
+const MaxImportBytes = 64 << 20
+
+// ImportKeyPattern is what an import key may be: the old system's own ids, printable ASCII.
+var ImportKeyPattern = regexp.MustCompile(`^[!-~]{1,128}$`)
+
+// ImportReport says what an import did.
+type ImportReport struct {
+	Layout    string `json:"layout"`
+	File      string `json:"file"`
+	SHA256    string `json:"sha256"`
+	Rows      int    `json:"rows"`
+	Imported  int    `json:"imported"`
+	Unchanged int    `json:"unchanged"`
+}
+
+// ImportFile is an uploaded file, kept on disk so the whole of it is checked before anything is
+// written and then read again to write, in memory flat in its size.
+type ImportFile struct {
+	Path, Name, SHA256 string
+}
+
+// Provenance is what an imported record's audit trail says of where it came from.
+func (f *ImportFile) Provenance(row int) string {
+	return fmt.Sprintf("imported from %s (sha256 %s) row %d", f.Name, f.SHA256, row)
+}
+
+// Import is one layout a service imports: how a row becomes a record, and how a record is written.
+type Import[R any] struct {
+	Layout importer.Layout
+	// Row makes a row into a record, recording every problem on rd; bad is true when it has any.
+	Row func(ctx context.Context, rd *importer.Reader, row importer.Row) (record R, bad bool, err error)
+	// Write writes one record atomically, claiming its import key; claimed is true when the key was
+	// imported before, and nothing was written.
+	Write func(r *http.Request, file *ImportFile, row int, record R) (claimed bool, err error)
+}
+
+// Imports serves POST /v1/imports for the layouts a service imports, by the layout query parameter.
+type Imports map[string]func(w http.ResponseWriter, r *http.Request, file *ImportFile)
+
+// Handle answers POST /v1/imports: the layout, a CSV body, then the layout's import.
+func (im Imports) Handle(w http.ResponseWriter, r *http.Request) {
+	run, ok := im[r.URL.Query().Get("layout")]
+	if !ok {
+		names := make([]string, 0, len(im))
+		for n := range im {
+			names = append(names, n)
+		}
+		httpapi.WriteProblem(w, r, httpapi.BadRequest("unknown layout", httpapi.FieldError{Field: "layout", Message: "this service imports " + strings.Join(names, ", ")}))
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "text/csv" {
+		httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusUnsupportedMediaType, "unsupported-media-type",
+			"Send a CSV file", "send the file as Content-Type: text/csv"))
+		return
+	}
+	file, prob, err := spool(r)
+	if err != nil {
+		httpapi.Internal(w, r, err)
+		return
+	}
+	if prob != nil {
+		httpapi.WriteProblem(w, r, prob)
+		return
+	}
+	defer func() { _ = os.Remove(file.Path) }()
+	run(w, r, file)
+}
+
+// Run imports a file in the layout: every row is checked and nothing is written unless the whole
+// file is clean; then each record is written, a row imported before left as it is.
+func (im Import[R]) Run(w http.ResponseWriter, r *http.Request, file *ImportFile) {
+	rows := 0
+	errs, err := im.each(r.Context(), file, func(int, R) error { rows++; return nil })
+	if err != nil {
+		WriteStorageProblem(w, r, err, "the records the file refers to")
+		return
+	}
+	if len(errs) > 0 {
+		p := httpapi.Invalid(fmt.Sprintf("%s: %d problem(s); nothing was imported", file.Name, len(errs)))
+		p.ImportErrors = errs
+		httpapi.WriteProblem(w, r, p)
+		return
+	}
+	report := ImportReport{Layout: im.Layout.Name, File: file.Name, SHA256: file.SHA256, Rows: rows}
+	_, err = im.each(r.Context(), file, func(row int, rec R) error {
+		claimed, err := im.Write(r, file, row, rec)
+		switch {
+		case err != nil:
+			return fmt.Errorf("row %d: %w", row, err)
+		case claimed:
+			report.Unchanged++
+		default:
+			report.Imported++
+		}
+		return nil
+	})
+	if err != nil {
+		// The rows before are written; sending the file again writes the rest.
+		WriteStorageProblem(w, r, err, "the import")
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, report)
+}
+
+// each reads the file and makes each row a record, calling use for good rows while the file has no
+// problem; it returns the file's problems. Import keys must be well formed and not repeat.
+func (im Import[R]) each(ctx context.Context, file *ImportFile, use func(row int, rec R) error) ([]importer.Error, error) {
+	f, err := os.Open(file.Path)
+	if err != nil {
+		return nil, fmt.Errorf("read the upload: %w", err)
+	}
+	defer func() { _ = f.Close() }()
+	rd, err := importer.NewReader(f, file.Name, im.Layout)
+	var headerErrs importer.Errors
+	if errors.As(err, &headerErrs) {
+		return headerErrs, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]int{}
+	for {
+		row, ok := rd.Next()
+		if !ok {
+			return rd.Errors, nil
+		}
+		key := row.Get("importKey")
+		switch first, dup := seen[key]; {
+		case !ImportKeyPattern.MatchString(key):
+			rd.Fail(row, "importKey", "must be 1 to 128 printable characters without spaces")
+		case dup:
+			rd.Fail(row, "importKey", fmt.Sprintf("repeats the key of row %d", first))
+		default:
+			seen[key] = row.Number
+		}
+		rec, bad, err := im.Row(ctx, rd, row)
+		if err != nil {
+			return nil, err
+		}
+		if bad || len(rd.Errors) > 0 {
+			continue
+		}
+		if err := use(row.Number, rec); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// spool keeps the request body in a temporary file and hashes it.
+func spool(r *http.Request) (*ImportFile, *httpapi.Problem, error) {
+	name := strings.TrimSpace(r.Header.Get("X-Import-File"))
+	if name == "" {
+		name = "upload.csv"
+	}
+	if len(name) > 200 || strings.ContainsAny(name, "\x00\r\n") {
+		return nil, httpapi.BadRequest("X-Import-File must be a file name of at most 200 characters"), nil
+	}
+	f, err := os.CreateTemp("", "homeward-import-*.csv")
+	if err != nil {
+		return nil, nil, fmt.Errorf("keep the upload: %w", err)
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r.Body, MaxImportBytes+1))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+		return nil, nil, fmt.Errorf("keep the upload: %w", err)
+	}
+	if n > MaxImportBytes {
+		_ = os.Remove(f.Name())
+		return nil, httpapi.NewProblem(http.StatusRequestEntityTooLarge, "too-large", "File too large",
+			fmt.Sprintf("a file is at most %d MB; split it by year", MaxImportBytes>>20)), nil
+	}
+	return &ImportFile{Path: f.Name(), Name: filepath.Base(name), SHA256: hex.EncodeToString(h.Sum(nil))}, nil, nil
+}
