@@ -163,6 +163,19 @@ type Invoker interface {
 	//
 	// GET /v1/units/{id}
 	GetUnit(ctx context.Context, params GetUnitParams, options ...RequestOption) (GetUnitRes, error)
+	// ImportHousingRecords invokes importHousingRecords operation.
+	//
+	// The body is a CSV file in the units or placements layout (docs/import.md). Every row is checked with
+	// the live API's rules before anything is written: a file with any problem writes nothing and the 422
+	// lists every problem in `importErrors` by file, row and column. A clean file writes each record
+	// atomically with its indexes, its events at their historical dates and an audit entry naming the
+	// file, its SHA-256 and the row. Stays may not share a night with another stay in the same unit, in
+	// the file or already recorded; a stay with no `departedOn` is under way and occupies its unit from
+	// today. A row whose `importKey` was imported before is left as it is, so a file can be sent again
+	// with no duplicates.
+	//
+	// POST /v1/imports
+	ImportHousingRecords(ctx context.Context, request ImportHousingRecordsReq, params ImportHousingRecordsParams, options ...RequestOption) (ImportHousingRecordsRes, error)
 	// ListHousingBenefitUnclaimed invokes listHousingBenefitUnclaimed operation.
 	//
 	// Arrived more than the policy's `housingBenefitClaimDays` (default 14) ago, still in the unit, and no
@@ -1736,6 +1749,167 @@ func (c *Client) sendGetUnit(ctx context.Context, params GetUnitParams, requestO
 	}
 
 	result, err := decodeGetUnitResponse(resp)
+	if err != nil {
+		return res, errors.Wrap(err, "decode response")
+	}
+
+	return result, nil
+}
+
+// ImportHousingRecords invokes importHousingRecords operation.
+//
+// The body is a CSV file in the units or placements layout (docs/import.md). Every row is checked with
+// the live API's rules before anything is written: a file with any problem writes nothing and the 422
+// lists every problem in `importErrors` by file, row and column. A clean file writes each record
+// atomically with its indexes, its events at their historical dates and an audit entry naming the
+// file, its SHA-256 and the row. Stays may not share a night with another stay in the same unit, in
+// the file or already recorded; a stay with no `departedOn` is under way and occupies its unit from
+// today. A row whose `importKey` was imported before is left as it is, so a file can be sent again
+// with no duplicates.
+//
+// POST /v1/imports
+func (c *Client) ImportHousingRecords(ctx context.Context, request ImportHousingRecordsReq, params ImportHousingRecordsParams, options ...RequestOption) (ImportHousingRecordsRes, error) {
+	res, err := c.sendImportHousingRecords(ctx, request, params, options...)
+	return res, err
+}
+
+func (c *Client) sendImportHousingRecords(ctx context.Context, request ImportHousingRecordsReq, params ImportHousingRecordsParams, requestOptions ...RequestOption) (res ImportHousingRecordsRes, err error) {
+
+	var reqCfg requestConfig
+	reqCfg.setDefaults(c.baseClient)
+	for _, o := range requestOptions {
+		o(&reqCfg)
+	}
+
+	u := c.serverURL
+	if override := reqCfg.ServerURL; override != nil {
+		u = override
+	}
+	u = uri.Clone(u)
+	var pathParts [1]string
+	pathParts[0] = "/v1/imports"
+	uri.AddPathParts(u, pathParts[:]...)
+
+	q := uri.NewQueryEncoder()
+	{
+		// Encode "layout" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "layout",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			return e.EncodeValue(conv.StringToString(string(params.Layout)))
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	u.RawQuery = q.Values().Encode()
+
+	r, err := ht.NewRequest(ctx, "POST", u)
+	if err != nil {
+		return res, errors.Wrap(err, "create request")
+	}
+	if err := encodeImportHousingRecordsRequest(request, r); err != nil {
+		return res, errors.Wrap(err, "encode request")
+	}
+
+	h := uri.NewHeaderEncoder(r.Header)
+	{
+		cfg := uri.HeaderParameterEncodingConfig{
+			Name:    "X-Import-File",
+			Explode: false,
+		}
+		if err := h.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.XImportFile.Get(); ok {
+				return e.EncodeValue(conv.StringToString(val))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode header")
+		}
+	}
+
+	{
+		type bitset = [1]uint8
+		var satisfied bitset
+		{
+
+			switch err := c.securitySessionToken(ctx, ImportHousingRecordsOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 0
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"SessionToken\"")
+			}
+		}
+		{
+
+			switch err := c.securityBearer(ctx, ImportHousingRecordsOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 1
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"Bearer\"")
+			}
+		}
+		{
+
+			switch err := c.securitySessionCookie(ctx, ImportHousingRecordsOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 2
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"SessionCookie\"")
+			}
+		}
+
+		if ok := func() bool {
+		nextRequirement:
+			for _, requirement := range []bitset{
+				{0b00000001},
+				{0b00000010},
+				{0b00000100},
+			} {
+				for i, mask := range requirement {
+					if satisfied[i]&mask != mask {
+						continue nextRequirement
+					}
+				}
+				return true
+			}
+			return false
+		}(); !ok {
+			return res, ogenerrors.ErrSecurityRequirementIsNotSatisfied
+		}
+	}
+
+	if err := reqCfg.onRequest(r); err != nil {
+		return res, errors.Wrap(err, "edit request")
+	}
+
+	resp, err := reqCfg.Client.Do(r)
+	if err != nil {
+		return res, errors.Wrap(err, "do request")
+	}
+	body := resp.Body
+	defer func() {
+		// Drain the body to EOF before closing, so the underlying
+		// connection can be reused by the Transport regardless of the
+		// response status code. See https://github.com/ogen-go/ogen/issues/1670.
+		_, _ = io.Copy(io.Discard, body)
+		_ = body.Close()
+	}()
+
+	if err := reqCfg.onResponse(resp); err != nil {
+		return res, errors.Wrap(err, "edit response")
+	}
+
+	result, err := decodeImportHousingRecordsResponse(resp)
 	if err != nil {
 		return res, errors.Wrap(err, "decode response")
 	}

@@ -37,6 +37,10 @@ type GetUnitRes interface {
 	getUnitRes()
 }
 
+type ImportHousingRecordsRes interface {
+	importHousingRecordsRes()
+}
+
 type ListHousingBenefitUnclaimedRes interface {
 	listHousingBenefitUnclaimedRes()
 }

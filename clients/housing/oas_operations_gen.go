@@ -18,6 +18,7 @@ const (
 	GetRehousingCaseOperation            OperationName = "GetRehousingCase"
 	GetRehousingCaseAuditOperation       OperationName = "GetRehousingCaseAudit"
 	GetUnitOperation                     OperationName = "GetUnit"
+	ImportHousingRecordsOperation        OperationName = "ImportHousingRecords"
 	ListHousingBenefitUnclaimedOperation OperationName = "ListHousingBenefitUnclaimed"
 	ListOverStaysOperation               OperationName = "ListOverStays"
 	ListPlacementsOperation              OperationName = "ListPlacements"

@@ -44,6 +44,13 @@ type GetUnitParams struct {
 	ID string
 }
 
+// ImportHousingRecordsParams is parameters of importHousingRecords operation.
+type ImportHousingRecordsParams struct {
+	Layout ImportHousingRecordsLayout
+	// The file's name, recorded in each record's audit trail.
+	XImportFile OptString `json:",omitempty,omitzero"`
+}
+
 // ListHousingBenefitUnclaimedParams is parameters of listHousingBenefitUnclaimed operation.
 type ListHousingBenefitUnclaimedParams struct {
 	Limit OptInt `json:",omitempty,omitzero"`

@@ -38,6 +38,16 @@ func encodeCreateUnitRequest(
 	return nil
 }
 
+func encodeImportHousingRecordsRequest(
+	req ImportHousingRecordsReq,
+	r *http.Request,
+) error {
+	const contentType = "text/csv"
+	body := req
+	ht.SetBody(r, body, contentType)
+	return nil
+}
+
 func encodeMatchUnitsRequest(
 	req *MatchRequest,
 	r *http.Request,

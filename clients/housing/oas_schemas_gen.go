@@ -714,6 +714,166 @@ type GetUnitUnauthorized Problem
 
 func (*GetUnitUnauthorized) getUnitRes() {}
 
+type ImportHousingRecordsBadRequest Problem
+
+func (*ImportHousingRecordsBadRequest) importHousingRecordsRes() {}
+
+type ImportHousingRecordsConflict Problem
+
+func (*ImportHousingRecordsConflict) importHousingRecordsRes() {}
+
+type ImportHousingRecordsForbidden Problem
+
+func (*ImportHousingRecordsForbidden) importHousingRecordsRes() {}
+
+type ImportHousingRecordsLayout string
+
+const (
+	ImportHousingRecordsLayoutUnits      ImportHousingRecordsLayout = "units"
+	ImportHousingRecordsLayoutPlacements ImportHousingRecordsLayout = "placements"
+)
+
+// AllValues returns all ImportHousingRecordsLayout values.
+func (ImportHousingRecordsLayout) AllValues() []ImportHousingRecordsLayout {
+	return []ImportHousingRecordsLayout{
+		ImportHousingRecordsLayoutUnits,
+		ImportHousingRecordsLayoutPlacements,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s ImportHousingRecordsLayout) MarshalText() ([]byte, error) {
+	switch s {
+	case ImportHousingRecordsLayoutUnits:
+		return []byte(s), nil
+	case ImportHousingRecordsLayoutPlacements:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *ImportHousingRecordsLayout) UnmarshalText(data []byte) error {
+	switch ImportHousingRecordsLayout(data) {
+	case ImportHousingRecordsLayoutUnits:
+		*s = ImportHousingRecordsLayoutUnits
+		return nil
+	case ImportHousingRecordsLayoutPlacements:
+		*s = ImportHousingRecordsLayoutPlacements
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+type ImportHousingRecordsOK struct {
+	Layout string `json:"layout"`
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
+	Rows   int    `json:"rows"`
+	// Units or placements written.
+	Imported int `json:"imported"`
+	// Rows imported before, left as they were.
+	Unchanged int `json:"unchanged"`
+}
+
+// GetLayout returns the value of Layout.
+func (s *ImportHousingRecordsOK) GetLayout() string {
+	return s.Layout
+}
+
+// GetFile returns the value of File.
+func (s *ImportHousingRecordsOK) GetFile() string {
+	return s.File
+}
+
+// GetSHA256 returns the value of SHA256.
+func (s *ImportHousingRecordsOK) GetSHA256() string {
+	return s.SHA256
+}
+
+// GetRows returns the value of Rows.
+func (s *ImportHousingRecordsOK) GetRows() int {
+	return s.Rows
+}
+
+// GetImported returns the value of Imported.
+func (s *ImportHousingRecordsOK) GetImported() int {
+	return s.Imported
+}
+
+// GetUnchanged returns the value of Unchanged.
+func (s *ImportHousingRecordsOK) GetUnchanged() int {
+	return s.Unchanged
+}
+
+// SetLayout sets the value of Layout.
+func (s *ImportHousingRecordsOK) SetLayout(val string) {
+	s.Layout = val
+}
+
+// SetFile sets the value of File.
+func (s *ImportHousingRecordsOK) SetFile(val string) {
+	s.File = val
+}
+
+// SetSHA256 sets the value of SHA256.
+func (s *ImportHousingRecordsOK) SetSHA256(val string) {
+	s.SHA256 = val
+}
+
+// SetRows sets the value of Rows.
+func (s *ImportHousingRecordsOK) SetRows(val int) {
+	s.Rows = val
+}
+
+// SetImported sets the value of Imported.
+func (s *ImportHousingRecordsOK) SetImported(val int) {
+	s.Imported = val
+}
+
+// SetUnchanged sets the value of Unchanged.
+func (s *ImportHousingRecordsOK) SetUnchanged(val int) {
+	s.Unchanged = val
+}
+
+func (*ImportHousingRecordsOK) importHousingRecordsRes() {}
+
+type ImportHousingRecordsReq struct {
+	Data io.Reader
+}
+
+// Read reads data from the Data reader.
+//
+// Kept to satisfy the io.Reader interface.
+func (s ImportHousingRecordsReq) Read(p []byte) (n int, err error) {
+	if s.Data == nil {
+		return 0, io.EOF
+	}
+	return s.Data.Read(p)
+}
+
+type ImportHousingRecordsRequestEntityTooLarge Problem
+
+func (*ImportHousingRecordsRequestEntityTooLarge) importHousingRecordsRes() {}
+
+type ImportHousingRecordsServiceUnavailable Problem
+
+func (*ImportHousingRecordsServiceUnavailable) importHousingRecordsRes() {}
+
+type ImportHousingRecordsUnauthorized Problem
+
+func (*ImportHousingRecordsUnauthorized) importHousingRecordsRes() {}
+
+type ImportHousingRecordsUnprocessableEntity Problem
+
+func (*ImportHousingRecordsUnprocessableEntity) importHousingRecordsRes() {}
+
+type ImportHousingRecordsUnsupportedMediaType Problem
+
+func (*ImportHousingRecordsUnsupportedMediaType) importHousingRecordsRes() {}
+
 // Ref: #/components/schemas/LateEntry
 type LateEntry struct {
 	What       LateEntryWhat `json:"what"`

@@ -1260,6 +1260,10 @@ type ImportReferralsBadRequest Problem
 
 func (*ImportReferralsBadRequest) importReferralsRes() {}
 
+type ImportReferralsConflict Problem
+
+func (*ImportReferralsConflict) importReferralsRes() {}
+
 type ImportReferralsForbidden Problem
 
 func (*ImportReferralsForbidden) importReferralsRes() {}

@@ -20,7 +20,11 @@ import (
 )
 
 // layouts are the layouts each service imports, by the flag naming the service's URL.
-var layouts = map[string]string{"referrals": "referral-url"}
+var layouts = map[string]string{"referrals": "referral-url", "units": "housing-url", "placements": "housing-url"}
+
+// layoutNames lists the layouts in the order a partnership brings them: a placement names its unit
+// and its referral, so those come first.
+var layoutNames = []string{"referrals", "units", "placements"}
 
 // Run is `homeward import [flags] FILE...`.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -32,8 +36,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return def
 	}
-	layout := fs.String("layout", "referrals", "the files' layout (docs/import.md): referrals")
-	referralURL := fs.String("referral-url", env("HOMEWARD_REFERRAL_URL", ""), "the tenant's referral API")
+	layout := fs.String("layout", "referrals", "the files' layout (docs/import.md): "+strings.Join(layoutNames, ", "))
+	urls := map[string]*string{
+		"referral-url": fs.String("referral-url", env("HOMEWARD_REFERRAL_URL", ""), "the tenant's referral API (referrals)"),
+		"housing-url":  fs.String("housing-url", env("HOMEWARD_HOUSING_URL", ""), "the tenant's housing-options API (units, placements)"),
+	}
 	kratosURL := fs.String("kratos-public-url", env("HOMEWARD_KRATOS_PUBLIC_URL", ""), "the tenant's Kratos public API, to sign in")
 	email := fs.String("email", env("HOMEWARD_IMPORT_EMAIL", ""), "the partnership admin's email")
 	passwordFile := fs.String("password-file", env("HOMEWARD_IMPORT_PASSWORD_FILE", ""), "a file holding the admin's password")
@@ -41,10 +48,15 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	var errs []error
-	if _, ok := layouts[*layout]; !ok {
-		errs = append(errs, fmt.Errorf("--layout %q: want referrals", *layout))
+	serviceFlag, ok := layouts[*layout]
+	serviceURL := ""
+	if ok {
+		serviceURL = *urls[serviceFlag]
+	} else {
+		errs = append(errs, fmt.Errorf("--layout %q: want one of %s", *layout, strings.Join(layoutNames, ", ")))
+		serviceFlag, serviceURL = "referral-url", "-"
 	}
-	for _, f := range []struct{ name, value string }{{"referral-url", *referralURL}, {"kratos-public-url", *kratosURL}, {"email", *email}, {"password-file", *passwordFile}} {
+	for _, f := range []struct{ name, value string }{{serviceFlag, serviceURL}, {"kratos-public-url", *kratosURL}, {"email", *email}, {"password-file", *passwordFile}} {
 		if f.value == "" {
 			errs = append(errs, fmt.Errorf("--%s is required", f.name))
 		}
@@ -66,7 +78,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	failed := 0
 	for _, path := range fs.Args() {
-		ok, err := send(ctx, client, *referralURL, *layout, token, path, stdout, stderr)
+		ok, err := send(ctx, client, serviceURL, *layout, token, path, stdout, stderr)
 		if err != nil {
 			return err
 		}
@@ -75,7 +87,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d file(s) not imported: nothing of them was written", failed)
+		return fmt.Errorf("%d file(s) not imported in full: see the problems above", failed)
 	}
 	return nil
 }
@@ -163,7 +175,7 @@ func send(ctx context.Context, c *http.Client, service, layout, token, path stri
 		}
 		_, err := fmt.Fprintf(stdout, "%s: %d rows, %d imported, %d unchanged (sha256 %s)\n", rep.File, rep.Rows, rep.Imported, rep.Unchanged, rep.SHA256)
 		return true, err
-	case http.StatusUnprocessableEntity:
+	case http.StatusUnprocessableEntity, http.StatusConflict:
 		var prob struct {
 			Detail       string
 			ImportErrors []struct {

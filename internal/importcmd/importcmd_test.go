@@ -12,6 +12,7 @@ import (
 	"github.com/homeward-dev/homeward/internal/binaries"
 	"github.com/homeward-dev/homeward/internal/kratosserver"
 	"github.com/homeward-dev/homeward/internal/testenv"
+	"github.com/homeward-dev/homeward/services/housing"
 	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/kit/config"
 	"github.com/homeward-dev/homeward/services/kit/servicetest"
@@ -31,6 +32,7 @@ func TestHomewardImport(t *testing.T) {
 	tenant := servicetest.StartTenantWith(t, "oldham", kratosserver.Options{})
 	cfg := tenant.Config(t, referral.Name, config.DefaultPolicy())
 	_, srv := servicetest.Serve(t, cfg, app.Options{}, func(a *app.Service) { referral.New(a) })
+	_, housingSrv := servicetest.Serve(t, tenant.Config(t, housing.Name, config.DefaultPolicy()), app.Options{}, func(a *app.Service) { housing.New(a) })
 	if _, err := tenant.Identity.CreateIdentity(context.Background(), testenv.Person{Email: "admin@oldham.example", Name: "Test Admin",
 		Password: "correct horse battery staple admin", MetadataPublic: map[string]any{"partnership": "oldham", "roles": []any{"partnership-admin"}}}); err != nil {
 		t.Fatal(err)
@@ -62,7 +64,25 @@ func TestHomewardImport(t *testing.T) {
 		t.Errorf("import it again: %v %s", err, out)
 	}
 	_, errOut, err = run(bad)
-	if err == nil || !strings.Contains(errOut, "bad.csv:2:source: must be one of") || !strings.Contains(errOut, "nothing of them was written") {
+	if err == nil || !strings.Contains(errOut, "bad.csv:2:source: must be one of") || !strings.Contains(errOut, "nothing was imported") {
 		t.Errorf("import a bad file: %v\n%s", err, errOut)
+	}
+	// Units go to the housing-options service, named by its own flag.
+	units := write("units.csv", "importKey,scheme,line1,town,postcode,ownerOrganisation,type,bedrooms,weeklyCost,housingBenefitEligible,createdOn\n"+
+		"u1,Home from Home,Flat 1 Example Court,Oldham,OL1 1AA,Oldham Council,flat,1,203.77,yes,2024-04-01\n")
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(homeward, "import", "--layout", "units", "--housing-url", housingSrv.URL, "--kratos-public-url", cfg.KratosPublicURL,
+		"--email", "admin@oldham.example", "--password-file", pw, units)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil || !strings.HasPrefix(stdout.String(), "units.csv: 1 rows, 1 imported") {
+		t.Errorf("import units: %v\n%s%s", err, stdout.String(), stderr.String())
+	}
+	stdout.Reset()
+	stderr.Reset()
+	cmd = exec.Command(homeward, "import", "--layout", "units", "--referral-url", srv.URL, "--kratos-public-url", cfg.KratosPublicURL,
+		"--email", "admin@oldham.example", "--password-file", pw, units)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err == nil || !strings.Contains(stderr.String(), "--housing-url is required") {
+		t.Errorf("units without the housing URL: %v\n%s", err, stderr.String())
 	}
 }

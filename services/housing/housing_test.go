@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -12,10 +15,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/homeward-dev/homeward/internal/testenv"
 	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/kit/auth"
 	"github.com/homeward-dev/homeward/services/kit/calendar"
 	"github.com/homeward-dev/homeward/services/kit/config"
+	"github.com/homeward-dev/homeward/services/kit/events"
+	"github.com/homeward-dev/homeward/services/kit/httpapi"
 	"github.com/homeward-dev/homeward/services/kit/servicetest"
 	"github.com/homeward-dev/homeward/services/referral"
 )
@@ -145,6 +151,7 @@ func TestHousingService(t *testing.T) {
 	t.Run("occupancy against hand-computed figures", f.testOccupancy)
 	t.Run("rehousing", f.testRehousing)
 	t.Run("late entries", f.testLateEntries)
+	t.Run("importing units and past stays", f.testImport)
 	t.Run("roles", f.testRoles)
 	t.Run("bad input writes nothing", f.testBadInput)
 	t.Run("audit and sealing", f.testAuditAndSealing)
@@ -982,4 +989,144 @@ func (f *fixture) testLateEntries(t *testing.T) {
 	if !strings.Contains(joined, "late entry: arrival on "+day(37).String()) || !strings.Contains(joined, "late entry: departure on "+day(38).String()) {
 		t.Errorf("the audit trail does not say what was late: %v", details)
 	}
+}
+
+const (
+	unitsHeader      = "importKey,scheme,line1,line2,town,postcode,ownerOrganisation,type,bedrooms,features,weeklyCost,housingBenefitEligible,maxStayDays,createdOn\n"
+	placementsHeader = "importKey,unit,referral,arrival,plannedDeparture,departedOn,destination,housingBenefitClaimed,housingBenefitClaimedOn\n"
+)
+
+// importCSV sends a file to POST /v1/imports as the partnership admin and returns the answer.
+func (f *fixture) importCSV(t *testing.T, base, layout, name, body string, want int) *servicetest.Response {
+	t.Helper()
+	admin := *f.people["partnership-admin"]
+	admin.Base = base
+	return admin.As(t).Must(want, "POST", "/v1/imports?layout="+layout, body, "Content-Type", "text/csv", "X-Import-File", name)
+}
+
+// A partnership admin brings its units and its past and current stays: the stays land in their
+// units with their historical dates, a second send changes nothing, and a file with any problem —
+// an overlap with a recorded stay or another row, an unknown unit or referral, a future date —
+// writes nothing and names them all.
+func (f *fixture) testImport(t *testing.T) {
+	f.at(1200)
+	defer f.clock.Set(monday0930)
+	units := unitsHeader +
+		"imp-u1,Imported Court,Flat 1 Imported Court,,Huddersfield,hd1 3xy,Kirklees Neighbourhood Housing,flat,1,ground-floor;level-access-shower,203.77,yes,,2027-01-04\n" +
+		"imp-u2,Imported Court,Flat 2 Imported Court,,Huddersfield,HD1 3XY,Kirklees Neighbourhood Housing,flat,2,,250.50,no,56,2027-01-04\n"
+	var rep app.ImportReport
+	f.importCSV(t, f.base, "units", "units.csv", units, http.StatusOK).JSON(t, &rep)
+	if rep.Imported != 2 || rep.Rows != 2 {
+		t.Fatalf("units report %+v", rep)
+	}
+	var page Page[Unit]
+	f.as(t, "coordinator").Must(http.StatusOK, "GET", "/v1/units?scheme=imported+court", nil).JSON(t, &page)
+	byLine := map[string]Unit{}
+	for _, u := range page.Items {
+		byLine[u.Address.Line1] = u
+	}
+	u1, u2 := byLine["Flat 1 Imported Court"], byLine["Flat 2 Imported Court"]
+	if len(page.Items) != 2 || u1.Address.Postcode != "HD1 3XY" || u1.CreatedOn != (calendar.Date{Year: 2027, Month: 1, Day: 4}) ||
+		!slices.Equal(u1.Features, []string{"ground-floor", "level-access-shower"}) || u2.MaxStayDays != 56 || u2.HousingBenefitEligible {
+		t.Fatalf("imported units %+v", page.Items)
+	}
+
+	// One referral is named by its id, the other by the key it was imported with.
+	refByID := f.newReferral(t)
+	f.importCSV(t, f.referral, "referrals", "referrals.csv", "importKey,receivedAt,name,source,referrerOrganisation,consentToRefer,consentToShare,tenure,needs,priority\n"+
+		"imp-r1,"+day(1100).String()+",Imported Person,ward,Huddersfield Royal Infirmary,yes,yes,owner-occupier,adaptations,urgent\n", http.StatusOK)
+	stays := placementsHeader +
+		"imp-p1,imp-u1,imp-r1," + day(1110).String() + ",," + day(1138).String() + ",own-home,yes,\n" +
+		"imp-p2,imp-u1," + refByID + "," + day(1190).String() + "," + day(1210).String() + ",,,," + day(1192).String() + "\n" +
+		"imp-p3," + u2.ID + ",imp-r1," + day(1140).String() + "," + day(1150).String() + "," + day(1160).String() + ",rehoused,no,\n"
+	keysBefore := f.housingKeys(t)
+	f.importCSV(t, f.base, "placements", "stays.csv", stays, http.StatusOK).JSON(t, &rep)
+	if rep.Imported != 3 || rep.Unchanged != 0 {
+		t.Fatalf("placements report %+v", rep)
+	}
+	if got, _ := f.getUnit(t, u1.ID); got.Status != UnitOccupied || len(got.Bookings) != 1 || got.LastDepartureOn == nil || *got.LastDepartureOn != day(1138) {
+		t.Errorf("the unit of a stay under way: %+v", got)
+	}
+	var inU2 Page[Placement]
+	f.as(t, "coordinator").Must(http.StatusOK, "GET", "/v1/placements?unit="+u2.ID, nil).JSON(t, &inU2)
+	if len(inU2.Items) != 1 || inU2.Items[0].Status != PlacementDeparted || *inU2.Items[0].Nights != 20 || inU2.Items[0].Departure.Destination != "rehoused" {
+		t.Errorf("a past stay: %+v", inU2.Items)
+	}
+	var trail struct {
+		Items []struct{ Action, Detail string }
+	}
+	f.as(t, "partnership-admin").Must(http.StatusOK, "GET", "/v1/placements/"+inU2.Items[0].ID+"/audit", nil).JSON(t, &trail)
+	if len(trail.Items) == 0 || trail.Items[0].Detail != "imported from stays.csv (sha256 "+rep.SHA256+") row 4" {
+		t.Errorf("the audit trail does not say where the stay came from: %+v", trail.Items)
+	}
+	// The events carry the historical dates, so reports count the stays in the right periods.
+	msgs, err := f.tenant.Admin.XRange(context.Background(), "t:{kirklees}:events", "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	departedAt := map[string]string{}
+	for _, m := range msgs {
+		if m.Values[events.FieldType] == string(events.TypePlacementDeparted) && strings.Contains(fmt.Sprint(m.Values[events.FieldData]), u2.ID) {
+			departedAt[u2.ID] = fmt.Sprint(m.Values[events.FieldAt])
+		}
+	}
+	if at, err := time.Parse(time.RFC3339Nano, departedAt[u2.ID]); err != nil || calendar.DateOf(at) != day(1160) {
+		t.Errorf("the departure event is at %q, want %s", departedAt[u2.ID], day(1160))
+	}
+
+	// Sending the file again changes nothing.
+	keysAfter := f.housingKeys(t)
+	f.importCSV(t, f.base, "placements", "stays.csv", stays, http.StatusOK).JSON(t, &rep)
+	if rep.Imported != 0 || rep.Unchanged != 3 || f.housingKeys(t) != keysAfter || keysAfter <= keysBefore {
+		t.Errorf("a second send: %+v, %d keys then %d", rep, keysAfter, f.housingKeys(t))
+	}
+
+	bad := placementsHeader +
+		"bad-1,imp-u1,imp-r1," + day(1120).String() + ",," + day(1125).String() + ",own-home,,\n" + // overlaps imp-p1
+		"bad-2,imp-u2,imp-r1," + day(1165).String() + ",," + day(1175).String() + ",own-home,,\n" +
+		"bad-3,imp-u2,imp-r1," + day(1170).String() + ",," + day(1180).String() + ",own-home,,\n" + // overlaps row 3
+		"bad-4,nowhere,imp-r1," + day(1100).String() + ",," + day(1101).String() + ",own-home,,\n" +
+		"bad-5,imp-u2,nobody," + day(1181).String() + ",," + day(1182).String() + ",own-home,,\n" +
+		"bad-6,imp-u2,imp-r1," + day(1183).String() + ",," + day(1201).String() + ",own-home,,\n" + // in the future
+		"bad-7,imp-u2,imp-r1," + day(1184).String() + ",," + day(1185).String() + ",,yes,\n" + // no destination
+		"bad-8,imp-u2,imp-r1," + day(1186).String() + ",," + day(1187).String() + ",own-home,yes,\n" // unit not eligible
+	var prob httpapi.Problem
+	f.importCSV(t, f.base, "placements", "bad.csv", bad, http.StatusUnprocessableEntity).JSON(t, &prob)
+	var where []string
+	for _, e := range prob.ImportErrors {
+		where = append(where, fmt.Sprintf("%d %s", e.Row, e.Column))
+	}
+	for _, want := range []string{"2 arrival", "4 arrival", "5 unit", "6 referral", "7 departedOn", "8 destination", "9 housingBenefitClaimed"} {
+		if !slices.Contains(where, want) {
+			t.Errorf("no error at row/column %q: %v", want, prob.ImportErrors)
+		}
+	}
+	if f.housingKeys(t) != keysAfter {
+		t.Errorf("a file with problems wrote something")
+	}
+
+	// The published examples import cleanly, and docs/import.md describes every column of both layouts.
+	root := testenv.RepoRoot(t)
+	for _, ex := range []struct{ base, layout string }{{f.referral, "referrals"}, {f.base, "units"}, {f.base, "placements"}} {
+		body, err := os.ReadFile(filepath.Join(root, "docs", "examples", ex.layout+".csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.importCSV(t, ex.base, ex.layout, ex.layout+".csv", string(body), http.StatusOK).JSON(t, &rep)
+		if rep.Imported != 3 && !(ex.layout == "units" && rep.Imported == 2) {
+			t.Errorf("the %s example imported %+v", ex.layout, rep)
+		}
+	}
+	doc, err := os.ReadFile(filepath.Join(root, "docs", "import.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range append(UnitLayout.ColumnNames(), PlacementLayout.ColumnNames()...) {
+		if !strings.Contains(string(doc), "`"+c+"`") {
+			t.Errorf("docs/import.md does not describe column %s", c)
+		}
+	}
+	f.as(t, "partnership-admin").Must(http.StatusUnsupportedMediaType, "POST", "/v1/imports?layout=units", units)
+	f.as(t, "partnership-admin").Must(http.StatusBadRequest, "POST", "/v1/imports?layout=referrals", units, "Content-Type", "text/csv")
+	f.as(t, "housing-officer").Must(http.StatusForbidden, "POST", "/v1/imports?layout=units", units, "Content-Type", "text/csv")
 }

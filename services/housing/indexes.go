@@ -61,3 +61,36 @@ func (rp *repo) placementsArrivingBefore(ctx context.Context, units []*Unit, bef
 func (rp *repo) auditShown(ctx context.Context, kind string, shown []string, entry audit.Entry) error {
 	return audit.AppendMany(ctx, rp.rdb, rp.keys, kind, shown, entry)
 }
+
+// importedID is the id of the record of a kind imported with an import key (redis.Nil when none was).
+func (rp *repo) importedID(ctx context.Context, kind, key string) (string, error) {
+	return rp.rdb.Get(ctx, rp.keys.Imported(kind, key)).Result()
+}
+
+// stayClash names a live or past stay in a unit that shares a night with [from, to), if any.
+func (rp *repo) stayClash(ctx context.Context, unit string, from, to calendar.Date) (string, error) {
+	ids, err := rp.members(ctx, rp.keys.PlacementsInUnit(unit))
+	if err != nil {
+		return "", err
+	}
+	placements, err := rp.placementSummaries(ctx, ids)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range placements {
+		if p.Status == PlacementCancelled || p.Status == PlacementNotArrived {
+			continue
+		}
+		start, end := p.Arrival, p.PlannedDeparture
+		if p.ArrivedOn != nil {
+			start = *p.ArrivedOn
+		}
+		if p.DepartedOn != nil {
+			end = *p.DepartedOn
+		}
+		if from.Before(end) && start.Before(to) {
+			return p.ID, nil
+		}
+	}
+	return "", nil
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/homeward-dev/homeward/services/kit/events"
 	"github.com/homeward-dev/homeward/services/kit/ids"
 	"github.com/homeward-dev/homeward/services/kit/importer"
+	"github.com/homeward-dev/homeward/services/kit/keyspace"
 	"github.com/homeward-dev/homeward/services/kit/store"
 )
 
@@ -63,7 +63,7 @@ func (s *Service) referralImport() app.Import[importRow] {
 		},
 		Write: func(r *http.Request, file *app.ImportFile, row int, ir importRow) (bool, error) {
 			c := change{after: ir.ref, audit: s.auditEntry(r, audit.ActionCreate, file.Provenance(row)), events: ir.events,
-				extra: []store.Op{store.Claim(s.repo.keys.Idempotency("import", "referral:"+ir.key), ir.ref.ID, 0)}}
+				extra: []store.Op{store.Claim(s.repo.keys.Imported(keyspace.ImportedReferral, ir.key), ir.ref.ID, 0)}}
 			_, err := s.repo.commit(r.Context(), c)
 			var claimed *store.ClaimTakenError
 			if errors.As(err, &claimed) {
@@ -95,9 +95,8 @@ func columnOf(field string) string {
 // referralFromRow builds the referral a row describes, recording every problem on the reader; bad is
 // true when the row has any.
 func (s *Service) referralFromRow(ctx context.Context, rd *importer.Reader, row importer.Row, principal *auth.Principal, now time.Time) (importRow, bool, error) {
-	bad := false
-	fail := func(column, msg string) { rd.Fail(row, column, msg); bad = true }
-	today := calendar.DateOf(now.In(calendar.London()))
+	cell := rd.Cells(row, calendar.DateOf(now.In(calendar.London())))
+	fail := cell.Fail
 	key := row.Get("importKey")
 	received, ok := parseWhen(row.Get("receivedAt"))
 	switch {
@@ -106,55 +105,22 @@ func (s *Service) referralFromRow(ctx context.Context, rd *importer.Reader, row 
 	case received.After(now):
 		fail("receivedAt", "must not be in the future")
 	}
-	date := func(column string) *calendar.Date {
-		v := row.Get(column)
-		if v == "" {
-			return nil
-		}
-		d, err := calendar.ParseDate(v)
-		if err != nil {
-			fail(column, "must be a date, YYYY-MM-DD")
-			return nil
-		}
-		if today.Before(d) {
-			fail(column, "must not be in the future")
-		}
-		return &d
-	}
-	yes := func(column string) bool {
-		switch strings.ToLower(row.Get(column)) {
-		case "yes", "true", "y", "1":
-			return true
-		case "no", "false", "n", "0":
-		default:
-			fail(column, "must be yes or no")
-		}
-		return false
-	}
 	req := CreateRequest{
-		Person: Person{Name: row.Get("name"), DateOfBirth: date("dateOfBirth"), NHSNumber: row.Get("nhsNumber"),
+		Person: Person{Name: row.Get("name"), DateOfBirth: cell.Past("dateOfBirth"), NHSNumber: row.Get("nhsNumber"),
 			Address: row.Get("address"), Postcode: row.Get("postcode"), Phone: row.Get("phone")},
 		Form: Form{Source: row.Get("source"), Referrer: Referrer{Organisation: row.Get("referrerOrganisation"), Ward: row.Get("ward")},
-			Consent: Consent{ToRefer: yes("consentToRefer"), ToShare: yes("consentToShare")}, Tenure: row.Get("tenure"),
-			Priority: row.Get("priority"), AdmissionDate: date("admissionDate"), DischargeReadyDate: date("dischargeReadyDate"),
-			DelayReason: row.Get("delayReason")},
+			Consent: Consent{ToRefer: cell.YesNo("consentToRefer"), ToShare: cell.YesNo("consentToShare")}, Tenure: row.Get("tenure"),
+			Priority: row.Get("priority"), AdmissionDate: cell.Past("admissionDate"), DischargeReadyDate: cell.Past("dischargeReadyDate"),
+			DelayReason: row.Get("delayReason"), Needs: cell.List("needs")},
 	}
-	for _, n := range strings.Split(row.Get("needs"), ";") {
-		if n = strings.TrimSpace(n); n != "" {
-			req.Needs = append(req.Needs, n)
-		}
-	}
-	if v := row.Get("wellbeing"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			fail("wellbeing", "must be a whole number")
-		}
+	if row.Get("wellbeing") != "" {
+		n := cell.Int("wellbeing")
 		req.Wellbeing = &n
 	}
 	for _, e := range req.Validate() {
 		fail(columnOf(e.Field), e.Message)
 	}
-	if bad {
+	if cell.Bad {
 		return importRow{}, true, nil
 	}
 	due, target, err := s.dueAt(ctx, received, req.Priority)
@@ -191,7 +157,7 @@ func (s *Service) referralFromRow(ctx context.Context, rd *importer.Reader, row 
 		return importRow{}, true, nil
 	}
 	evs = append(evs, moves...)
-	return importRow{key: key, ref: ref, events: evs}, bad, nil
+	return importRow{key: key, ref: ref, events: evs}, cell.Bad, nil
 }
 
 // historyFromRow replays the row's history on the referral: each move allowed by the workflow from

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/homeward-dev/homeward/services/housing"
 	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/kit/calendar"
@@ -13,11 +15,18 @@ import (
 	"github.com/homeward-dev/homeward/services/referral"
 )
 
-// TestReportingFromServices runs the referral, housing and reporting services of one tenant
-// together: the events the real services write are the ones the reports count.
-func TestReportingFromServices(t *testing.T) {
-	tenant := servicetest.StartTenant(t, "calderdale")
-	clock := servicetest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, calendar.London()))
+// servicesTenant is one tenant's referral, housing and reporting services, run together.
+type servicesTenant struct {
+	*fixture
+	refs, homes *servicetest.Client // as the coordinator
+	admin       func(base string) *servicetest.Client
+	refURL      string
+	homesURL    string
+}
+
+func startServices(t *testing.T, name string, clock *servicetest.Clock) *servicesTenant {
+	t.Helper()
+	tenant := servicetest.StartTenant(t, name)
 	policy := config.DefaultPolicy()
 	policy.CostModel = kirkleesCostModel()
 	opts := app.Options{Now: clock.Now}
@@ -25,15 +34,26 @@ func TestReportingFromServices(t *testing.T) {
 	_, refSrv := servicetest.Serve(t, tenant.Config(t, referral.Name, policy), opts, func(a *app.Service) { referral.New(a) })
 	_, houseSrv := servicetest.Serve(t, tenant.Config(t, housing.Name, policy), opts, func(a *app.Service) { housing.New(a) })
 	_, repSrv := servicetest.Serve(t, tenant.Config(t, Name, policy), opts, func(a *app.Service) { rep = New(a) })
-	f := &fixture{tenant: tenant, clock: clock, svc: rep, base: repSrv.URL, name: "calderdale", top: t,
-		people: map[string]*servicetest.Client{"coordinator": tenant.Person(t, repSrv.URL, "coordinator@calderdale.example", "calderdale", "coordinator")}}
+	f := &fixture{tenant: tenant, clock: clock, svc: rep, base: repSrv.URL, name: name, top: t,
+		people: map[string]*servicetest.Client{"coordinator": tenant.Person(t, repSrv.URL, "coordinator@"+name+".example", name, "coordinator")}}
+	admin := tenant.Person(t, repSrv.URL, "admin@"+name+".example", name, "partnership-admin")
 	f.startIngest(t)
-	on := func(base string) *servicetest.Client {
-		c := *f.people["coordinator"]
-		c.Base = base
-		return c.As(t)
+	on := func(c *servicetest.Client, base string) *servicetest.Client {
+		cp := *c
+		cp.Base = base
+		return cp.As(t)
 	}
-	refs, homes := on(refSrv.URL), on(houseSrv.URL)
+	return &servicesTenant{fixture: f, refs: on(f.people["coordinator"], refSrv.URL), homes: on(f.people["coordinator"], houseSrv.URL),
+		admin: func(base string) *servicetest.Client { return on(admin, base) }, refURL: refSrv.URL, homesURL: houseSrv.URL}
+}
+
+// TestReportingFromServices runs the referral, housing and reporting services of one tenant
+// together: the events the real services write are the ones the reports count. The same history is
+// then brought into a second tenant from CSV files, and its report must be the same to the penny.
+func TestReportingFromServices(t *testing.T) {
+	clock := servicetest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, calendar.London()))
+	live := startServices(t, "calderdale", clock)
+	refs, homes := live.refs, live.homes
 
 	var created struct{ ID string }
 	refs.Must(http.StatusCreated, "POST", "/v1/referrals", map[string]any{
@@ -58,9 +78,9 @@ func TestReportingFromServices(t *testing.T) {
 	clock.Set(time.Date(2026, 3, 16, 9, 0, 0, 0, calendar.London()))
 	homes.Must(http.StatusOK, "POST", "/v1/placements/"+placement.ID+"/transitions", map[string]any{"to": "departed", "destination": "own-home"}, "If-Match", etag)
 	clock.Set(time.Date(2026, 4, 1, 9, 0, 0, 0, calendar.London()))
-	f.caughtUp(t)
+	live.caughtUp(t)
 
-	got := f.report(t, "coordinator", "2026-03-01", "2026-04-01")
+	got := live.report(t, "coordinator", "2026-03-01", "2026-04-01")
 	want := map[string]any{
 		"referrals.received": 1.0, "referrals.bySource.ward.count": 1.0, "referrals.byNeed.repairs.count": 1.0,
 		"responseTargets.due": 1.0, "responseTargets.met": 0.0, "savings.careCostAvoided": "666.00",
@@ -71,5 +91,28 @@ func TestReportingFromServices(t *testing.T) {
 		if g := at(got, path); g != v {
 			t.Errorf("%s = %v, want %v", path, g, v)
 		}
+	}
+
+	// Months later a second partnership brings the same history from its old records.
+	clock.Set(time.Date(2026, 11, 30, 9, 0, 0, 0, calendar.London()))
+	imported := startServices(t, "kirklees", clock)
+	for _, file := range []struct{ base, layout, body string }{
+		{imported.refURL, "referrals", "importKey,receivedAt,name,source,referrerOrganisation,ward,consentToRefer,consentToShare,tenure,needs,priority\n" +
+			"R1,2026-03-02T09:00,Test Person,ward,Calderdale Royal Hospital,Ward 5,yes,yes,owner-occupier,adaptations;repairs,urgent\n"},
+		{imported.homesURL, "units", "importKey,scheme,line1,town,postcode,ownerOrganisation,type,bedrooms,weeklyCost,housingBenefitEligible,createdOn\n" +
+			"U1,Heatherstones Court,1 Heatherstones Court,Halifax,HX1 1AA,Calderdale Council,apartment,1,203.77,yes,2026-03-02\n"},
+		{imported.homesURL, "placements", "importKey,unit,referral,arrival,departedOn,destination,housingBenefitClaimed\n" +
+			"P1,U1,R1,2026-03-02,2026-03-16,own-home,no\n"},
+	} {
+		imported.admin(file.base).Must(http.StatusOK, "POST", "/v1/imports?layout="+file.layout, file.body, "Content-Type", "text/csv", "X-Import-File", file.layout+".csv")
+	}
+	imported.caughtUp(t)
+	fromImport := imported.report(t, "coordinator", "2026-03-01", "2026-04-01")
+	for _, m := range []map[string]any{got, fromImport} {
+		delete(m, "generatedAt")
+		delete(m, "partnership")
+	}
+	if diff := cmp.Diff(got, fromImport); diff != "" {
+		t.Errorf("the report of the imported history differs from the live one (-live +imported):\n%s", diff)
 	}
 }

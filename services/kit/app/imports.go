@@ -103,7 +103,7 @@ func (im Import[R]) Run(w http.ResponseWriter, r *http.Request, file *ImportFile
 		return
 	}
 	report := ImportReport{Layout: im.Layout.Name, File: file.Name, SHA256: file.SHA256, Rows: rows}
-	_, err = im.each(r.Context(), file, func(row int, rec R) error {
+	errs, err = im.each(r.Context(), file, func(row int, rec R) error {
 		claimed, err := im.Write(r, file, row, rec)
 		switch {
 		case err != nil:
@@ -118,6 +118,16 @@ func (im Import[R]) Run(w http.ResponseWriter, r *http.Request, file *ImportFile
 	if err != nil {
 		// The rows before are written; sending the file again writes the rest.
 		WriteStorageProblem(w, r, err, "the import")
+		return
+	}
+	if len(errs) > 0 {
+		// The records changed between the check and the write (someone booked a unit, say): the rows
+		// before the first problem are written, and sending the file again once it is fixed writes the rest.
+		p := httpapi.NewProblem(http.StatusConflict, "import-conflict", "Records changed while importing",
+			fmt.Sprintf("%s: %d row(s) imported, %d unchanged, then records changed under row %d; fix it and send the file again",
+				file.Name, report.Imported, report.Unchanged, errs[0].Row))
+		p.ImportErrors = errs
+		httpapi.WriteProblem(w, r, p)
 		return
 	}
 	httpapi.WriteJSON(w, http.StatusOK, report)

@@ -185,6 +185,17 @@ func (t Tenant) AggRebuildRequest() string { return t.key("agg", "rebuild") }
 // Idempotency remembers one Idempotency-Key of one caller.
 func (t Tenant) Idempotency(scope, key string) string { return t.key("idem", scope, key) }
 
+// Kinds of imported record, each with its own import keys.
+const (
+	ImportedReferral  = "referral"
+	ImportedUnit      = "unit"
+	ImportedPlacement = "placement"
+)
+
+// Imported holds the id of the record of a kind imported with an import key: it makes an import
+// idempotent, and lets a later file name the record by the old system's key.
+func (t Tenant) Imported(kind, key string) string { return t.Idempotency("import", kind+":"+key) }
+
 // ClosureDays is the set of days (YYYY-MM-DD) the tenant declared closed.
 func (t Tenant) ClosureDays() string { return t.key("calendar", "closures") }
 

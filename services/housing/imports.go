@@ -1,0 +1,308 @@
+package housing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/homeward-dev/homeward/services/kit/app"
+	"github.com/homeward-dev/homeward/services/kit/audit"
+	"github.com/homeward-dev/homeward/services/kit/auth"
+	"github.com/homeward-dev/homeward/services/kit/calendar"
+	"github.com/homeward-dev/homeward/services/kit/events"
+	"github.com/homeward-dev/homeward/services/kit/ids"
+	"github.com/homeward-dev/homeward/services/kit/importer"
+	"github.com/homeward-dev/homeward/services/kit/keyspace"
+	"github.com/homeward-dev/homeward/services/kit/store"
+)
+
+// UnitLayout is the published layout of a units file (docs/import.md).
+var UnitLayout = importer.Layout{Name: "units", Columns: []importer.Column{
+	{Name: "importKey", Required: true}, {Name: "scheme", Required: true},
+	{Name: "line1", Required: true}, {Name: "line2"}, {Name: "town", Required: true}, {Name: "postcode", Required: true},
+	{Name: "ownerOrganisation", Required: true}, {Name: "type", Required: true}, {Name: "bedrooms", Required: true},
+	{Name: "features"}, {Name: "weeklyCost", Required: true}, {Name: "housingBenefitEligible", Required: true},
+	{Name: "maxStayDays"}, {Name: "createdOn", Required: true},
+}}
+
+// PlacementLayout is the published layout of a placements file: past stays and stays under way.
+var PlacementLayout = importer.Layout{Name: "placements", Columns: []importer.Column{
+	{Name: "importKey", Required: true}, {Name: "unit", Required: true}, {Name: "referral", Required: true},
+	{Name: "arrival", Required: true}, {Name: "plannedDeparture"}, {Name: "departedOn"}, {Name: "destination"},
+	{Name: "housingBenefitClaimed"}, {Name: "housingBenefitClaimedOn"},
+}}
+
+// unitColumns maps the live API's field names to the units layout's columns.
+var unitColumns = map[string]string{"address.line1": "line1", "address.line2": "line2", "address.town": "town", "address.postcode": "postcode"}
+
+// importedUnit is a units row made into a unit.
+type importedUnit struct {
+	key  string
+	unit *Unit
+}
+
+func (s *Service) unitImport() app.Import[importedUnit] {
+	return app.Import[importedUnit]{
+		Layout: UnitLayout,
+		Row: func(ctx context.Context, rd *importer.Reader, row importer.Row) (importedUnit, bool, error) {
+			now := s.now()
+			cell := rd.Cells(row, s.today())
+			req := UnitRequest{UnitFields: UnitFields{Scheme: row.Get("scheme"),
+				Address:           Address{Line1: row.Get("line1"), Line2: row.Get("line2"), Town: row.Get("town"), Postcode: row.Get("postcode")},
+				OwnerOrganisation: row.Get("ownerOrganisation"), Type: row.Get("type"), WeeklyCost: row.Get("weeklyCost"),
+				HousingBenefitEligible: cell.YesNo("housingBenefitEligible"), Features: cell.List("features"),
+				Bedrooms: cell.Int("bedrooms"), MaxStayDays: cell.Int("maxStayDays")}}
+			for _, e := range req.Validate() {
+				column := e.Field
+				if c, ok := unitColumns[column]; ok {
+					column = c
+				}
+				cell.Fail(column, e.Message)
+			}
+			created := cell.Past("createdOn")
+			if cell.Bad {
+				return importedUnit{}, true, nil
+			}
+			s.normaliseUnit(&req.UnitFields)
+			u := &Unit{ID: ids.New(now), UnitFields: req.UnitFields, Status: UnitAvailable, StatusSince: *created,
+				Bookings: []Booking{}, Periods: []StatusPeriod{}, CreatedOn: *created, CreatedAt: now, UpdatedAt: now}
+			return importedUnit{key: row.Get("importKey"), unit: u}, false, nil
+		},
+		Write: func(r *http.Request, file *app.ImportFile, row int, iu importedUnit) (bool, error) {
+			entry := s.app.AuditEntry(r, audit.ActionCreate, file.Provenance(row))
+			wr, err := s.repo.unitWrite(nil, iu.unit, 0, &entry)
+			if err != nil {
+				return false, err
+			}
+			ev := unitEvent(iu.unit, events.UnitCreated{Unit: unitFacts(iu.unit), WeeklyCost: iu.unit.WeeklyCost})
+			ev.At = iu.unit.CreatedOn.In(calendar.London(), 0, 0, 0, 0)
+			_, err = s.repo.commit(r.Context(), change{writes: []write{wr}, events: []event{ev},
+				extra: []store.Op{store.Claim(s.repo.keys.Imported(keyspace.ImportedUnit, iu.key), iu.unit.ID, 0)}})
+			return claimedOrErr(err)
+		},
+	}
+}
+
+func claimedOrErr(err error) (bool, error) {
+	var claimed *store.ClaimTakenError
+	if errors.As(err, &claimed) {
+		return true, nil
+	}
+	return false, err
+}
+
+// importedStay is a placements row made into a placement of a unit.
+type importedStay struct {
+	key       string
+	placement *Placement
+	unitID    string
+}
+
+// resolve finds the id a column names: a Homeward id, or the import key the record was imported with.
+func (s *Service) resolve(ctx context.Context, kind, v string) (string, error) {
+	if ids.Valid(v) {
+		return v, nil
+	}
+	id, err := s.repo.importedID(ctx, kind, v)
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	return id, err
+}
+
+// placementImport is a placements import for one file: it remembers the nights each row holds, so
+// stays in one file cannot overlap either.
+func (s *Service) placementImport() app.Import[importedStay] {
+	type span struct {
+		from, to calendar.Date
+		row      int
+	}
+	held := map[string][]span{}
+	return app.Import[importedStay]{
+		Layout: PlacementLayout,
+		Row: func(ctx context.Context, rd *importer.Reader, row importer.Row) (importedStay, bool, error) {
+			now, today := s.now(), s.today()
+			cell := rd.Cells(row, today)
+			fail := cell.Fail
+			if done, err := s.repo.importedID(ctx, keyspace.ImportedPlacement, row.Get("importKey")); err != nil && !errors.Is(err, redis.Nil) {
+				return importedStay{}, false, err
+			} else if done != "" {
+				// Imported before: left as it is, whatever has happened in its unit since.
+				return importedStay{key: row.Get("importKey")}, false, nil
+			}
+			unitID, err := s.resolve(ctx, keyspace.ImportedUnit, row.Get("unit"))
+			if err != nil {
+				return importedStay{}, false, err
+			}
+			var u *Unit
+			if unitID != "" {
+				if u, _, err = s.repo.loadUnit(ctx, unitID); errors.Is(err, store.ErrNotFound) {
+					u, err = nil, nil
+				} else if err != nil {
+					return importedStay{}, false, err
+				}
+			}
+			if u == nil {
+				fail("unit", "names no unit: give a unit's id, or the import key of a unit imported before")
+			}
+			refID, err := s.resolve(ctx, keyspace.ImportedReferral, row.Get("referral"))
+			if err != nil {
+				return importedStay{}, false, err
+			}
+			if refID == "" {
+				fail("referral", "names no referral: give a referral's id, or the import key of a referral imported before")
+			} else if _, err := s.repo.referral(ctx, refID); errors.Is(err, store.ErrNotFound) {
+				fail("referral", "names no referral")
+			} else if err != nil {
+				return importedStay{}, false, err
+			}
+			arrival, planned, departed := cell.Past("arrival"), cell.Date("plannedDeparture"), cell.Past("departedOn")
+			claimed, claimedOn := cell.YesNo("housingBenefitClaimed"), cell.Past("housingBenefitClaimedOn")
+			switch {
+			case claimedOn != nil && row.Get("housingBenefitClaimed") != "" && !claimed:
+				fail("housingBenefitClaimed", "says no, but housingBenefitClaimedOn gives a date")
+			case claimedOn != nil:
+				claimed = true
+			case claimed && departed == nil:
+				fail("housingBenefitClaimedOn", "is needed for a stay under way whose claim was made: the date it was made")
+			}
+			dest := row.Get("destination")
+			switch {
+			case departed != nil && !slices.Contains(Destinations, dest):
+				fail("destination", "must be one of "+strings.Join(Destinations, ", ")+" for a stay that has ended")
+			case departed == nil && dest != "":
+				fail("destination", "is for a stay that has ended: give departedOn too")
+			}
+			if cell.Bad || u == nil || arrival == nil {
+				return importedStay{}, true, nil
+			}
+			if planned == nil {
+				p := arrival.AddDays(u.MaxStayDays)
+				planned = &p
+			}
+			// A stay under way holds its unit at least until tomorrow, even past its planned departure.
+			end := *planned
+			if tomorrow := today.AddDays(1); departed == nil && end.Before(tomorrow) {
+				end = tomorrow
+			}
+			if departed != nil {
+				end = *departed
+				if departed.Before(*arrival) {
+					fail("departedOn", "must not be before the arrival")
+				}
+			}
+			if claimed && !u.HousingBenefitEligible {
+				fail("housingBenefitClaimed", "the unit is not eligible for housing benefit")
+			}
+			if claimedOn != nil && (claimedOn.Before(*arrival) || (departed != nil && departed.Before(*claimedOn))) {
+				fail("housingBenefitClaimedOn", "must be during the stay")
+			}
+			if !arrival.Before(*planned) {
+				fail("plannedDeparture", "must be after the arrival")
+			}
+			if departed == nil && (u.Status != UnitAvailable || len(u.Bookings) > 0) {
+				fail("departedOn", "is needed: the unit is "+string(u.Status)+" or booked now, so this stay cannot be under way")
+			}
+			clash, err := s.repo.stayClash(ctx, u.ID, *arrival, end)
+			if err != nil {
+				return importedStay{}, false, err
+			}
+			if clash != "" {
+				fail("arrival", "overlaps placement "+clash+" in the same unit")
+			}
+			for _, h := range held[u.ID] {
+				if h.row != row.Number && arrival.Before(h.to) && h.from.Before(end) {
+					fail("arrival", fmt.Sprintf("overlaps the stay in row %d in the same unit", h.row))
+				}
+			}
+			held[u.ID] = append(held[u.ID], span{from: *arrival, to: end, row: row.Number})
+			if cell.Bad {
+				return importedStay{}, true, nil
+			}
+			by := principalStaff(ctx)
+			p := &Placement{ID: ids.New(now), ReferralID: refID, UnitID: u.ID, Scheme: u.Scheme, Status: PlacementArrived,
+				Arrival: *arrival, PlannedDeparture: *planned, WeeklyCost: u.WeeklyCost, ArrivedOn: arrival,
+				HousingBenefit: HousingBenefit{Eligible: u.HousingBenefitEligible, ClaimedOn: claimedOn}, Extensions: []Extension{}, CreatedBy: by, CreatedAt: now, UpdatedAt: now}
+			p.History = []Transition{{To: string(PlacementProvisional), At: now, By: by}, {From: string(PlacementProvisional), To: string(PlacementArrived), At: now, By: by}}
+			if departed != nil {
+				nights := arrival.DaysUntil(*departed)
+				p.Status, p.DepartedOn, p.Nights = PlacementDeparted, departed, &nights
+				p.Departure = &Departure{Destination: dest, HousingBenefitClaimed: claimed, VoidReason: "cleaning"}
+				p.History = append(p.History, Transition{From: string(PlacementArrived), To: string(PlacementDeparted), At: now, By: by})
+			}
+			return importedStay{key: row.Get("importKey"), placement: p, unitID: u.ID}, false, nil
+		},
+		Write: func(r *http.Request, file *app.ImportFile, row int, st importedStay) (bool, error) {
+			if st.placement == nil {
+				return true, nil // imported before
+			}
+			ctx := r.Context()
+			u, uv, err := s.repo.loadUnit(ctx, st.unitID)
+			if err != nil {
+				return false, err
+			}
+			p := st.placement
+			after, err := app.Copy(u)
+			if err != nil {
+				return false, err
+			}
+			arrivedAt := p.Arrival.In(calendar.London(), 0, 0, 0, 0)
+			evs := []event{
+				placementEvent(p, events.PlacementBooked{Placement: placementFacts(p)}),
+				placementEvent(p, events.PlacementArrived{Placement: placementFacts(p)}),
+			}
+			evs[0].At, evs[1].At = arrivedAt, arrivedAt
+			if on := p.HousingBenefit.ClaimedOn; on != nil {
+				after := p.Arrival.DaysUntil(*on)
+				ev := placementEvent(p, events.PlacementHousingBenefitClaimed{Placement: placementFacts(p), ClaimedOn: *on, DaysAfterArrival: &after})
+				ev.At = on.In(calendar.London(), 0, 0, 0, 0)
+				evs = append(evs, ev)
+			}
+			if p.DepartedOn == nil {
+				after.setBooking(Booking{Placement: p.ID, From: p.Arrival, To: p.PlannedDeparture})
+				after.setStatus(UnitOccupied, "", p.Arrival)
+			} else {
+				if after.LastDepartureOn == nil || after.LastDepartureOn.Before(*p.DepartedOn) {
+					after.LastDepartureOn = p.DepartedOn
+				}
+				ev := placementEvent(p, events.PlacementDeparted{Placement: placementFacts(p), DepartedOn: *p.DepartedOn, Nights: *p.Nights,
+					Destination: p.Departure.Destination, HousingBenefitClaimed: p.Departure.HousingBenefitClaimed,
+					OverStayNights: max(0, p.PlannedDeparture.DaysUntil(*p.DepartedOn))})
+				ev.At = p.DepartedOn.In(calendar.London(), 0, 0, 0, 0)
+				evs = append(evs, ev)
+			}
+			pw, err := s.repo.placementWrite(nil, p, 0, s.app.AuditEntry(r, audit.ActionCreate, file.Provenance(row)))
+			if err != nil {
+				return false, err
+			}
+			writes := []write{pw}
+			if !unitsEqual(u, after) {
+				after.UpdatedAt = s.now()
+				uw, err := s.repo.unitWrite(u, after, uv, nil)
+				if err != nil {
+					return false, err
+				}
+				writes = append(writes, uw)
+			}
+			_, err = s.repo.commit(ctx, change{writes: writes, events: evs,
+				extra: []store.Op{store.Claim(s.repo.keys.Imported(keyspace.ImportedPlacement, st.key), p.ID, 0)}})
+			return claimedOrErr(err)
+		},
+	}
+}
+
+func unitsEqual(a, b *Unit) bool {
+	return a.Status == b.Status && slices.Equal(a.Bookings, b.Bookings) &&
+		((a.LastDepartureOn == nil) == (b.LastDepartureOn == nil)) && (a.LastDepartureOn == nil || *a.LastDepartureOn == *b.LastDepartureOn)
+}
+
+// principalStaff is the signed-in member of staff.
+func principalStaff(ctx context.Context) Staff {
+	p, _ := auth.From(ctx)
+	return p.Staff()
+}
