@@ -3,11 +3,14 @@ package importcmd_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/homeward-dev/homeward/internal/binaries"
 	"github.com/homeward-dev/homeward/internal/kratosserver"
@@ -15,6 +18,7 @@ import (
 	"github.com/homeward-dev/homeward/services/housing"
 	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/kit/config"
+	"github.com/homeward-dev/homeward/services/kit/keyspace"
 	"github.com/homeward-dev/homeward/services/kit/servicetest"
 	"github.com/homeward-dev/homeward/services/referral"
 )
@@ -84,5 +88,139 @@ func TestHomewardImport(t *testing.T) {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err == nil || !strings.Contains(stderr.String(), "--housing-url is required") {
 		t.Errorf("units without the housing URL: %v\n%s", err, stderr.String())
+	}
+}
+
+// An import killed half-way (kill -9 of `homeward import` while the service writes) leaves whole
+// referrals only, and running the command again writes the rest, each referral exactly once.
+func TestImportResumesAfterKill(t *testing.T) {
+	homeward, err := binaries.Path("homeward")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenant := servicetest.StartTenantWith(t, "rochdale", kratosserver.Options{})
+	cfg := tenant.Config(t, referral.Name, config.DefaultPolicy())
+	_, srv := servicetest.Serve(t, cfg, app.Options{}, func(a *app.Service) { referral.New(a) })
+	if _, err := tenant.Identity.CreateIdentity(context.Background(), testenv.Person{Email: "admin@rochdale.example", Name: "Test Admin",
+		Password: "correct horse battery staple admin", MetadataPublic: map[string]any{"partnership": "rochdale", "roles": []any{"partnership-admin"}}}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "password")
+	if err := os.WriteFile(pw, []byte("correct horse battery staple admin"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const rows = 3000
+	var file strings.Builder
+	file.WriteString(header)
+	for i := range rows {
+		fmt.Fprintf(&file, "R%05d,2025-%02d-%02dT10:00,Imported Person %d,ward,Rochdale Infirmary,yes,yes,owner-occupier,repairs,routine\n", i, 1+i%12, 1+i%28, i)
+	}
+	path := filepath.Join(dir, "rochdale-history.csv")
+	if err := os.WriteFile(path, []byte(file.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	command := func() *exec.Cmd {
+		return exec.Command(homeward, "import", "--referral-url", srv.URL, "--kratos-public-url", cfg.KratosPublicURL,
+			"--email", "admin@rochdale.example", "--password-file", pw, path)
+	}
+	ctx := context.Background()
+	referrals := func() int64 { return tenant.Admin.ZCard(ctx, keyspace.For("rochdale").AllReferrals()).Val() }
+
+	cmd := command()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for referrals() < rows/10 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	// The service stops writing once it sees the connection gone.
+	settled := referrals()
+	for time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+		if n := referrals(); n == settled {
+			break
+		} else {
+			settled = n
+		}
+	}
+	t.Logf("%d of %d referrals written when the command was killed", settled, rows)
+	if settled == 0 || settled >= rows {
+		t.Fatalf("%d of %d referrals written before the kill: the test did not interrupt the import", settled, rows)
+	}
+	// Every written referral is whole: its record, its index entries and its import claim.
+	claims, err := tenant.Admin.Keys(ctx, keyspace.For("rochdale").Imported(keyspace.ImportedReferral, "*")).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(claims)) != settled {
+		t.Errorf("%d import claims for %d referrals", len(claims), settled)
+	}
+
+	var stdout, stderr bytes.Buffer
+	cmd = command()
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("run again: %v\n%s", err, stderr.String())
+	}
+	want := fmt.Sprintf("rochdale-history.csv: %d rows, %d imported, %d unchanged", rows, rows-settled, settled)
+	if !strings.HasPrefix(stdout.String(), want) {
+		t.Errorf("run again said %q, want %q", stdout.String(), want)
+	}
+	if n := referrals(); n != rows {
+		t.Errorf("%d referrals after resuming, want %d", n, rows)
+	}
+
+	// Then Redis itself dies half-way through a second file: the command fails, and once Redis is
+	// back (its append-only file synced on every write) running it again finishes the file.
+	file.Reset()
+	file.WriteString(header)
+	for i := range rows {
+		fmt.Fprintf(&file, "S%05d,2025-%02d-%02dT11:00,Imported Person %d,gp,Rochdale GP Practice,yes,no,private-rented,repairs,routine\n", i, 1+i%12, 1+i%28, i)
+	}
+	if err := os.WriteFile(path, []byte(file.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stdout.Reset()
+	stderr.Reset()
+	cmd = command()
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for referrals() < rows+rows/10 && time.Now().Before(deadline.Add(30*time.Second)) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := tenant.Redis.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err == nil {
+		t.Errorf("the import went on without Redis: %s", stdout.String())
+	}
+	if err := tenant.Redis.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := referrals()
+	if before <= rows || before >= 2*rows {
+		t.Fatalf("%d referrals when Redis died: the test did not interrupt the import", before)
+	}
+	stdout.Reset()
+	stderr.Reset()
+	cmd = command()
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("run again after Redis came back: %v\n%s", err, stderr.String())
+	}
+	want = fmt.Sprintf("rochdale-history.csv: %d rows, %d imported, %d unchanged", rows, 2*rows-before, before-rows)
+	if !strings.HasPrefix(stdout.String(), want) {
+		t.Errorf("after Redis came back the command said %q, want %q", stdout.String(), want)
+	}
+	if n := referrals(); n != 2*rows {
+		t.Errorf("%d referrals after resuming, want %d", n, 2*rows)
 	}
 }
