@@ -172,7 +172,8 @@ type Invoker interface {
 	// file, its SHA-256 and the row. Stays may not share a night with another stay in the same unit, in
 	// the file or already recorded; a stay with no `departedOn` is under way and occupies its unit from
 	// today. A row whose `importKey` was imported before is left as it is, so a file can be sent again
-	// with no duplicates.
+	// with no duplicates. With `Accept: text/csv` the problems come as a CSV file
+	// (file,row,column,message) to fix the file by.
 	//
 	// POST /v1/imports
 	ImportHousingRecords(ctx context.Context, request ImportHousingRecordsReq, params ImportHousingRecordsParams, options ...RequestOption) (ImportHousingRecordsRes, error)
@@ -1765,7 +1766,8 @@ func (c *Client) sendGetUnit(ctx context.Context, params GetUnitParams, requestO
 // file, its SHA-256 and the row. Stays may not share a night with another stay in the same unit, in
 // the file or already recorded; a stay with no `departedOn` is under way and occupies its unit from
 // today. A row whose `importKey` was imported before is left as it is, so a file can be sent again
-// with no duplicates.
+// with no duplicates. With `Accept: text/csv` the problems come as a CSV file
+// (file,row,column,message) to fix the file by.
 //
 // POST /v1/imports
 func (c *Client) ImportHousingRecords(ctx context.Context, request ImportHousingRecordsReq, params ImportHousingRecordsParams, options ...RequestOption) (ImportHousingRecordsRes, error) {

@@ -2530,7 +2530,7 @@ func decodeImportHousingRecordsResponse(resp *http.Response) (res ImportHousingR
 			}
 			d := jx.DecodeBytes(buf)
 
-			var response ImportHousingRecordsUnprocessableEntity
+			var response ImportHousingRecordsApplicationProblemJSONUnprocessableEntity
 			if err := func() error {
 				if err := response.Decode(d); err != nil {
 					return err
@@ -2547,6 +2547,15 @@ func decodeImportHousingRecordsResponse(resp *http.Response) (res ImportHousingR
 				}
 				return res, err
 			}
+			return &response, nil
+		case ct == "text/csv":
+			reader := resp.Body
+			b, err := io.ReadAll(reader)
+			if err != nil {
+				return res, err
+			}
+
+			response := ImportProblemsTextCsv{Data: bytes.NewReader(b)}
 			return &response, nil
 		default:
 			return res, validate.InvalidContentType(ct)

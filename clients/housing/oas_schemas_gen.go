@@ -714,6 +714,10 @@ type GetUnitUnauthorized Problem
 
 func (*GetUnitUnauthorized) getUnitRes() {}
 
+type ImportHousingRecordsApplicationProblemJSONUnprocessableEntity Problem
+
+func (*ImportHousingRecordsApplicationProblemJSONUnprocessableEntity) importHousingRecordsRes() {}
+
 type ImportHousingRecordsBadRequest Problem
 
 func (*ImportHousingRecordsBadRequest) importHousingRecordsRes() {}
@@ -866,13 +870,25 @@ type ImportHousingRecordsUnauthorized Problem
 
 func (*ImportHousingRecordsUnauthorized) importHousingRecordsRes() {}
 
-type ImportHousingRecordsUnprocessableEntity Problem
-
-func (*ImportHousingRecordsUnprocessableEntity) importHousingRecordsRes() {}
-
 type ImportHousingRecordsUnsupportedMediaType Problem
 
 func (*ImportHousingRecordsUnsupportedMediaType) importHousingRecordsRes() {}
+
+type ImportProblemsTextCsv struct {
+	Data io.Reader
+}
+
+// Read reads data from the Data reader.
+//
+// Kept to satisfy the io.Reader interface.
+func (s ImportProblemsTextCsv) Read(p []byte) (n int, err error) {
+	if s.Data == nil {
+		return 0, io.EOF
+	}
+	return s.Data.Read(p)
+}
+
+func (*ImportProblemsTextCsv) importHousingRecordsRes() {}
 
 // Ref: #/components/schemas/LateEntry
 type LateEntry struct {

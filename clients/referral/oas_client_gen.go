@@ -165,7 +165,8 @@ type Invoker interface {
 	// every problem in `importErrors` by file, row and column. A clean file writes each referral
 	// atomically with its indexes, its events at their historical times and an audit entry naming the
 	// file, its SHA-256 and the row. A row whose `importKey` was imported before is left as it is, so a
-	// file can be sent again (after a failure half-way, say) with no duplicates.
+	// file can be sent again (after a failure half-way, say) with no duplicates. With `Accept: text/csv`
+	// the problems come as a CSV file (file,row,column,message) to fix the file by.
 	//
 	// POST /v1/imports
 	ImportReferrals(ctx context.Context, request ImportReferralsReq, params ImportReferralsParams, options ...RequestOption) (ImportReferralsRes, error)
@@ -1677,7 +1678,8 @@ func (c *Client) sendGetReferralAudit(ctx context.Context, params GetReferralAud
 // every problem in `importErrors` by file, row and column. A clean file writes each referral
 // atomically with its indexes, its events at their historical times and an audit entry naming the
 // file, its SHA-256 and the row. A row whose `importKey` was imported before is left as it is, so a
-// file can be sent again (after a failure half-way, say) with no duplicates.
+// file can be sent again (after a failure half-way, say) with no duplicates. With `Accept: text/csv`
+// the problems come as a CSV file (file,row,column,message) to fix the file by.
 //
 // POST /v1/imports
 func (c *Client) ImportReferrals(ctx context.Context, request ImportReferralsReq, params ImportReferralsParams, options ...RequestOption) (ImportReferralsRes, error) {

@@ -3055,7 +3055,7 @@ func decodeImportReferralsResponse(resp *http.Response) (res ImportReferralsRes,
 			}
 			d := jx.DecodeBytes(buf)
 
-			var response ImportReferralsUnprocessableEntity
+			var response ImportReferralsApplicationProblemJSONUnprocessableEntity
 			if err := func() error {
 				if err := response.Decode(d); err != nil {
 					return err
@@ -3072,6 +3072,15 @@ func decodeImportReferralsResponse(resp *http.Response) (res ImportReferralsRes,
 				}
 				return res, err
 			}
+			return &response, nil
+		case ct == "text/csv":
+			reader := resp.Body
+			b, err := io.ReadAll(reader)
+			if err != nil {
+				return res, err
+			}
+
+			response := ImportProblemsTextCsv{Data: bytes.NewReader(b)}
 			return &response, nil
 		default:
 			return res, validate.InvalidContentType(ct)

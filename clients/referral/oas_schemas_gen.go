@@ -1256,6 +1256,26 @@ type GetReferralUnauthorized Problem
 
 func (*GetReferralUnauthorized) getReferralRes() {}
 
+type ImportProblemsTextCsv struct {
+	Data io.Reader
+}
+
+// Read reads data from the Data reader.
+//
+// Kept to satisfy the io.Reader interface.
+func (s ImportProblemsTextCsv) Read(p []byte) (n int, err error) {
+	if s.Data == nil {
+		return 0, io.EOF
+	}
+	return s.Data.Read(p)
+}
+
+func (*ImportProblemsTextCsv) importReferralsRes() {}
+
+type ImportReferralsApplicationProblemJSONUnprocessableEntity Problem
+
+func (*ImportReferralsApplicationProblemJSONUnprocessableEntity) importReferralsRes() {}
+
 type ImportReferralsBadRequest Problem
 
 func (*ImportReferralsBadRequest) importReferralsRes() {}
@@ -1400,10 +1420,6 @@ func (*ImportReferralsServiceUnavailable) importReferralsRes() {}
 type ImportReferralsUnauthorized Problem
 
 func (*ImportReferralsUnauthorized) importReferralsRes() {}
-
-type ImportReferralsUnprocessableEntity Problem
-
-func (*ImportReferralsUnprocessableEntity) importReferralsRes() {}
 
 type ImportReferralsUnsupportedMediaType Problem
 

@@ -1,8 +1,11 @@
 package referral
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
@@ -18,6 +21,7 @@ import (
 	"github.com/homeward-dev/homeward/services/kit/calendar"
 	"github.com/homeward-dev/homeward/services/kit/config"
 	"github.com/homeward-dev/homeward/services/kit/httpapi"
+	"github.com/homeward-dev/homeward/services/kit/importer"
 	"github.com/homeward-dev/homeward/services/kit/servicetest"
 )
 
@@ -1109,6 +1113,27 @@ func (f *fixture) testImport(t *testing.T) {
 	if f.countReferrals(t) != before+3 {
 		t.Errorf("a file with problems wrote something")
 	}
+	// Asked for CSV, the same problems come as a file to fix the import by.
+	asCSV := admin.Must(http.StatusUnprocessableEntity, "POST", "/v1/imports?layout=referrals", bad, "Content-Type", "text/csv", "X-Import-File", "bad.csv", "Accept", "text/csv")
+	records, err := csv.NewReader(bytes.NewReader(asCSV.Body)).ReadAll()
+	if err != nil || !strings.HasPrefix(asCSV.Header.Get("Content-Type"), "text/csv") || len(records) != len(prob.ImportErrors)+1 ||
+		!slices.Equal(records[0], []string{"file", "row", "column", "message"}) || !slices.Equal(records[1][:3], []string{"bad.csv", "2", "nhsNumber"}) {
+		t.Errorf("problems as CSV (%v): %q", err, records)
+	}
+	// 50 MB of garbage under a good header is answered with the error limit's worth of problems,
+	// and a file over the size limit is refused whole; neither writes anything.
+	garbage := make([]byte, 50<<20)
+	rand.NewChaCha8([32]byte{13}).Read(garbage)
+	var lots httpapi.Problem
+	admin.Must(http.StatusUnprocessableEntity, "POST", "/v1/imports?layout=referrals", importHeader+string(garbage), "Content-Type", "text/csv").JSON(t, &lots)
+	if len(lots.ImportErrors) == 0 || len(lots.ImportErrors) > importer.MaxErrors+1 {
+		t.Errorf("garbage answered with %d problems", len(lots.ImportErrors))
+	}
+	admin.Must(http.StatusRequestEntityTooLarge, "POST", "/v1/imports?layout=referrals", importHeader+strings.Repeat("x", app.MaxImportBytes), "Content-Type", "text/csv")
+	if f.countReferrals(t) != before+3 {
+		t.Errorf("garbage wrote something")
+	}
+
 	// The published example imports cleanly, and docs/import.md describes every column of the layout.
 	root := testenv.RepoRoot(t)
 	example, err := os.ReadFile(filepath.Join(root, "docs", "examples", "referrals.csv"))

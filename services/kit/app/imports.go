@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/csv"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/homeward-dev/homeward/services/kit/httpapi"
@@ -99,7 +101,7 @@ func (im Import[R]) Run(w http.ResponseWriter, r *http.Request, file *ImportFile
 	if len(errs) > 0 {
 		p := httpapi.Invalid(fmt.Sprintf("%s: %d problem(s); nothing was imported", file.Name, len(errs)))
 		p.ImportErrors = errs
-		httpapi.WriteProblem(w, r, p)
+		writeImportProblem(w, r, p)
 		return
 	}
 	report := ImportReport{Layout: im.Layout.Name, File: file.Name, SHA256: file.SHA256, Rows: rows}
@@ -175,6 +177,39 @@ func (im Import[R]) each(ctx context.Context, file *ImportFile, use func(row int
 			return nil, err
 		}
 	}
+}
+
+// writeImportProblem answers a file's problems as problem details, or as a CSV file of them
+// (file,row,column,message) when the caller asks for text/csv: a spreadsheet to fix the file by.
+func writeImportProblem(w http.ResponseWriter, r *http.Request, p *httpapi.Problem) {
+	if !wantsCSV(r.Header.Get("Accept")) {
+		httpapi.WriteProblem(w, r, p)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.WriteHeader(p.Status)
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"file", "row", "column", "message"})
+	for _, e := range p.ImportErrors {
+		_ = cw.Write([]string{e.File, strconv.Itoa(e.Row), e.Column, e.Message})
+	}
+	cw.Flush()
+}
+
+// wantsCSV reports whether an Accept header names text/csv before any JSON type.
+func wantsCSV(accept string) bool {
+	for _, part := range strings.Split(accept, ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		switch {
+		case err != nil:
+			continue
+		case mt == "text/csv":
+			return true
+		case strings.HasSuffix(mt, "json"), mt == "*/*":
+			return false
+		}
+	}
+	return false
 }
 
 // spool keeps the request body in a temporary file and hashes it.
