@@ -733,8 +733,9 @@ func (*ImportHousingRecordsForbidden) importHousingRecordsRes() {}
 type ImportHousingRecordsLayout string
 
 const (
-	ImportHousingRecordsLayoutUnits      ImportHousingRecordsLayout = "units"
-	ImportHousingRecordsLayoutPlacements ImportHousingRecordsLayout = "placements"
+	ImportHousingRecordsLayoutUnits          ImportHousingRecordsLayout = "units"
+	ImportHousingRecordsLayoutPlacements     ImportHousingRecordsLayout = "placements"
+	ImportHousingRecordsLayoutRehousingCases ImportHousingRecordsLayout = "rehousing-cases"
 )
 
 // AllValues returns all ImportHousingRecordsLayout values.
@@ -742,6 +743,7 @@ func (ImportHousingRecordsLayout) AllValues() []ImportHousingRecordsLayout {
 	return []ImportHousingRecordsLayout{
 		ImportHousingRecordsLayoutUnits,
 		ImportHousingRecordsLayoutPlacements,
+		ImportHousingRecordsLayoutRehousingCases,
 	}
 }
 
@@ -751,6 +753,8 @@ func (s ImportHousingRecordsLayout) MarshalText() ([]byte, error) {
 	case ImportHousingRecordsLayoutUnits:
 		return []byte(s), nil
 	case ImportHousingRecordsLayoutPlacements:
+		return []byte(s), nil
+	case ImportHousingRecordsLayoutRehousingCases:
 		return []byte(s), nil
 	default:
 		return nil, errors.Errorf("invalid value: %q", s)
@@ -766,6 +770,9 @@ func (s *ImportHousingRecordsLayout) UnmarshalText(data []byte) error {
 	case ImportHousingRecordsLayoutPlacements:
 		*s = ImportHousingRecordsLayoutPlacements
 		return nil
+	case ImportHousingRecordsLayoutRehousingCases:
+		*s = ImportHousingRecordsLayoutRehousingCases
+		return nil
 	default:
 		return errors.Errorf("invalid value: %q", data)
 	}
@@ -776,7 +783,7 @@ type ImportHousingRecordsOK struct {
 	File   string `json:"file"`
 	SHA256 string `json:"sha256"`
 	Rows   int    `json:"rows"`
-	// Units or placements written.
+	// Units, placements or rehousing cases written.
 	Imported int `json:"imported"`
 	// Rows imported before, left as they were.
 	Unchanged int `json:"unchanged"`

@@ -141,6 +141,8 @@ func (s ImportHousingRecordsLayout) Validate() error {
 		return nil
 	case "placements":
 		return nil
+	case "rehousing-cases":
+		return nil
 	default:
 		return errors.Errorf("invalid value: %v", s)
 	}

@@ -1090,30 +1090,22 @@ func (f *fixture) testImport(t *testing.T) {
 		"bad-6,imp-u2,imp-r1," + day(1183).String() + ",," + day(1201).String() + ",own-home,,\n" + // in the future
 		"bad-7,imp-u2,imp-r1," + day(1184).String() + ",," + day(1185).String() + ",,yes,\n" + // no destination
 		"bad-8,imp-u2,imp-r1," + day(1186).String() + ",," + day(1187).String() + ",own-home,yes,\n" // unit not eligible
-	var prob httpapi.Problem
-	f.importCSV(t, f.base, "placements", "bad.csv", bad, http.StatusUnprocessableEntity).JSON(t, &prob)
-	var where []string
-	for _, e := range prob.ImportErrors {
-		where = append(where, fmt.Sprintf("%d %s", e.Row, e.Column))
-	}
-	for _, want := range []string{"2 arrival", "4 arrival", "5 unit", "6 referral", "7 departedOn", "8 destination", "9 housingBenefitClaimed"} {
-		if !slices.Contains(where, want) {
-			t.Errorf("no error at row/column %q: %v", want, prob.ImportErrors)
-		}
-	}
+	f.importRefused(t, "placements", bad, "2 arrival", "4 arrival", "5 unit", "6 referral", "7 departedOn", "8 destination", "9 housingBenefitClaimed")
 	if f.housingKeys(t) != keysAfter {
 		t.Errorf("a file with problems wrote something")
 	}
 
-	// The published examples import cleanly, and docs/import.md describes every column of both layouts.
+	f.testImportRehousing(t, refByID)
+
+	// The published examples import cleanly, and docs/import.md describes every column of the layouts.
 	root := testenv.RepoRoot(t)
-	for _, ex := range []struct{ base, layout string }{{f.referral, "referrals"}, {f.base, "units"}, {f.base, "placements"}} {
+	for _, ex := range []struct{ base, layout string }{{f.referral, "referrals"}, {f.base, "units"}, {f.base, "placements"}, {f.base, "rehousing-cases"}} {
 		body, err := os.ReadFile(filepath.Join(root, "docs", "examples", ex.layout+".csv"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		f.importCSV(t, ex.base, ex.layout, ex.layout+".csv", string(body), http.StatusOK).JSON(t, &rep)
-		if rep.Imported != 3 && !(ex.layout == "units" && rep.Imported == 2) {
+		if rep.Imported != 3 && !(ex.layout == "units" || ex.layout == "rehousing-cases") || rep.Imported != rep.Rows {
 			t.Errorf("the %s example imported %+v", ex.layout, rep)
 		}
 	}
@@ -1121,7 +1113,7 @@ func (f *fixture) testImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range append(UnitLayout.ColumnNames(), PlacementLayout.ColumnNames()...) {
+	for _, c := range slices.Concat(UnitLayout.ColumnNames(), PlacementLayout.ColumnNames(), RehousingLayout.ColumnNames()) {
 		if !strings.Contains(string(doc), "`"+c+"`") {
 			t.Errorf("docs/import.md does not describe column %s", c)
 		}
@@ -1129,4 +1121,69 @@ func (f *fixture) testImport(t *testing.T) {
 	f.as(t, "partnership-admin").Must(http.StatusUnsupportedMediaType, "POST", "/v1/imports?layout=units", units)
 	f.as(t, "partnership-admin").Must(http.StatusBadRequest, "POST", "/v1/imports?layout=referrals", units, "Content-Type", "text/csv")
 	f.as(t, "housing-officer").Must(http.StatusForbidden, "POST", "/v1/imports?layout=units", units, "Content-Type", "text/csv")
+}
+
+// Rehousing cases are replayed through the live API's steps at their own dates: a case with bids,
+// a refused and an accepted offer and a move-in ends rehoused with its days counted from the
+// referral; an open case holds its referral; and a case the workflow would not allow is refused.
+func (f *fixture) testImportRehousing(t *testing.T, openRef string) {
+	cases := "importKey,referral,openedOn,bids,offers,moveInOn,withdrawnOn,withdrawnReason\n" +
+		"imp-c1,imp-r1," + day(1101).String() + "," + day(1102).String() + "|Kirklees Council|KC-1;" + day(1103).String() + "|Yorkshire Housing," +
+		day(1110).String() + "|Kirklees Council|1 Example Road|refused|" + day(1112).String() + "|too far from family;" +
+		day(1112).String() + "|Yorkshire Housing|2 Example Close|accepted|" + day(1115).String() + "," + day(1130).String() + ",,\n" +
+		"imp-c2," + openRef + "," + day(1200).String() + "," + day(1200).String() + "|Kirklees Council,,,,\n"
+	var rep app.ImportReport
+	f.importCSV(t, f.base, "rehousing-cases", "cases.csv", cases, http.StatusOK).JSON(t, &rep)
+	if rep.Imported != 2 {
+		t.Fatalf("rehousing report %+v", rep)
+	}
+	c := f.as(t, "coordinator")
+	var rehoused Page[struct {
+		ID       string
+		MoveInOn *calendar.Date
+	}]
+	c.Must(http.StatusOK, "GET", "/v1/rehousing-cases?status=rehoused", nil).JSON(t, &rehoused)
+	var full RehousingCase
+	for _, it := range rehoused.Items {
+		if it.MoveInOn != nil && *it.MoveInOn == day(1130) {
+			c.Must(http.StatusOK, "GET", "/v1/rehousing-cases/"+it.ID, nil).JSON(t, &full)
+		}
+	}
+	if len(full.Bids) != 2 || len(full.Offers) != 2 || full.Offers[0].Decision != "refused" || full.Offers[0].Reason != "too far from family" ||
+		full.Offers[1].Decision != "accepted" || full.DaysToRehoused == nil || *full.DaysToRehoused != 30 || len(full.History) != 6 ||
+		calendar.DateOf(full.History[5].At.In(calendar.London())) != day(1130) {
+		t.Errorf("imported case %+v", full)
+	}
+	// The open case holds its referral, as one opened live would.
+	c.Must(http.StatusConflict, "POST", "/v1/rehousing-cases", map[string]any{"referralId": openRef})
+
+	bad := "importKey,referral,openedOn,bids,offers,moveInOn,withdrawnOn,withdrawnReason\n" +
+		"bad-c1,imp-r1," + day(1101).String() + ",," + day(1110).String() + "|Kirklees Council|1 Example Road|accepted|" + day(1108).String() + ",,,\n" +
+		"bad-c2,imp-r1," + day(1101).String() + ",," + day(1110).String() + "|Kirklees Council|1 Example Road;" + day(1111).String() + "|Yorkshire Housing|2 Example Close,,,\n" +
+		"bad-c3,imp-r1," + day(1101).String() + ",,," + day(1120).String() + ",,\n" +
+		"bad-c4," + openRef + "," + day(1200).String() + ",,,,,\n" +
+		"bad-c5,imp-r1," + day(1090).String() + ",,,,,\n" +
+		"bad-c6,imp-r1," + day(1101).String() + "," + day(1300).String() + "|Kirklees Council,,,,\n" +
+		"bad-c7,imp-r1," + day(1101).String() + ",2026-13-01,,,,\n"
+	before := f.housingKeys(t)
+	f.importRefused(t, "rehousing-cases", bad, "2 offers", "3 offers", "4 moveInOn", "5 referral", "6 openedOn", "7 bids", "8 bids")
+	if f.housingKeys(t) != before {
+		t.Errorf("a file of cases with problems wrote something")
+	}
+}
+
+// importRefused sends a file with problems and checks one is named at each "row column".
+func (f *fixture) importRefused(t *testing.T, layout, file string, wants ...string) {
+	t.Helper()
+	var prob httpapi.Problem
+	f.importCSV(t, f.base, layout, "bad.csv", file, http.StatusUnprocessableEntity).JSON(t, &prob)
+	var where []string
+	for _, e := range prob.ImportErrors {
+		where = append(where, fmt.Sprintf("%d %s", e.Row, e.Column))
+	}
+	for _, want := range wants {
+		if !slices.Contains(where, want) {
+			t.Errorf("no error at row/column %q: %v", want, prob.ImportErrors)
+		}
+	}
 }

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/kit/audit"
 	"github.com/homeward-dev/homeward/services/kit/auth"
@@ -108,11 +106,23 @@ func (s *Service) resolve(ctx context.Context, kind, v string) (string, error) {
 	if ids.Valid(v) {
 		return v, nil
 	}
-	id, err := s.repo.importedID(ctx, kind, v)
-	if errors.Is(err, redis.Nil) {
-		return "", nil
+	return s.repo.importedID(ctx, kind, v)
+}
+
+// namedReferral is the referral a row's referral column names, or nil with the problem recorded.
+func (s *Service) namedReferral(ctx context.Context, cell *importer.Cells) (*events.ReferralFacts, error) {
+	id, err := s.resolve(ctx, keyspace.ImportedReferral, cell.Get("referral"))
+	if err != nil {
+		return nil, err
 	}
-	return id, err
+	if id != "" {
+		ref, err := s.repo.referral(ctx, id)
+		if !errors.Is(err, store.ErrNotFound) {
+			return ref, err
+		}
+	}
+	cell.Fail("referral", "names no referral: give a referral's id, or the import key of a referral imported before")
+	return nil, nil
 }
 
 // placementImport is a placements import for one file: it remembers the nights each row holds, so
@@ -129,7 +139,7 @@ func (s *Service) placementImport() app.Import[importedStay] {
 			now, today := s.now(), s.today()
 			cell := rd.Cells(row, today)
 			fail := cell.Fail
-			if done, err := s.repo.importedID(ctx, keyspace.ImportedPlacement, row.Get("importKey")); err != nil && !errors.Is(err, redis.Nil) {
+			if done, err := s.repo.importedID(ctx, keyspace.ImportedPlacement, row.Get("importKey")); err != nil {
 				return importedStay{}, false, err
 			} else if done != "" {
 				// Imported before: left as it is, whatever has happened in its unit since.
@@ -150,15 +160,8 @@ func (s *Service) placementImport() app.Import[importedStay] {
 			if u == nil {
 				fail("unit", "names no unit: give a unit's id, or the import key of a unit imported before")
 			}
-			refID, err := s.resolve(ctx, keyspace.ImportedReferral, row.Get("referral"))
+			ref, err := s.namedReferral(ctx, cell)
 			if err != nil {
-				return importedStay{}, false, err
-			}
-			if refID == "" {
-				fail("referral", "names no referral: give a referral's id, or the import key of a referral imported before")
-			} else if _, err := s.repo.referral(ctx, refID); errors.Is(err, store.ErrNotFound) {
-				fail("referral", "names no referral")
-			} else if err != nil {
 				return importedStay{}, false, err
 			}
 			arrival, planned, departed := cell.Past("arrival"), cell.Date("plannedDeparture"), cell.Past("departedOn")
@@ -178,7 +181,7 @@ func (s *Service) placementImport() app.Import[importedStay] {
 			case departed == nil && dest != "":
 				fail("destination", "is for a stay that has ended: give departedOn too")
 			}
-			if cell.Bad || u == nil || arrival == nil {
+			if cell.Bad || u == nil || ref == nil || arrival == nil {
 				return importedStay{}, true, nil
 			}
 			if planned == nil {
@@ -225,7 +228,7 @@ func (s *Service) placementImport() app.Import[importedStay] {
 				return importedStay{}, true, nil
 			}
 			by := principalStaff(ctx)
-			p := &Placement{ID: ids.New(now), ReferralID: refID, UnitID: u.ID, Scheme: u.Scheme, Status: PlacementArrived,
+			p := &Placement{ID: ids.New(now), ReferralID: ref.ID, UnitID: u.ID, Scheme: u.Scheme, Status: PlacementArrived,
 				Arrival: *arrival, PlannedDeparture: *planned, WeeklyCost: u.WeeklyCost, ArrivedOn: arrival,
 				HousingBenefit: HousingBenefit{Eligible: u.HousingBenefitEligible, ClaimedOn: claimedOn}, Extensions: []Extension{}, CreatedBy: by, CreatedAt: now, UpdatedAt: now}
 			p.History = []Transition{{To: string(PlacementProvisional), At: now, By: by}, {From: string(PlacementProvisional), To: string(PlacementArrived), At: now, By: by}}
@@ -291,6 +294,9 @@ func (s *Service) placementImport() app.Import[importedStay] {
 			}
 			_, err = s.repo.commit(ctx, change{writes: writes, events: evs,
 				extra: []store.Op{store.Claim(s.repo.keys.Imported(keyspace.ImportedPlacement, st.key), p.ID, 0)}})
+			if isConflictOn(err, s.repo.keys.Unit(u.ID)) {
+				return false, fmt.Errorf("unit %s changed since the check: %w", u.ID, app.ErrChangedSinceCheck)
+			}
 			return claimedOrErr(err)
 		},
 	}

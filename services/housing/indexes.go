@@ -2,6 +2,7 @@ package housing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -62,9 +63,13 @@ func (rp *repo) auditShown(ctx context.Context, kind string, shown []string, ent
 	return audit.AppendMany(ctx, rp.rdb, rp.keys, kind, shown, entry)
 }
 
-// importedID is the id of the record of a kind imported with an import key (redis.Nil when none was).
+// importedID is the id of the record of a kind imported with an import key ("" when none was).
 func (rp *repo) importedID(ctx context.Context, kind, key string) (string, error) {
-	return rp.rdb.Get(ctx, rp.keys.Imported(kind, key)).Result()
+	id, err := rp.rdb.Get(ctx, rp.keys.Imported(kind, key)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	return id, err
 }
 
 // stayClash names a live or past stay in a unit that shares a night with [from, to), if any.
@@ -93,4 +98,13 @@ func (rp *repo) stayClash(ctx context.Context, unit string, from, to calendar.Da
 		}
 	}
 	return "", nil
+}
+
+// openCase is the open rehousing case of a referral, if it has one.
+func (rp *repo) openCase(ctx context.Context, referral string) (string, error) {
+	id, err := rp.rdb.Get(ctx, rp.keys.RehousingOpen(referral)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	return id, err
 }

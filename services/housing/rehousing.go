@@ -45,11 +45,7 @@ func (s *Service) openRehousing(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	by := staffOf(r)
-	c := &RehousingCase{ID: ids.New(now), ReferralID: ref.ID, ReferralSource: ref.Source,
-		ReferralReceivedOn: calendar.DateOf(ref.ReceivedAt.In(calendar.London())), Status: RehousingApplying,
-		Bids: []Bid{}, Offers: []Offer{}, WaitingListBaselineDays: s.baselineDays(),
-		History: []Transition{{To: string(RehousingApplying), At: now, By: by}}, CreatedBy: by, CreatedAt: now, UpdatedAt: now}
+	c := s.newCase(ref, staffOf(r), now)
 	wr, err := s.repo.rehousingWrite(nil, c, 0, s.app.AuditEntry(r, audit.ActionCreate, ""))
 	if err != nil {
 		httpapi.Internal(w, r, err)
@@ -71,6 +67,14 @@ func (s *Service) openRehousing(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/v1/rehousing-cases/"+c.ID)
 	writeRecord(w, http.StatusCreated, c, version)
+}
+
+// newCase is a case opened at a time for a referral.
+func (s *Service) newCase(ref *events.ReferralFacts, by Staff, now time.Time) *RehousingCase {
+	return &RehousingCase{ID: ids.New(now), ReferralID: ref.ID, ReferralSource: ref.Source,
+		ReferralReceivedOn: calendar.DateOf(ref.ReceivedAt.In(calendar.London())), Status: RehousingApplying,
+		Bids: []Bid{}, Offers: []Offer{}, WaitingListBaselineDays: s.baselineDays(),
+		History: []Transition{{To: string(RehousingApplying), At: now, By: by}}, CreatedBy: by, CreatedAt: now, UpdatedAt: now}
 }
 
 func (s *Service) rehousingSummaries(r *http.Request, caseIDs []string) ([]*rehousingSummary, error) {
@@ -210,6 +214,11 @@ func (s *Service) addBid(r *http.Request) (rehousingStep, *httpapi.Problem) {
 	if p := decode(r, &req); p != nil {
 		return nil, p
 	}
+	return bidStep(req), nil
+}
+
+// bidStep records a bid; the import replays it at the bid's own date.
+func bidStep(req BidRequest) rehousingStep {
 	return func(c *RehousingCase, now time.Time) ([]event, *httpapi.Problem) {
 		today := londonDay(now)
 		if p := notFuture("submittedOn", req.SubmittedOn, today); p != nil {
@@ -218,7 +227,7 @@ func (s *Service) addBid(r *http.Request) (rehousingStep, *httpapi.Problem) {
 		b := Bid{ID: ids.New(now), Landlord: req.Landlord, Reference: req.Reference, Scheme: req.Scheme, SubmittedOn: req.SubmittedOn}
 		c.Bids = append(c.Bids, b)
 		return []event{rehousingEvent(c, events.RehousingBid{Rehousing: rehousingFacts(c), BidID: b.ID, SubmittedOn: b.SubmittedOn})}, nil
-	}, nil
+	}
 }
 
 func (s *Service) addOffer(r *http.Request) (rehousingStep, *httpapi.Problem) {
@@ -226,7 +235,11 @@ func (s *Service) addOffer(r *http.Request) (rehousingStep, *httpapi.Problem) {
 	if p := decode(r, &req); p != nil {
 		return nil, p
 	}
-	by := staffOf(r)
+	return offerStep(req, staffOf(r)), nil
+}
+
+// offerStep records a home offered, while no other offer awaits its answer.
+func offerStep(req OfferRequest, by Staff) rehousingStep {
 	return func(c *RehousingCase, now time.Time) ([]event, *httpapi.Problem) {
 		today := londonDay(now)
 		if c.Status != RehousingApplying {
@@ -240,7 +253,7 @@ func (s *Service) addOffer(r *http.Request) (rehousingStep, *httpapi.Problem) {
 		c.Offers = append(c.Offers, o)
 		c.move(RehousingOffered, by, now, "")
 		return []event{rehousingEvent(c, events.RehousingOffered{Rehousing: rehousingFacts(c), OfferID: o.ID, OfferedOn: o.OfferedOn})}, nil
-	}, nil
+	}
 }
 
 func (s *Service) answerOffer(r *http.Request) (rehousingStep, *httpapi.Problem) {
@@ -252,7 +265,11 @@ func (s *Service) answerOffer(r *http.Request) (rehousingStep, *httpapi.Problem)
 	if p := decode(r, &req); p != nil {
 		return nil, p
 	}
-	by := staffOf(r)
+	return answerStep(offerID, req, staffOf(r)), nil
+}
+
+// answerStep records the person's answer to the offer awaiting one.
+func answerStep(offerID string, req OfferResponseRequest, by Staff) rehousingStep {
 	return func(c *RehousingCase, now time.Time) ([]event, *httpapi.Problem) {
 		today := londonDay(now)
 		o := c.pendingOffer()
@@ -279,7 +296,7 @@ func (s *Service) answerOffer(r *http.Request) (rehousingStep, *httpapi.Problem)
 			return []event{rehousingEvent(c, events.RehousingOfferRefused{Rehousing: rehousingFacts(c), OfferID: o.ID, RespondedOn: req.RespondedOn})}, nil
 		}
 		return []event{rehousingEvent(c, events.RehousingOfferAccepted{Rehousing: rehousingFacts(c), OfferID: o.ID, RespondedOn: req.RespondedOn})}, nil
-	}, nil
+	}
 }
 
 func (s *Service) moveIn(r *http.Request) (rehousingStep, *httpapi.Problem) {
@@ -287,7 +304,11 @@ func (s *Service) moveIn(r *http.Request) (rehousingStep, *httpapi.Problem) {
 	if p := decode(r, &req); p != nil {
 		return nil, p
 	}
-	by := staffOf(r)
+	return s.moveInStep(req, staffOf(r)), nil
+}
+
+// moveInStep records the move into the home of the accepted offer.
+func (s *Service) moveInStep(req MoveInRequest, by Staff) rehousingStep {
 	return func(c *RehousingCase, now time.Time) ([]event, *httpapi.Problem) {
 		today := londonDay(now)
 		if c.Status != RehousingAccepted {
@@ -308,7 +329,7 @@ func (s *Service) moveIn(r *http.Request) (rehousingStep, *httpapi.Problem) {
 		}
 		c.move(RehousingRehoused, by, now, "")
 		return []event{rehousingEvent(c, events.RehousingRehoused{Rehousing: rehousingFacts(c), MoveInOn: req.On, DaysToRehoused: days, DaysSavedAgainstBaseline: saved})}, nil
-	}, nil
+	}
 }
 
 func (s *Service) withdraw(r *http.Request) (rehousingStep, *httpapi.Problem) {
@@ -316,10 +337,14 @@ func (s *Service) withdraw(r *http.Request) (rehousingStep, *httpapi.Problem) {
 	if p := decode(r, &req); p != nil {
 		return nil, p
 	}
-	by := staffOf(r)
+	return withdrawStep(req, staffOf(r)), nil
+}
+
+// withdrawStep closes the case without a move.
+func withdrawStep(req WithdrawRequest, by Staff) rehousingStep {
 	return func(c *RehousingCase, now time.Time) ([]event, *httpapi.Problem) {
 		c.WithdrawnReason = req.Reason
 		c.move(RehousingWithdrawn, by, now, req.Reason)
 		return []event{rehousingEvent(c, events.RehousingWithdrawn{Rehousing: rehousingFacts(c)})}, nil
-	}, nil
+	}
 }

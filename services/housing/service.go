@@ -72,6 +72,7 @@ func New(a *app.Service) *Service {
 	a.API("POST /v1/imports", app.Imports{
 		UnitLayout.Name:      func(w http.ResponseWriter, r *http.Request, f *app.ImportFile) { s.unitImport().Run(w, r, f) },
 		PlacementLayout.Name: func(w http.ResponseWriter, r *http.Request, f *app.ImportFile) { s.placementImport().Run(w, r, f) },
+		RehousingLayout.Name: func(w http.ResponseWriter, r *http.Request, f *app.ImportFile) { s.rehousingImport().Run(w, r, f) },
 	}.Handle, auth.RecordsImport)
 	return s
 }

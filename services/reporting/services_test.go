@@ -77,6 +77,22 @@ func TestReportingFromServices(t *testing.T) {
 	// Two weeks later the person goes home; no housing benefit was claimed: 2 × £333.00 saved.
 	clock.Set(time.Date(2026, 3, 16, 9, 0, 0, 0, calendar.London()))
 	homes.Must(http.StatusOK, "POST", "/v1/placements/"+placement.ID+"/transitions", map[string]any{"to": "departed", "destination": "own-home"}, "If-Match", etag)
+	// The same day a rehousing case opens: a bid, an offer accepted, and a move-in on the 25th.
+	var rehousing struct{ ID string }
+	r = homes.Must(http.StatusCreated, "POST", "/v1/rehousing-cases", map[string]any{"referralId": created.ID})
+	r.JSON(t, &rehousing)
+	etag = r.Header.Get("ETag")
+	caseStep := func(on time.Time, path string, body map[string]any) *servicetest.Response {
+		clock.Set(on)
+		r := homes.Must(http.StatusOK, "POST", "/v1/rehousing-cases/"+rehousing.ID+path, body, "If-Match", etag)
+		etag = r.Header.Get("ETag")
+		return r
+	}
+	caseStep(time.Date(2026, 3, 16, 10, 0, 0, 0, calendar.London()), "/bids", map[string]any{"landlord": "Calderdale Council", "submittedOn": "2026-03-16"})
+	var offered struct{ Offers []struct{ ID string } }
+	caseStep(time.Date(2026, 3, 18, 10, 0, 0, 0, calendar.London()), "/offers", map[string]any{"landlord": "Calderdale Council", "property": "3 Example Street", "offeredOn": "2026-03-18"}).JSON(t, &offered)
+	caseStep(time.Date(2026, 3, 19, 10, 0, 0, 0, calendar.London()), "/offers/"+offered.Offers[0].ID+"/response", map[string]any{"decision": "accepted", "respondedOn": "2026-03-19"})
+	caseStep(time.Date(2026, 3, 25, 10, 0, 0, 0, calendar.London()), "/move-in", map[string]any{"on": "2026-03-25"})
 	clock.Set(time.Date(2026, 4, 1, 9, 0, 0, 0, calendar.London()))
 	live.caughtUp(t)
 
@@ -86,6 +102,7 @@ func TestReportingFromServices(t *testing.T) {
 		"responseTargets.due": 1.0, "responseTargets.met": 0.0, "savings.careCostAvoided": "666.00",
 		"stepDown.total.units": 1.0, "stepDown.total.occupiedNights": 14.0, "stepDown.total.stays": 1.0,
 		"stepDown.total.averageStayNights": 14.0, "stepDown.total.voidNights": 16.0, "stepDown.destinations.own-home.count": 1.0,
+		"rehousing.medianDaysToRehoused": 23.0,
 	}
 	for path, v := range want {
 		if g := at(got, path); g != v {
@@ -103,6 +120,8 @@ func TestReportingFromServices(t *testing.T) {
 			"U1,Heatherstones Court,1 Heatherstones Court,Halifax,HX1 1AA,Calderdale Council,apartment,1,203.77,yes,2026-03-02\n"},
 		{imported.homesURL, "placements", "importKey,unit,referral,arrival,departedOn,destination,housingBenefitClaimed\n" +
 			"P1,U1,R1,2026-03-02,2026-03-16,own-home,no\n"},
+		{imported.homesURL, "rehousing-cases", "importKey,referral,openedOn,bids,offers,moveInOn\n" +
+			"C1,R1,2026-03-16,2026-03-16|Calderdale Council,2026-03-18|Calderdale Council|3 Example Street|accepted|2026-03-19,2026-03-25\n"},
 	} {
 		imported.admin(file.base).Must(http.StatusOK, "POST", "/v1/imports?layout="+file.layout, file.body, "Content-Type", "text/csv", "X-Import-File", file.layout+".csv")
 	}

@@ -57,6 +57,11 @@ type Import[R any] struct {
 	Write func(r *http.Request, file *ImportFile, row int, record R) (claimed bool, err error)
 }
 
+// ErrChangedSinceCheck, wrapped by an Import's Write, means what a row depends on changed between the
+// check of the file and the writing of the row (someone booked its unit, say): the answer is a 409
+// naming the row, the rows before it written.
+var ErrChangedSinceCheck = errors.New("changed since the file was checked")
+
 // Imports serves POST /v1/imports for the layouts a service imports, by the layout query parameter.
 type Imports map[string]func(w http.ResponseWriter, r *http.Request, file *ImportFile)
 
@@ -105,9 +110,13 @@ func (im Import[R]) Run(w http.ResponseWriter, r *http.Request, file *ImportFile
 		return
 	}
 	report := ImportReport{Layout: im.Layout.Name, File: file.Name, SHA256: file.SHA256, Rows: rows}
+	var changed []importer.Error
 	errs, err = im.each(r.Context(), file, func(row int, rec R) error {
 		claimed, err := im.Write(r, file, row, rec)
 		switch {
+		case errors.Is(err, ErrChangedSinceCheck):
+			changed = append(changed, importer.Error{File: file.Name, Row: row, Message: err.Error()})
+			return errStopImport
 		case err != nil:
 			return fmt.Errorf("row %d: %w", row, err)
 		case claimed:
@@ -117,6 +126,9 @@ func (im Import[R]) Run(w http.ResponseWriter, r *http.Request, file *ImportFile
 		}
 		return nil
 	})
+	if errors.Is(err, errStopImport) {
+		errs, err = changed, nil
+	}
 	if err != nil {
 		// The rows before are written; sending the file again writes the rest.
 		WriteStorageProblem(w, r, err, "the import")
@@ -134,6 +146,9 @@ func (im Import[R]) Run(w http.ResponseWriter, r *http.Request, file *ImportFile
 	}
 	httpapi.WriteJSON(w, http.StatusOK, report)
 }
+
+// errStopImport ends the writing pass at a row that changed since the check.
+var errStopImport = errors.New("stop importing")
 
 // each reads the file and makes each row a record, calling use for good rows while the file has no
 // problem; it returns the file's problems. Import keys must be well formed and not repeat.

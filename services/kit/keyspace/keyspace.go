@@ -190,6 +190,7 @@ const (
 	ImportedReferral  = "referral"
 	ImportedUnit      = "unit"
 	ImportedPlacement = "placement"
+	ImportedRehousing = "rehousing"
 )
 
 // Imported holds the id of the record of a kind imported with an import key: it makes an import
