@@ -165,14 +165,14 @@ type Invoker interface {
 	GetUnit(ctx context.Context, params GetUnitParams, options ...RequestOption) (GetUnitRes, error)
 	// ImportHousingRecords invokes importHousingRecords operation.
 	//
-	// The body is a CSV file in the units, placements or rehousing-cases layout (docs/import.md). Every
-	// row is checked with the live API's rules before anything is written: a file with any problem writes
-	// nothing and the 422 lists every problem in `importErrors` by file, row and column. A clean file
-	// writes each record atomically with its indexes, its events at their historical dates and an audit
-	// entry naming the file, its SHA-256 and the row. Stays may not share a night with another stay in the
-	// same unit, in the file or already recorded; a stay with no `departedOn` is under way and occupies
-	// its unit from today. A row whose `importKey` was imported before is left as it is, so a file can be
-	// sent again with no duplicates. With `Accept: text/csv` the problems come as a CSV file
+	// The body is a CSV file in the units, placements, voids or rehousing-cases layout (docs/import.md).
+	// Every row is checked with the live API's rules before anything is written: a file with any problem
+	// writes nothing and the 422 lists every problem in `importErrors` by file, row and column. A clean
+	// file writes each record atomically with its indexes, its events at their historical dates and an
+	// audit entry naming the file, its SHA-256 and the row. Stays may not share a night with another stay
+	// in the same unit, in the file or already recorded; a stay with no `departedOn` is under way and
+	// occupies its unit from today. A row whose `importKey` was imported before is left as it is, so a
+	// file can be sent again with no duplicates. With `Accept: text/csv` the problems come as a CSV file
 	// (file,row,column,message) to fix the file by.
 	//
 	// POST /v1/imports
@@ -1759,14 +1759,14 @@ func (c *Client) sendGetUnit(ctx context.Context, params GetUnitParams, requestO
 
 // ImportHousingRecords invokes importHousingRecords operation.
 //
-// The body is a CSV file in the units, placements or rehousing-cases layout (docs/import.md). Every
-// row is checked with the live API's rules before anything is written: a file with any problem writes
-// nothing and the 422 lists every problem in `importErrors` by file, row and column. A clean file
-// writes each record atomically with its indexes, its events at their historical dates and an audit
-// entry naming the file, its SHA-256 and the row. Stays may not share a night with another stay in the
-// same unit, in the file or already recorded; a stay with no `departedOn` is under way and occupies
-// its unit from today. A row whose `importKey` was imported before is left as it is, so a file can be
-// sent again with no duplicates. With `Accept: text/csv` the problems come as a CSV file
+// The body is a CSV file in the units, placements, voids or rehousing-cases layout (docs/import.md).
+// Every row is checked with the live API's rules before anything is written: a file with any problem
+// writes nothing and the 422 lists every problem in `importErrors` by file, row and column. A clean
+// file writes each record atomically with its indexes, its events at their historical dates and an
+// audit entry naming the file, its SHA-256 and the row. Stays may not share a night with another stay
+// in the same unit, in the file or already recorded; a stay with no `departedOn` is under way and
+// occupies its unit from today. A row whose `importKey` was imported before is left as it is, so a
+// file can be sent again with no duplicates. With `Accept: text/csv` the problems come as a CSV file
 // (file,row,column,message) to fix the file by.
 //
 // POST /v1/imports

@@ -735,6 +735,7 @@ type ImportHousingRecordsLayout string
 const (
 	ImportHousingRecordsLayoutUnits          ImportHousingRecordsLayout = "units"
 	ImportHousingRecordsLayoutPlacements     ImportHousingRecordsLayout = "placements"
+	ImportHousingRecordsLayoutVoids          ImportHousingRecordsLayout = "voids"
 	ImportHousingRecordsLayoutRehousingCases ImportHousingRecordsLayout = "rehousing-cases"
 )
 
@@ -743,6 +744,7 @@ func (ImportHousingRecordsLayout) AllValues() []ImportHousingRecordsLayout {
 	return []ImportHousingRecordsLayout{
 		ImportHousingRecordsLayoutUnits,
 		ImportHousingRecordsLayoutPlacements,
+		ImportHousingRecordsLayoutVoids,
 		ImportHousingRecordsLayoutRehousingCases,
 	}
 }
@@ -753,6 +755,8 @@ func (s ImportHousingRecordsLayout) MarshalText() ([]byte, error) {
 	case ImportHousingRecordsLayoutUnits:
 		return []byte(s), nil
 	case ImportHousingRecordsLayoutPlacements:
+		return []byte(s), nil
+	case ImportHousingRecordsLayoutVoids:
 		return []byte(s), nil
 	case ImportHousingRecordsLayoutRehousingCases:
 		return []byte(s), nil
@@ -770,6 +774,9 @@ func (s *ImportHousingRecordsLayout) UnmarshalText(data []byte) error {
 	case ImportHousingRecordsLayoutPlacements:
 		*s = ImportHousingRecordsLayoutPlacements
 		return nil
+	case ImportHousingRecordsLayoutVoids:
+		*s = ImportHousingRecordsLayoutVoids
+		return nil
 	case ImportHousingRecordsLayoutRehousingCases:
 		*s = ImportHousingRecordsLayoutRehousingCases
 		return nil
@@ -783,7 +790,7 @@ type ImportHousingRecordsOK struct {
 	File   string `json:"file"`
 	SHA256 string `json:"sha256"`
 	Rows   int    `json:"rows"`
-	// Units, placements or rehousing cases written.
+	// Units, placements, void spells or rehousing cases written.
 	Imported int `json:"imported"`
 	// Rows imported before, left as they were.
 	Unchanged int `json:"unchanged"`

@@ -141,6 +141,8 @@ func (s ImportHousingRecordsLayout) Validate() error {
 		return nil
 	case "placements":
 		return nil
+	case "voids":
+		return nil
 	case "rehousing-cases":
 		return nil
 	default:

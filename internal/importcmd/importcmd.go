@@ -20,11 +20,11 @@ import (
 )
 
 // layouts are the layouts each service imports, by the flag naming the service's URL.
-var layouts = map[string]string{"referrals": "referral-url", "units": "housing-url", "placements": "housing-url", "rehousing-cases": "housing-url"}
+var layouts = map[string]string{"referrals": "referral-url", "units": "housing-url", "placements": "housing-url", "voids": "housing-url", "rehousing-cases": "housing-url"}
 
 // layoutNames lists the layouts in the order a partnership brings them: a placement names its unit
 // and its referral, so those come first.
-var layoutNames = []string{"referrals", "units", "placements", "rehousing-cases"}
+var layoutNames = []string{"referrals", "units", "placements", "voids", "rehousing-cases"}
 
 // Run is `homeward import [flags] FILE...`.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -39,7 +39,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	layout := fs.String("layout", "referrals", "the files' layout (docs/import.md): "+strings.Join(layoutNames, ", "))
 	urls := map[string]*string{
 		"referral-url": fs.String("referral-url", env("HOMEWARD_REFERRAL_URL", ""), "the tenant's referral API (referrals)"),
-		"housing-url":  fs.String("housing-url", env("HOMEWARD_HOUSING_URL", ""), "the tenant's housing-options API (units, placements, rehousing-cases)"),
+		"housing-url":  fs.String("housing-url", env("HOMEWARD_HOUSING_URL", ""), "the tenant's housing-options API (units, placements, voids, rehousing-cases)"),
 	}
 	kratosURL := fs.String("kratos-public-url", env("HOMEWARD_KRATOS_PUBLIC_URL", ""), "the tenant's Kratos public API, to sign in")
 	email := fs.String("email", env("HOMEWARD_IMPORT_EMAIL", ""), "the partnership admin's email")

@@ -109,6 +109,30 @@ func (s *Service) resolve(ctx context.Context, kind, v string) (string, error) {
 	return s.repo.importedID(ctx, kind, v)
 }
 
+// importedBefore reports whether a key of a kind was imported before.
+func (s *Service) importedBefore(kind string) func(ctx context.Context, key string) (bool, error) {
+	return func(ctx context.Context, key string) (bool, error) {
+		id, err := s.repo.importedID(ctx, kind, key)
+		return id != "", err
+	}
+}
+
+// namedUnit is the unit a row's unit column names, or nil with the problem recorded.
+func (s *Service) namedUnit(ctx context.Context, cell *importer.Cells) (*Unit, error) {
+	id, err := s.resolve(ctx, keyspace.ImportedUnit, cell.Get("unit"))
+	if err != nil {
+		return nil, err
+	}
+	if id != "" {
+		u, _, err := s.repo.loadUnit(ctx, id)
+		if !errors.Is(err, store.ErrNotFound) {
+			return u, err
+		}
+	}
+	cell.Fail("unit", "names no unit: give a unit's id, or the import key of a unit imported before")
+	return nil, nil
+}
+
 // namedReferral is the referral a row's referral column names, or nil with the problem recorded.
 func (s *Service) namedReferral(ctx context.Context, cell *importer.Cells) (*events.ReferralFacts, error) {
 	id, err := s.resolve(ctx, keyspace.ImportedReferral, cell.Get("referral"))
@@ -125,40 +149,40 @@ func (s *Service) namedReferral(ctx context.Context, cell *importer.Cells) (*eve
 	return nil, nil
 }
 
+// fileSpans remembers the nights each row of a file holds in each unit, so rows cannot overlap
+// either. The check and the write pass read the file alike, so a row meets itself only.
+type fileSpans map[string][]fileSpan
+
+type fileSpan struct {
+	from, to calendar.Date
+	row      int
+}
+
+// hold records the nights [from, to) of a row in a unit and returns another row sharing one, or 0.
+func (fs fileSpans) hold(unit string, from, to calendar.Date, row int) int {
+	other := 0
+	for _, h := range fs[unit] {
+		if h.row != row && from.Before(h.to) && h.from.Before(to) && other == 0 {
+			other = h.row
+		}
+	}
+	fs[unit] = append(fs[unit], fileSpan{from: from, to: to, row: row})
+	return other
+}
+
 // placementImport is a placements import for one file: it remembers the nights each row holds, so
 // stays in one file cannot overlap either.
 func (s *Service) placementImport() app.Import[importedStay] {
-	type span struct {
-		from, to calendar.Date
-		row      int
-	}
-	held := map[string][]span{}
+	held := fileSpans{}
 	return app.Import[importedStay]{
 		Layout: PlacementLayout,
 		Row: func(ctx context.Context, rd *importer.Reader, row importer.Row) (importedStay, bool, error) {
 			now, today := s.now(), s.today()
 			cell := rd.Cells(row, today)
 			fail := cell.Fail
-			if done, err := s.repo.importedID(ctx, keyspace.ImportedPlacement, row.Get("importKey")); err != nil {
-				return importedStay{}, false, err
-			} else if done != "" {
-				// Imported before: left as it is, whatever has happened in its unit since.
-				return importedStay{key: row.Get("importKey")}, false, nil
-			}
-			unitID, err := s.resolve(ctx, keyspace.ImportedUnit, row.Get("unit"))
+			u, err := s.namedUnit(ctx, cell)
 			if err != nil {
 				return importedStay{}, false, err
-			}
-			var u *Unit
-			if unitID != "" {
-				if u, _, err = s.repo.loadUnit(ctx, unitID); errors.Is(err, store.ErrNotFound) {
-					u, err = nil, nil
-				} else if err != nil {
-					return importedStay{}, false, err
-				}
-			}
-			if u == nil {
-				fail("unit", "names no unit: give a unit's id, or the import key of a unit imported before")
 			}
 			ref, err := s.namedReferral(ctx, cell)
 			if err != nil {
@@ -211,6 +235,9 @@ func (s *Service) placementImport() app.Import[importedStay] {
 			if departed == nil && (u.Status != UnitAvailable || len(u.Bookings) > 0) {
 				fail("departedOn", "is needed: the unit is "+string(u.Status)+" or booked now, so this stay cannot be under way")
 			}
+			if spellsClash(u.Periods, *arrival, end) {
+				fail("arrival", "overlaps a void or closed spell of the unit")
+			}
 			clash, err := s.repo.stayClash(ctx, u.ID, *arrival, end)
 			if err != nil {
 				return importedStay{}, false, err
@@ -218,12 +245,9 @@ func (s *Service) placementImport() app.Import[importedStay] {
 			if clash != "" {
 				fail("arrival", "overlaps placement "+clash+" in the same unit")
 			}
-			for _, h := range held[u.ID] {
-				if h.row != row.Number && arrival.Before(h.to) && h.from.Before(end) {
-					fail("arrival", fmt.Sprintf("overlaps the stay in row %d in the same unit", h.row))
-				}
+			if other := held.hold(u.ID, *arrival, end, row.Number); other != 0 {
+				fail("arrival", fmt.Sprintf("overlaps the stay in row %d in the same unit", other))
 			}
-			held[u.ID] = append(held[u.ID], span{from: *arrival, to: end, row: row.Number})
 			if cell.Bad {
 				return importedStay{}, true, nil
 			}
@@ -240,10 +264,8 @@ func (s *Service) placementImport() app.Import[importedStay] {
 			}
 			return importedStay{key: row.Get("importKey"), placement: p, unitID: u.ID}, false, nil
 		},
+		Done: s.importedBefore(keyspace.ImportedPlacement),
 		Write: func(r *http.Request, file *app.ImportFile, row int, st importedStay) (bool, error) {
-			if st.placement == nil {
-				return true, nil // imported before
-			}
 			ctx := r.Context()
 			u, uv, err := s.repo.loadUnit(ctx, st.unitID)
 			if err != nil {
@@ -275,7 +297,7 @@ func (s *Service) placementImport() app.Import[importedStay] {
 				}
 				ev := placementEvent(p, events.PlacementDeparted{Placement: placementFacts(p), DepartedOn: *p.DepartedOn, Nights: *p.Nights,
 					Destination: p.Departure.Destination, HousingBenefitClaimed: p.Departure.HousingBenefitClaimed,
-					OverStayNights: max(0, p.PlannedDeparture.DaysUntil(*p.DepartedOn))})
+					OverStayNights: max(0, p.PlannedDeparture.DaysUntil(*p.DepartedOn)), UnitLeftAsIs: true})
 				ev.At = p.DepartedOn.In(calendar.London(), 0, 0, 0, 0)
 				evs = append(evs, ev)
 			}

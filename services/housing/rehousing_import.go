@@ -89,11 +89,6 @@ func (s *Service) rehousingImport() app.Import[importedCase] {
 		Row: func(ctx context.Context, rd *importer.Reader, row importer.Row) (importedCase, bool, error) {
 			today := s.today()
 			cell := rd.Cells(row, today)
-			if done, err := s.repo.importedID(ctx, keyspace.ImportedRehousing, row.Get("importKey")); err != nil {
-				return importedCase{}, false, err
-			} else if done != "" {
-				return importedCase{key: row.Get("importKey")}, false, nil
-			}
 			ref, err := s.namedReferral(ctx, cell)
 			if err != nil {
 				return importedCase{}, false, err
@@ -201,10 +196,8 @@ func (s *Service) rehousingImport() app.Import[importedCase] {
 			}
 			return importedCase{key: row.Get("importKey"), c: c, events: evs}, false, nil
 		},
+		Done: s.importedBefore(keyspace.ImportedRehousing),
 		Write: func(r *http.Request, file *app.ImportFile, row int, ic importedCase) (bool, error) {
-			if ic.c == nil {
-				return true, nil // imported before
-			}
 			wr, err := s.repo.rehousingWrite(nil, ic.c, 0, s.app.AuditEntry(r, audit.ActionCreate, file.Provenance(row)))
 			if err != nil {
 				return false, err

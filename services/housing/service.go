@@ -73,6 +73,7 @@ func New(a *app.Service) *Service {
 		UnitLayout.Name:      func(w http.ResponseWriter, r *http.Request, f *app.ImportFile) { s.unitImport().Run(w, r, f) },
 		PlacementLayout.Name: func(w http.ResponseWriter, r *http.Request, f *app.ImportFile) { s.placementImport().Run(w, r, f) },
 		RehousingLayout.Name: func(w http.ResponseWriter, r *http.Request, f *app.ImportFile) { s.rehousingImport().Run(w, r, f) },
+		VoidLayout.Name:      func(w http.ResponseWriter, r *http.Request, f *app.ImportFile) { s.voidImport().Run(w, r, f) },
 	}.Handle, auth.RecordsImport)
 	return s
 }

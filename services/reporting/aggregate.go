@@ -86,6 +86,7 @@ var counted = map[events.Type]func(Event) ([]op, error){
 	events.TypeUnitCreated:              translateUnitCreated,
 	events.TypeUnitChanged:              translateUnitChanged,
 	events.TypeUnitStatusChanged:        translateUnitStatus,
+	events.TypeUnitVoidRecorded:         translateVoidRecorded,
 	events.TypePlacementArrived:         translateArrived,
 	events.TypePlacementExtended:        translateExtended,
 	events.TypePlacementDeparted:        translateDeparted,
@@ -378,7 +379,22 @@ func translateDeparted(e Event) ([]op, error) {
 	}
 	o.incr(day, "dep:dest:"+d.Destination, 1)
 	o.del("stay:" + d.PlacementID)
-	// The departure voids the unit until it is made ready.
-	o.set("void:"+d.UnitID, liveSpell{Scheme: d.Scheme, From: day})
+	// The departure voids the unit until it is made ready; an imported past stay leaves it as it is.
+	if !d.UnitLeftAsIs {
+		o.set("void:"+d.UnitID, liveSpell{Scheme: d.Scheme, From: day})
+	}
+	return o, nil
+}
+
+func translateVoidRecorded(e Event) ([]op, error) {
+	var d events.UnitVoidRecorded
+	if err := e.Decode(&d); err != nil {
+		return nil, err
+	}
+	if d.From.IsZero() || !d.From.Before(d.To) {
+		return nil, missing(e, "from before to")
+	}
+	var o ops
+	o.nights(d.From, d.To, "void:"+d.Scheme)
 	return o, nil
 }

@@ -120,6 +120,7 @@ func TestReportingFromServices(t *testing.T) {
 			"U1,Heatherstones Court,1 Heatherstones Court,Halifax,HX1 1AA,Calderdale Council,apartment,1,203.77,yes,2026-03-02\n"},
 		{imported.homesURL, "placements", "importKey,unit,referral,arrival,departedOn,destination,housingBenefitClaimed\n" +
 			"P1,U1,R1,2026-03-02,2026-03-16,own-home,no\n"},
+		{imported.homesURL, "voids", "importKey,unit,from,reason\nV1,U1,2026-03-16,cleaning\n"},
 		{imported.homesURL, "rehousing-cases", "importKey,referral,openedOn,bids,offers,moveInOn\n" +
 			"C1,R1,2026-03-16,2026-03-16|Calderdale Council,2026-03-18|Calderdale Council|3 Example Street|accepted|2026-03-19,2026-03-25\n"},
 	} {

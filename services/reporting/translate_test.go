@@ -55,6 +55,7 @@ func TestEveryEventTypeTranslates(t *testing.T) {
 		events.TypeUnitCreated:              {events.UnitCreated{Unit: unit}, []string{"s 0000-00-00 unit:U"}},
 		events.TypeUnitChanged:              {events.UnitChanged{Unit: unit}, []string{"s 0000-00-00 unit:U"}},
 		events.TypeUnitStatusChanged:        {events.UnitStatusChanged{Unit: unit, From: "void", To: "closed", On: day, VoidNights: &two}, []string{"i 2026-10-31 void:S", "i 2026-11-01 void:S", "d 0000-00-00 void:U", "s 0000-00-00 closed:U"}},
+		events.TypeUnitVoidRecorded:         {events.UnitVoidRecorded{Unit: unit, Reason: "cleaning", From: arrived, To: day}, []string{"i 2026-10-30 void:S", "i 2026-11-01 void:S"}},
 		events.TypePlacementArrived:         {events.PlacementArrived{Placement: placement, TurnaroundDays: &five}, []string{"s 0000-00-00 stay:P", "i 2026-10-30 ta:S:n"}},
 		events.TypePlacementExtended:        {events.PlacementExtended{Placement: placement, PreviousPlannedDeparture: day}, []string{"s 0000-00-00 stay:P"}},
 		events.TypePlacementDeparted:        {events.PlacementDeparted{Placement: placement, DepartedOn: day, Nights: 3, Destination: "own-home"}, []string{"i 2026-10-30 occ:S", "i 2026-11-01 occ:S", "i 2026-11-02 cc:nohb", "d 0000-00-00 stay:P", "s 0000-00-00 void:U"}},
@@ -102,6 +103,23 @@ func TestEventsReportsCannotReadAreErrors(t *testing.T) {
 	} {
 		if ops, err := translate(e); err == nil {
 			t.Errorf("%s: no error, %d changes", name, len(ops))
+		}
+	}
+}
+
+// A past stay imported from old records counts its nights but does not void its unit now; the same
+// departure recorded live does.
+func TestAnImportedDepartureLeavesTheUnitAsItIs(t *testing.T) {
+	arrived, departed := calendar.Date{Year: 2026, Month: 3, Day: 2}, calendar.Date{Year: 2026, Month: 3, Day: 16}
+	placement := events.Placement{PlacementID: "P", UnitID: "U", Scheme: "S", Arrival: arrived, PlannedDeparture: departed, ArrivedOn: &arrived}
+	for _, leftAsIs := range []bool{false, true} {
+		got, err := translate(entry(t, events.PlacementDeparted{Placement: placement, DepartedOn: departed, Nights: 14, Destination: "own-home", UnitLeftAsIs: leftAsIs}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fields := fieldsOf(got)
+		if voids := slices.Contains(fields, "s 0000-00-00 void:U"); voids == leftAsIs || !slices.Contains(fields, "i 2026-03-15 occ:S") {
+			t.Errorf("left as is %v: %v", leftAsIs, fields)
 		}
 	}
 }

@@ -55,6 +55,9 @@ type Import[R any] struct {
 	// Write writes one record atomically, claiming its import key; claimed is true when the key was
 	// imported before, and nothing was written.
 	Write func(r *http.Request, file *ImportFile, row int, record R) (claimed bool, err error)
+	// Done, when set, reports whether an import key was imported before: its row is then left as it
+	// is, unchecked, since what has happened to its record since is not the file's business.
+	Done func(ctx context.Context, key string) (bool, error)
 }
 
 // ErrChangedSinceCheck, wrapped by an Import's Write, means what a row depends on changed between the
@@ -98,7 +101,7 @@ func (im Imports) Handle(w http.ResponseWriter, r *http.Request) {
 // file is clean; then each record is written, a row imported before left as it is.
 func (im Import[R]) Run(w http.ResponseWriter, r *http.Request, file *ImportFile) {
 	rows := 0
-	errs, err := im.each(r.Context(), file, func(int, R) error { rows++; return nil })
+	errs, err := im.each(r.Context(), file, func(int, R, bool) error { rows++; return nil })
 	if err != nil {
 		WriteStorageProblem(w, r, err, "the records the file refers to")
 		return
@@ -111,7 +114,11 @@ func (im Import[R]) Run(w http.ResponseWriter, r *http.Request, file *ImportFile
 	}
 	report := ImportReport{Layout: im.Layout.Name, File: file.Name, SHA256: file.SHA256, Rows: rows}
 	var changed []importer.Error
-	errs, err = im.each(r.Context(), file, func(row int, rec R) error {
+	errs, err = im.each(r.Context(), file, func(row int, rec R, done bool) error {
+		if done {
+			report.Unchanged++
+			return nil
+		}
 		claimed, err := im.Write(r, file, row, rec)
 		switch {
 		case errors.Is(err, ErrChangedSinceCheck):
@@ -152,7 +159,7 @@ var errStopImport = errors.New("stop importing")
 
 // each reads the file and makes each row a record, calling use for good rows while the file has no
 // problem; it returns the file's problems. Import keys must be well formed and not repeat.
-func (im Import[R]) each(ctx context.Context, file *ImportFile, use func(row int, rec R) error) ([]importer.Error, error) {
+func (im Import[R]) each(ctx context.Context, file *ImportFile, use func(row int, rec R, done bool) error) ([]importer.Error, error) {
 	f, err := os.Open(file.Path)
 	if err != nil {
 		return nil, fmt.Errorf("read the upload: %w", err)
@@ -180,6 +187,23 @@ func (im Import[R]) each(ctx context.Context, file *ImportFile, use func(row int
 			rd.Fail(row, "importKey", fmt.Sprintf("repeats the key of row %d", first))
 		default:
 			seen[key] = row.Number
+			if im.Done == nil {
+				break
+			}
+			done, err := im.Done(ctx, key)
+			if err != nil {
+				return nil, err
+			}
+			if !done {
+				break
+			}
+			if len(rd.Errors) == 0 {
+				var none R
+				if err := use(row.Number, none, true); err != nil {
+					return nil, err
+				}
+			}
+			continue
 		}
 		rec, bad, err := im.Row(ctx, rd, row)
 		if err != nil {
@@ -188,7 +212,7 @@ func (im Import[R]) each(ctx context.Context, file *ImportFile, use func(row int
 		if bad || len(rd.Errors) > 0 {
 			continue
 		}
-		if err := use(row.Number, rec); err != nil {
+		if err := use(row.Number, rec, false); err != nil {
 			return nil, err
 		}
 	}

@@ -7,6 +7,7 @@ const (
 	TypeUnitCreated       Type = "unit.created"
 	TypeUnitChanged       Type = "unit.changed"
 	TypeUnitStatusChanged Type = "unit.status-changed"
+	TypeUnitVoidRecorded  Type = "unit.void-recorded"
 
 	TypePlacementBooked                Type = "placement.booked"
 	TypePlacementConfirmed             Type = "placement.confirmed"
@@ -60,6 +61,15 @@ type UnitStatusChanged struct {
 	ClosedNights *int          `json:"closedNights,omitempty"`
 }
 
+// UnitVoidRecorded is a void spell that began and ended before it was recorded (imported from a
+// partnership's old records): its nights count, and the unit's status now is left as it is.
+type UnitVoidRecorded struct {
+	Unit
+	Reason string        `json:"reason"`
+	From   calendar.Date `json:"from"`
+	To     calendar.Date `json:"to"`
+}
+
 // Placement is what every placement event carries.
 type Placement struct {
 	PlacementID            string         `json:"placementId"`
@@ -105,6 +115,9 @@ type PlacementDeparted struct {
 	HousingBenefitClaimed bool          `json:"housingBenefitClaimed"`
 	TurnaroundDays        *int          `json:"turnaroundDays"`
 	OverStayNights        int           `json:"overStayNights"`
+	// UnitLeftAsIs marks a past stay imported from old records: unlike a departure recorded live, it
+	// does not make the unit void now (the void spells of its history are imported on their own).
+	UnitLeftAsIs bool `json:"unitLeftAsIs,omitempty"`
 }
 
 // PlacementHousingBenefitClaimed is housing benefit claimed for a stay.
@@ -168,6 +181,7 @@ type RehousingWithdrawn struct{ Rehousing }
 func (UnitCreated) EventType() Type                    { return TypeUnitCreated }
 func (UnitChanged) EventType() Type                    { return TypeUnitChanged }
 func (UnitStatusChanged) EventType() Type              { return TypeUnitStatusChanged }
+func (UnitVoidRecorded) EventType() Type               { return TypeUnitVoidRecorded }
 func (PlacementBooked) EventType() Type                { return TypePlacementBooked }
 func (PlacementConfirmed) EventType() Type             { return TypePlacementConfirmed }
 func (PlacementArrived) EventType() Type               { return TypePlacementArrived }
@@ -190,7 +204,7 @@ func All() []Payload {
 		ReferralReceived{}, ReferralDetailsChanged{}, ReferralStatusChanged{}, ReferralKeyWorkerAssigned{},
 		ReferralFirstContact{}, ReferralNoteAdded{}, ReferralActionCommissioned{}, ReferralActionUpdated{},
 		ReferralDischarged{}, ReferralReadmitted{}, ReferralFollowUpRecorded{}, ReferralErased{},
-		UnitCreated{}, UnitChanged{}, UnitStatusChanged{},
+		UnitCreated{}, UnitChanged{}, UnitStatusChanged{}, UnitVoidRecorded{},
 		PlacementBooked{}, PlacementConfirmed{}, PlacementArrived{}, PlacementExtended{}, PlacementDeparted{},
 		PlacementCancelled{}, PlacementNotArrived{}, PlacementHousingBenefitClaimed{},
 		RehousingOpened{}, RehousingBid{}, RehousingOffered{}, RehousingOfferAccepted{}, RehousingOfferRefused{},

@@ -191,6 +191,7 @@ const (
 	ImportedUnit      = "unit"
 	ImportedPlacement = "placement"
 	ImportedRehousing = "rehousing"
+	ImportedVoid      = "void"
 )
 
 // Imported holds the id of the record of a kind imported with an import key: it makes an import
