@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/homeward-dev/homeward/services/kit/app"
@@ -41,23 +40,6 @@ type caseEntry struct {
 	column string
 	label  string
 	step   rehousingStep
-}
-
-// parseEntries splits a list cell into its entries and each entry into its |-separated parts.
-func parseEntries(cell *importer.Cells, column string, min, max int) [][]string {
-	var out [][]string
-	for i, entry := range cell.List(column) {
-		parts := strings.Split(entry, "|")
-		for j := range parts {
-			parts[j] = strings.TrimSpace(parts[j])
-		}
-		if len(parts) < min || len(parts) > max {
-			cell.Fail(column, fmt.Sprintf("entry %d (%q) must have %d to %d parts separated by |", i+1, entry, min, max))
-			continue
-		}
-		out = append(out, append(parts, make([]string, max-len(parts))...))
-	}
-	return out
 }
 
 // entryDate is a date in a list entry, not in the future.
@@ -97,7 +79,7 @@ func (s *Service) rehousingImport() app.Import[importedCase] {
 			moveIn, withdrawn := cell.Past("moveInOn"), cell.Past("withdrawnOn")
 			by := principalStaff(ctx)
 			var entries []caseEntry
-			for i, b := range parseEntries(cell, "bids", 2, 3) {
+			for i, b := range cell.Entries("bids", 2, 3) {
 				label := fmt.Sprintf("bid %d", i+1)
 				if on, ok := entryDate(cell, "bids", label, b[0], today); ok {
 					req := BidRequest{SubmittedOn: on, Landlord: b[1], Reference: b[2]}
@@ -105,7 +87,7 @@ func (s *Service) rehousingImport() app.Import[importedCase] {
 					entries = append(entries, caseEntry{on: on, order: 0, column: "bids", label: label, step: bidStep(req)})
 				}
 			}
-			for i, o := range parseEntries(cell, "offers", 3, 6) {
+			for i, o := range cell.Entries("offers", 3, 6) {
 				label := fmt.Sprintf("offer %d", i+1)
 				on, ok := entryDate(cell, "offers", label, o[0], today)
 				if !ok {

@@ -110,6 +110,7 @@ func TestReferralService(t *testing.T) {
 	t.Run("retention", f.testRetention)
 	// After retention: imported closed cases are due for erasure by their historical dates.
 	t.Run("importing past referrals", f.testImport)
+	t.Run("importing their key workers, actions and follow-ups", f.testImportWork)
 	t.Run("redis ACL", f.testACL)
 	t.Run("openapi lists every route", f.testOpenAPI)
 	t.Run("storage down", f.testRedisDown)
@@ -1164,4 +1165,58 @@ func (f *fixture) countReferrals(t *testing.T) int64 {
 	var counts StatusCounts
 	f.as(t, "coordinator").Must(http.StatusOK, "GET", "/v1/referrals/counts", nil).JSON(t, &counts)
 	return counts.Total
+}
+
+const workHeader = "importKey,receivedAt,name,source,referrerOrganisation,consentToRefer,consentToShare,tenure,needs,priority,history,dischargeDestination,keyWorkerId,keyWorkerName,actions,followUps\n"
+
+// A referral's key worker, actions and follow-up results are replayed through the live API's steps
+// at their own times, so what the live API would refuse is refused here too.
+func (f *fixture) testImportWork(t *testing.T) {
+	defer f.clock.Set(monday0930)
+	admin := f.as(t, "partnership-admin")
+	history := "triaged@2026-06-02;assessing@2026-06-03;actions-in-progress@2026-06-04;ready-for-discharge@2026-06-10;discharged@2026-06-12;follow-up@2026-07-12;closed@2026-09-11"
+	good := workHeader +
+		"work-1,2026-06-01T10:00,Imported Worker,ward,Royal Oldham Hospital,yes,yes,owner-occupier,adaptations,urgent," + history + ",own-home,kw-1,Key Worker," +
+		"2026-06-04T10:00|adaptation|Oldham Council|urgent|done|2026-06-08T12:00;2026-06-05|minor-repair|Care and Repair|routine|cancelled|2026-06-06,30|at-home|45;91|at-home|52\n"
+	var rep app.ImportReport
+	admin.Must(http.StatusOK, "POST", "/v1/imports?layout=referrals", good, "Content-Type", "text/csv", "X-Import-File", "work.csv").JSON(t, &rep)
+	if rep.Imported != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	var page listPage
+	f.as(t, "coordinator").Must(http.StatusOK, "GET", "/v1/referrals?status=closed&limit=200", nil).JSON(t, &page)
+	var ref Referral
+	for _, it := range page.Items {
+		if it.Name == "Imported Worker" {
+			f.as(t, "coordinator").Must(http.StatusOK, "GET", "/v1/referrals/"+it.ID, nil).JSON(t, &ref)
+		}
+	}
+	if ref.KeyWorker == nil || ref.KeyWorker.ID != "kw-1" || len(ref.Actions) != 2 || ref.Actions[0].Status != "done" || ref.Actions[1].Status != "cancelled" ||
+		ref.Actions[0].CompletedAt == nil || !ref.Actions[0].CompletedAt.Equal(time.Date(2026, 6, 8, 12, 0, 0, 0, calendar.London())) ||
+		len(ref.FollowUps) != 2 || ref.FollowUps[0].Result != "at-home" || ref.FollowUps[1].Wellbeing == nil || *ref.FollowUps[1].Wellbeing != 52 {
+		t.Fatalf("imported work %+v", ref)
+	}
+
+	row := func(key, consentToShare, hist, actions, followUps, keyWorker string) string {
+		return key + ",2026-06-01T10:00,Imported Worker,ward,Royal Oldham Hospital,yes," + consentToShare + ",owner-occupier,adaptations,urgent," + hist + ",own-home," + keyWorker + "," + actions + "," + followUps + "\n"
+	}
+	bad := workHeader +
+		row("wb-1", "no", history, "2026-06-04|adaptation|Oldham Council|urgent", "", ",") + // another organisation without consent to share
+		row("wb-2", "yes", history, "2026-09-12|adaptation|Royal Oldham Hospital|urgent", "", ",") + // after the referral closed
+		row("wb-3", "yes", "triaged@2026-06-02", "", "30|at-home", ",") + // no discharge
+		row("wb-4", "yes", history, "2026-06-04|adaptation|Royal Oldham Hospital|urgent|done|2026-06-03", "", ",") + // done before commissioned
+		row("wb-5", "yes", history, "", "", ",Key Worker") + // a name without an id
+		row("wb-6", "yes", history, "", "91|at-home||2026-10-01", ",") + // recorded after closing
+		row("wb-7", "yes", history, "2026-06-04|sofa|Royal Oldham Hospital|urgent", "30|happy", ",")
+	var prob httpapi.Problem
+	admin.Must(http.StatusUnprocessableEntity, "POST", "/v1/imports?layout=referrals", bad, "Content-Type", "text/csv", "X-Import-File", "bad-work.csv").JSON(t, &prob)
+	var where []string
+	for _, e := range prob.ImportErrors {
+		where = append(where, fmt.Sprintf("%d %s", e.Row, e.Column))
+	}
+	for _, want := range []string{"2 actions", "3 actions", "4 followUps", "5 actions", "6 keyWorkerId", "7 followUps", "8 actions", "8 followUps"} {
+		if !slices.Contains(where, want) {
+			t.Errorf("no error at row/column %q: %v", want, prob.ImportErrors)
+		}
+	}
 }

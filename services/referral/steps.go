@@ -1,6 +1,7 @@
 package referral
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -130,13 +131,18 @@ func (s *Service) keyWorker(r *http.Request) (step, *httpapi.Problem) {
 	if p := decodeInto(r, &req); p != nil {
 		return nil, p
 	}
+	return keyWorkerStep(req), nil
+}
+
+// keyWorkerStep assigns the key worker of an open referral.
+func keyWorkerStep(req KeyWorkerRequest) step {
 	return func(ref *Referral, now time.Time) ([]event, *httpapi.Problem) {
 		if !ref.Status.Open() {
 			return nil, httpapi.Conflict("closed", "The referral is closed", "a closed referral has no key worker to assign")
 		}
 		ref.KeyWorker = &Staff{ID: req.ID, Name: req.Name}
 		return []event{{At: now, Payload: events.ReferralKeyWorkerAssigned{KeyWorker: req.ID}}}, nil
-	}, nil
+	}
 }
 
 func (s *Service) firstContact(r *http.Request) (step, *httpapi.Problem) {
@@ -176,6 +182,11 @@ func (s *Service) note(r *http.Request) (step, *httpapi.Problem) {
 		return nil, prob
 	}
 	p, _ := auth.From(r.Context())
+	return noteStep(req, staffOf(p)), nil
+}
+
+// noteStep adds a note by a member of staff.
+func noteStep(req NoteRequest, by Staff) step {
 	return func(ref *Referral, now time.Time) ([]event, *httpapi.Problem) {
 		if ref.ErasedAt != nil {
 			return nil, httpapi.Conflict("erased", "Personal data erased", "the retention period has passed; notes can no longer be added")
@@ -183,11 +194,11 @@ func (s *Service) note(r *http.Request) (step, *httpapi.Problem) {
 		if len(ref.Notes) >= 500 {
 			return nil, httpapi.Conflict("too-many-notes", "Too many notes", "a referral holds at most 500 notes")
 		}
-		note := Note{ID: ids.New(now), At: now, By: staffOf(p), Text: req.Text}
+		note := Note{ID: ids.New(now), At: now, By: by, Text: req.Text}
 		ref.Notes = append(ref.Notes, note)
 		// The text is personal and stays out of the event: reporting counts contacts, it does not read them.
 		return []event{{At: now, Payload: events.ReferralNoteAdded{Note: note.ID, By: note.By.ID}}}, nil
-	}, nil
+	}
 }
 
 func (s *Service) addAction(r *http.Request) (step, *httpapi.Problem) {
@@ -196,6 +207,11 @@ func (s *Service) addAction(r *http.Request) (step, *httpapi.Problem) {
 		return nil, prob
 	}
 	p, _ := auth.From(r.Context())
+	return s.actionStep(r.Context(), req, staffOf(p)), nil
+}
+
+// actionStep commissions an action on an open referral, due by its urgency's target in working time.
+func (s *Service) actionStep(ctx context.Context, req ActionRequest, by Staff) step {
 	return func(ref *Referral, now time.Time) ([]event, *httpapi.Problem) {
 		if !ref.Status.Open() {
 			return nil, httpapi.Conflict("closed", "The referral is closed", "actions can be commissioned only on an open referral")
@@ -207,18 +223,18 @@ func (s *Service) addAction(r *http.Request) (step, *httpapi.Problem) {
 		if len(ref.Actions) >= 200 {
 			return nil, httpapi.Conflict("too-many-actions", "Too many actions", "a referral holds at most 200 actions")
 		}
-		due, _, err := s.dueAt(r.Context(), now, req.Urgency)
+		due, _, err := s.dueAt(ctx, now, req.Urgency)
 		if err != nil {
 			if errors.Is(err, calendar.ErrOutsideCalendar) {
 				return nil, httpapi.Invalid(err.Error())
 			}
-			return nil, app.StorageProblem(r, err, "the referral")
+			return nil, app.StorageProblemContext(ctx, err, "the referral")
 		}
 		a := Action{ID: ids.New(now), Type: req.Type, Detail: req.Detail, OwnerOrganisation: req.OwnerOrganisation,
-			Urgency: req.Urgency, DueAt: due, Status: "open", CreatedAt: now, CreatedBy: staffOf(p)}
+			Urgency: req.Urgency, DueAt: due, Status: "open", CreatedAt: now, CreatedBy: by}
 		ref.Actions = append(ref.Actions, a)
 		return []event{{At: now, Payload: events.ReferralActionCommissioned{Action: a.ID, Type: a.Type, Urgency: a.Urgency, DueAt: due, Owner: a.OwnerOrganisation}}}, nil
-	}, nil
+	}
 }
 
 func (s *Service) updateAction(r *http.Request) (step, *httpapi.Problem) {
@@ -226,8 +242,12 @@ func (s *Service) updateAction(r *http.Request) (step, *httpapi.Problem) {
 	if prob := decodeInto(r, &req); prob != nil {
 		return nil, prob
 	}
+	return actionUpdateStep(r.PathValue("action"), req), nil
+}
+
+// actionUpdateStep moves an action on through its lifecycle.
+func actionUpdateStep(id string, req ActionUpdateRequest) step {
 	return func(ref *Referral, now time.Time) ([]event, *httpapi.Problem) {
-		id := r.PathValue("action")
 		for i := range ref.Actions {
 			a := &ref.Actions[i]
 			if a.ID != id {
@@ -246,7 +266,7 @@ func (s *Service) updateAction(r *http.Request) (step, *httpapi.Problem) {
 			return []event{{At: now, Payload: events.ReferralActionUpdated{Action: a.ID, Type: a.Type, Status: a.Status, DueAt: a.DueAt, OnTime: !now.After(a.DueAt)}}}, nil
 		}
 		return nil, httpapi.NotFound("action " + strconv.Quote(id))
-	}, nil
+	}
 }
 
 func contains(list []string, v string) bool {
@@ -283,11 +303,16 @@ func (s *Service) followUp(r *http.Request) (step, *httpapi.Problem) {
 		return nil, prob
 	}
 	p, _ := auth.From(r.Context())
+	days, err := strconv.Atoi(r.PathValue("days"))
+	if err != nil {
+		return nil, httpapi.NotFound("follow-up " + strconv.Quote(r.PathValue("days")))
+	}
+	return followUpStep(days, req, staffOf(p)), nil
+}
+
+// followUpStep records the result of a scheduled follow-up, after discharge and before closing.
+func followUpStep(days int, req FollowUpRequest, by Staff) step {
 	return func(ref *Referral, now time.Time) ([]event, *httpapi.Problem) {
-		days, err := strconv.Atoi(r.PathValue("days"))
-		if err != nil {
-			return nil, httpapi.NotFound("follow-up " + strconv.Quote(r.PathValue("days")))
-		}
 		if ref.Status != StatusDischarged && ref.Status != StatusFollowUp {
 			return nil, httpapi.Conflict("not-in-follow-up", "Not in follow-up", "follow-ups are recorded after discharge and before closing")
 		}
@@ -299,13 +324,13 @@ func (s *Service) followUp(r *http.Request) (step, *httpapi.Problem) {
 			if f.Result != "" {
 				return nil, httpapi.Conflict("already-recorded", "Follow-up already recorded", fmt.Sprintf("the %d-day follow-up was recorded as %s", days, f.Result))
 			}
-			staff := staffOf(p)
+			staff := by
 			f.Result, f.Wellbeing, f.RecordedAt, f.RecordedBy = req.Result, req.Wellbeing, &now, &staff
 			return []event{{At: now, Payload: events.ReferralFollowUpRecorded{
 				Days: days, DueDate: f.DueDate, Result: req.Result, Wellbeing: req.Wellbeing, WellbeingAtReferral: ref.Wellbeing}}}, nil
 		}
 		return nil, httpapi.NotFound(fmt.Sprintf("a %d-day follow-up", days))
-	}, nil
+	}
 }
 
 // actionMoves is the action lifecycle.

@@ -75,6 +75,11 @@ func Stale(w http.ResponseWriter, r *http.Request, what string, current int64) {
 // StorageProblem is the answer to a storage error: a missing record is a 404, Redis failing a 503
 // (not the caller's fault), anything else a 500 logged with the request id.
 func StorageProblem(r *http.Request, err error, what string) *httpapi.Problem {
+	return StorageProblemContext(r.Context(), err, what)
+}
+
+// StorageProblemContext is StorageProblem where a step has the request's context only.
+func StorageProblemContext(ctx context.Context, err error, what string) *httpapi.Problem {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return httpapi.NotFound(what)
@@ -82,7 +87,7 @@ func StorageProblem(r *http.Request, err error, what string) *httpapi.Problem {
 		return httpapi.Unavailable("storage cannot be reached; try again")
 	}
 	if !errors.Is(err, context.Canceled) {
-		httpapi.Logger(r.Context()).ErrorContext(r.Context(), "internal error", "err", err, "request_id", httpapi.RequestID(r.Context()))
+		httpapi.Logger(ctx).ErrorContext(ctx, "internal error", "err", err, "request_id", httpapi.RequestID(ctx))
 	}
 	return httpapi.NewProblem(http.StatusInternalServerError, "internal", "Internal error",
 		"the request failed on the server; quote the request id when reporting it")

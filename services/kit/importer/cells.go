@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -81,6 +82,25 @@ func (c *Cells) List(column string) []string {
 		}
 	}
 	return items
+}
+
+// Entries is a list of entries whose parts are separated by |: e.g. 2026-03-01|Oldham Council.
+// Each has min to max parts, trimmed, and is padded with empty parts to max; an entry with too few
+// or too many is a problem, named by its place in the list.
+func (c *Cells) Entries(column string, min, max int) [][]string {
+	var out [][]string
+	for i, entry := range c.List(column) {
+		parts := strings.Split(entry, "|")
+		for j := range parts {
+			parts[j] = strings.TrimSpace(parts[j])
+		}
+		if len(parts) < min || len(parts) > max {
+			c.Fail(column, fmt.Sprintf("entry %d (%q) must have %d to %d parts separated by |", i+1, entry, min, max))
+			continue
+		}
+		out = append(out, append(parts, make([]string, max-len(parts))...))
+	}
+	return out
 }
 
 // Int is a whole number; 0 when the cell is empty, unless the layout requires the column.
