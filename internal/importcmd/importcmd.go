@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/homeward-dev/homeward/services/kit/app"
 )
 
 // layouts are the layouts each service imports, by the flag naming the service's URL.
@@ -71,7 +73,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("read the password: %w", err)
 	}
-	client := &http.Client{Timeout: 10 * time.Minute}
+	client := &http.Client{Timeout: app.ImportTimeLimit + time.Minute}
 	token, err := signIn(ctx, client, *kratosURL, *email, strings.TrimSpace(string(pw)))
 	if err != nil {
 		return err

@@ -117,20 +117,30 @@ func (s *Service) importedBefore(kind string) func(ctx context.Context, key stri
 	}
 }
 
-// namedUnit is the unit a row's unit column names, or nil with the problem recorded.
-func (s *Service) namedUnit(ctx context.Context, cell *importer.Cells) (*Unit, error) {
-	id, err := s.resolve(ctx, keyspace.ImportedUnit, cell.Get("unit"))
-	if err != nil {
-		return nil, err
-	}
-	if id != "" {
-		u, _, err := s.repo.loadUnit(ctx, id)
-		if !errors.Is(err, store.ErrNotFound) {
-			return u, err
+// namedUnit is the unit a row's unit column names, or nil with the problem recorded. Units are read
+// once per import (seen, by the column's value): rows are checked against the units as they were
+// before the file, and each write re-reads its unit under a version guard.
+func (s *Service) namedUnit(ctx context.Context, cell *importer.Cells, seen map[string]*Unit) (*Unit, error) {
+	name := cell.Get("unit")
+	u, ok := seen[name]
+	if !ok {
+		id, err := s.resolve(ctx, keyspace.ImportedUnit, name)
+		if err != nil {
+			return nil, err
 		}
+		if id != "" {
+			if u, _, err = s.repo.loadUnit(ctx, id); errors.Is(err, store.ErrNotFound) {
+				u = nil
+			} else if err != nil {
+				return nil, err
+			}
+		}
+		seen[name] = u
 	}
-	cell.Fail("unit", "names no unit: give a unit's id, or the import key of a unit imported before")
-	return nil, nil
+	if u == nil {
+		cell.Fail("unit", "names no unit: give a unit's id, or the import key of a unit imported before")
+	}
+	return u, nil
 }
 
 // namedReferral is the referral a row's referral column names, or nil with the problem recorded.
@@ -147,6 +157,32 @@ func (s *Service) namedReferral(ctx context.Context, cell *importer.Cells) (*eve
 	}
 	cell.Fail("referral", "names no referral: give a referral's id, or the import key of a referral imported before")
 	return nil, nil
+}
+
+// recordedStays reads each unit's recorded stays once per import: the file's own rows are checked
+// against each other by fileSpans, and a stay booked live between the check and the write changes
+// its unit, which the write's version guard refuses.
+type recordedStays struct {
+	repo   *repo
+	byUnit map[string][]stay
+}
+
+// clash names a recorded stay of the unit that shares a night with [from, to), if any.
+func (rs *recordedStays) clash(ctx context.Context, unit string, from, to calendar.Date) (string, error) {
+	stays, ok := rs.byUnit[unit]
+	if !ok {
+		var err error
+		if stays, err = rs.repo.staysIn(ctx, unit); err != nil {
+			return "", err
+		}
+		rs.byUnit[unit] = stays
+	}
+	for _, st := range stays {
+		if from.Before(st.to) && st.from.Before(to) {
+			return st.placement, nil
+		}
+	}
+	return "", nil
 }
 
 // fileSpans remembers the nights each row of a file holds in each unit, so rows cannot overlap
@@ -173,14 +209,14 @@ func (fs fileSpans) hold(unit string, from, to calendar.Date, row int) int {
 // placementImport is a placements import for one file: it remembers the nights each row holds, so
 // stays in one file cannot overlap either.
 func (s *Service) placementImport() app.Import[importedStay] {
-	held := fileSpans{}
+	held, recorded, units := fileSpans{}, &recordedStays{repo: s.repo, byUnit: map[string][]stay{}}, map[string]*Unit{}
 	return app.Import[importedStay]{
 		Layout: PlacementLayout,
 		Row: func(ctx context.Context, rd *importer.Reader, row importer.Row) (importedStay, bool, error) {
 			now, today := s.now(), s.today()
 			cell := rd.Cells(row, today)
 			fail := cell.Fail
-			u, err := s.namedUnit(ctx, cell)
+			u, err := s.namedUnit(ctx, cell, units)
 			if err != nil {
 				return importedStay{}, false, err
 			}
@@ -238,7 +274,7 @@ func (s *Service) placementImport() app.Import[importedStay] {
 			if spellsClash(u.Periods, *arrival, end) {
 				fail("arrival", "overlaps a void or closed spell of the unit")
 			}
-			clash, err := s.repo.stayClash(ctx, u.ID, *arrival, end)
+			clash, err := recorded.clash(ctx, u.ID, *arrival, end)
 			if err != nil {
 				return importedStay{}, false, err
 			}
@@ -264,7 +300,8 @@ func (s *Service) placementImport() app.Import[importedStay] {
 			}
 			return importedStay{key: row.Get("importKey"), placement: p, unitID: u.ID}, false, nil
 		},
-		Done: s.importedBefore(keyspace.ImportedPlacement),
+		Done:      s.importedBefore(keyspace.ImportedPlacement),
+		Partition: func(st importedStay) string { return st.unitID },
 		Write: func(r *http.Request, file *app.ImportFile, row int, st importedStay) (bool, error) {
 			ctx := r.Context()
 			u, uv, err := s.repo.loadUnit(ctx, st.unitID)

@@ -72,32 +72,38 @@ func (rp *repo) importedID(ctx context.Context, kind, key string) (string, error
 	return id, err
 }
 
-// stayClash names a live or past stay in a unit that shares a night with [from, to), if any.
-func (rp *repo) stayClash(ctx context.Context, unit string, from, to calendar.Date) (string, error) {
+// stay is the nights a live or past placement holds in its unit.
+type stay struct {
+	placement string
+	from, to  calendar.Date
+}
+
+// staysIn are the nights the live and past placements of a unit hold (cancelled ones and those
+// that never arrived hold none).
+func (rp *repo) staysIn(ctx context.Context, unit string) ([]stay, error) {
 	ids, err := rp.members(ctx, rp.keys.PlacementsInUnit(unit))
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	placements, err := rp.placementSummaries(ctx, ids)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
+	var out []stay
 	for _, p := range placements {
 		if p.Status == PlacementCancelled || p.Status == PlacementNotArrived {
 			continue
 		}
-		start, end := p.Arrival, p.PlannedDeparture
+		st := stay{placement: p.ID, from: p.Arrival, to: p.PlannedDeparture}
 		if p.ArrivedOn != nil {
-			start = *p.ArrivedOn
+			st.from = *p.ArrivedOn
 		}
 		if p.DepartedOn != nil {
-			end = *p.DepartedOn
+			st.to = *p.DepartedOn
 		}
-		if from.Before(end) && start.Before(to) {
-			return p.ID, nil
-		}
+		out = append(out, st)
 	}
-	return "", nil
+	return out, nil
 }
 
 // openCase is the open rehousing case of a referral, if it has one.

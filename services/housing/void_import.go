@@ -39,13 +39,13 @@ func spellsClash(periods []StatusPeriod, from, to calendar.Date) bool {
 // voidImport is a voids import for one file: a spell shares no night with a stay, another spell of
 // its unit or another row of the file, and one under way needs its unit available and unbooked.
 func (s *Service) voidImport() app.Import[importedVoid] {
-	held := fileSpans{}
+	held, recorded, units := fileSpans{}, &recordedStays{repo: s.repo, byUnit: map[string][]stay{}}, map[string]*Unit{}
 	return app.Import[importedVoid]{
 		Layout: VoidLayout,
 		Row: func(ctx context.Context, rd *importer.Reader, row importer.Row) (importedVoid, bool, error) {
 			today := s.today()
 			cell := rd.Cells(row, today)
-			u, err := s.namedUnit(ctx, cell)
+			u, err := s.namedUnit(ctx, cell, units)
 			if err != nil {
 				return importedVoid{}, false, err
 			}
@@ -72,7 +72,7 @@ func (s *Service) voidImport() app.Import[importedVoid] {
 			if spellsClash(u.Periods, *from, end) {
 				cell.Fail("from", "overlaps a void or closed spell of the unit")
 			}
-			clash, err := s.repo.stayClash(ctx, u.ID, *from, end)
+			clash, err := recorded.clash(ctx, u.ID, *from, end)
 			if err != nil {
 				return importedVoid{}, false, err
 			}
@@ -87,7 +87,8 @@ func (s *Service) voidImport() app.Import[importedVoid] {
 			}
 			return importedVoid{key: row.Get("importKey"), unitID: u.ID, spell: StatusPeriod{Status: UnitVoid, Reason: reason, From: *from, To: to}}, false, nil
 		},
-		Done: s.importedBefore(keyspace.ImportedVoid),
+		Done:      s.importedBefore(keyspace.ImportedVoid),
+		Partition: func(iv importedVoid) string { return iv.unitID },
 		Write: func(r *http.Request, file *app.ImportFile, row int, iv importedVoid) (bool, error) {
 			ctx := r.Context()
 			u, version, err := s.repo.loadUnit(ctx, iv.unitID)

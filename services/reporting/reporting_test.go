@@ -31,7 +31,7 @@ type fixture struct {
 	people map[string]*servicetest.Client
 	stop   context.CancelFunc
 	name   string
-	top    *testing.T // ingesters outlive the subtest that starts them
+	top    testing.TB // ingesters outlive the subtest that starts them
 }
 
 var monday0930 = time.Date(2026, 11, 23, 9, 30, 0, 0, calendar.London())
@@ -57,7 +57,7 @@ func newFixture(t *testing.T, name string) *fixture {
 	return f
 }
 
-func (f *fixture) startIngest(*testing.T) {
+func (f *fixture) startIngest(testing.TB) {
 	ctx, cancel := context.WithCancel(context.Background())
 	f.svc.ingester.block = 20 * time.Millisecond
 	done := make(chan struct{})
@@ -72,7 +72,7 @@ func (f *fixture) startIngest(*testing.T) {
 	f.top.Cleanup(f.stop)
 }
 
-func (f *fixture) as(t *testing.T, who string) *servicetest.Client { return f.people[who].As(t) }
+func (f *fixture) as(t testing.TB, who string) *servicetest.Client { return f.people[who].As(t) }
 
 // emit appends a domain event as the services do.
 func (f *fixture) emit(t *testing.T, typ, referral string, data map[string]any) {
@@ -89,7 +89,7 @@ func (f *fixture) emit(t *testing.T, typ, referral string, data map[string]any) 
 }
 
 // caughtUp waits until every event in the stream has been applied.
-func (f *fixture) caughtUp(t *testing.T) {
+func (f *fixture) caughtUp(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -103,7 +103,7 @@ func (f *fixture) caughtUp(t *testing.T) {
 	t.Fatal("ingest did not catch up in 10 s")
 }
 
-func (f *fixture) report(t *testing.T, who, from, to string) map[string]any {
+func (f *fixture) report(t testing.TB, who, from, to string) map[string]any {
 	t.Helper()
 	var rep map[string]any
 	f.as(t, who).Must(http.StatusOK, "GET", "/v1/reports?from="+from+"&to="+to, nil).JSON(t, &rep)

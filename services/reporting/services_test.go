@@ -24,7 +24,7 @@ type servicesTenant struct {
 	homesURL    string
 }
 
-func startServices(t *testing.T, name string, clock *servicetest.Clock) *servicesTenant {
+func startServices(t testing.TB, name string, clock *servicetest.Clock) *servicesTenant {
 	t.Helper()
 	tenant := servicetest.StartTenant(t, name)
 	policy := config.DefaultPolicy()

@@ -7,14 +7,19 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"mime"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/homeward-dev/homeward/services/kit/httpapi"
 	"github.com/homeward-dev/homeward/services/kit/importer"
@@ -22,6 +27,10 @@ import (
 
 // MaxImportBytes bounds one imported file (a spreadsheet of a partnership's whole history is far smaller).
 const MaxImportBytes = 64 << 20
+
+// ImportTimeLimit is how long one import may take to upload, check and write: far past the
+// server's usual deadlines, which are for the live API (docs/performance.md has the measured rate).
+const ImportTimeLimit = 30 * time.Minute
 
 // ImportKeyPattern is what an import key may be: the old system's own ids, printable ASCII.
 var ImportKeyPattern = regexp.MustCompile(`^[!-~]{1,128}$`)
@@ -58,6 +67,10 @@ type Import[R any] struct {
 	// Done, when set, reports whether an import key was imported before: its row is then left as it
 	// is, unchecked, since what has happened to its record since is not the file's business.
 	Done func(ctx context.Context, key string) (bool, error)
+	// Partition, when set, names what a record's write must be ordered with (its unit, say): records
+	// of one partition are written one after another in file order, others at the same time. Unset,
+	// every record stands alone.
+	Partition func(rec R) string
 }
 
 // ErrChangedSinceCheck, wrapped by an Import's Write, means what a row depends on changed between the
@@ -78,6 +91,13 @@ func (im Imports) Handle(w http.ResponseWriter, r *http.Request) {
 		}
 		httpapi.WriteProblem(w, r, httpapi.BadRequest("unknown layout", httpapi.FieldError{Field: "layout", Message: "this service imports " + strings.Join(names, ", ")}))
 		return
+	}
+	rc := http.NewResponseController(w)
+	for _, extend := range []func(time.Time) error{rc.SetReadDeadline, rc.SetWriteDeadline} {
+		if err := extend(time.Now().Add(ImportTimeLimit)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			httpapi.Internal(w, r, fmt.Errorf("extend the deadline for an import: %w", err))
+			return
+		}
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "text/csv" {
 		httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusUnsupportedMediaType, "unsupported-media-type",
@@ -113,45 +133,102 @@ func (im Import[R]) Run(w http.ResponseWriter, r *http.Request, file *ImportFile
 		return
 	}
 	report := ImportReport{Layout: im.Layout.Name, File: file.Name, SHA256: file.SHA256, Rows: rows}
-	var changed []importer.Error
-	errs, err = im.each(r.Context(), file, func(row int, rec R, done bool) error {
-		if done {
-			report.Unchanged++
-			return nil
-		}
-		claimed, err := im.Write(r, file, row, rec)
-		switch {
-		case errors.Is(err, ErrChangedSinceCheck):
-			changed = append(changed, importer.Error{File: file.Name, Row: row, Message: err.Error()})
-			return errStopImport
-		case err != nil:
-			return fmt.Errorf("row %d: %w", row, err)
-		case claimed:
-			report.Unchanged++
-		default:
-			report.Imported++
-		}
-		return nil
-	})
-	if errors.Is(err, errStopImport) {
-		errs, err = changed, nil
-	}
+	changed, err := im.write(r, file, &report)
 	if err != nil {
-		// The rows before are written; sending the file again writes the rest.
+		// What was written stays; sending the file again writes the rest.
 		WriteStorageProblem(w, r, err, "the import")
 		return
 	}
-	if len(errs) > 0 {
-		// The records changed between the check and the write (someone booked a unit, say): the rows
-		// before the first problem are written, and sending the file again once it is fixed writes the rest.
+	if len(changed) > 0 {
+		// The records changed between the check and the write (someone booked a unit, say): what was
+		// written stays, and sending the file again once it is fixed writes the rest.
 		p := httpapi.NewProblem(http.StatusConflict, "import-conflict", "Records changed while importing",
 			fmt.Sprintf("%s: %d row(s) imported, %d unchanged, then records changed under row %d; fix it and send the file again",
-				file.Name, report.Imported, report.Unchanged, errs[0].Row))
-		p.ImportErrors = errs
+				file.Name, report.Imported, report.Unchanged, changed[0].Row))
+		p.ImportErrors = changed
 		httpapi.WriteProblem(w, r, p)
 		return
 	}
 	httpapi.WriteJSON(w, http.StatusOK, report)
+}
+
+// importWriters is how many records of a file are written at once: the file is read in order, and
+// each record goes to the writer of its partition.
+const importWriters = 8
+
+// write is the writing pass: the file read again, each record written by the writer of its
+// partition, so records of one partition are written in file order. It stops at the first failure;
+// changed are the rows whose records changed since the check.
+func (im Import[R]) write(r *http.Request, file *ImportFile, report *ImportReport) (changed []importer.Error, err error) {
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	wr := r.WithContext(ctx)
+	type job struct {
+		row int
+		rec R
+	}
+	var (
+		mu                  sync.Mutex
+		imported, unchanged atomic.Int64
+		wg                  sync.WaitGroup
+		queues              = make([]chan job, importWriters)
+	)
+	for i := range queues {
+		queues[i] = make(chan job, 64)
+		wg.Go(func() {
+			for j := range queues[i] {
+				if ctx.Err() != nil {
+					continue
+				}
+				claimed, err := im.Write(wr, file, j.row, j.rec)
+				switch {
+				case errors.Is(err, ErrChangedSinceCheck):
+					mu.Lock()
+					changed = append(changed, importer.Error{File: file.Name, Row: j.row, Message: err.Error()})
+					mu.Unlock()
+					cancel(errStopImport)
+				case err != nil:
+					cancel(fmt.Errorf("row %d: %w", j.row, err))
+				case claimed:
+					unchanged.Add(1)
+				default:
+					imported.Add(1)
+				}
+			}
+		})
+	}
+	next := 0
+	_, readErr := im.each(ctx, file, func(row int, rec R, done bool) error {
+		if done {
+			unchanged.Add(1)
+			return nil
+		}
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		q := next % importWriters
+		next++
+		if im.Partition != nil {
+			h := fnv.New32a()
+			_, _ = h.Write([]byte(im.Partition(rec)))
+			q = int(h.Sum32() % importWriters)
+		}
+		queues[q] <- job{row: row, rec: rec}
+		return nil
+	})
+	for _, q := range queues {
+		close(q)
+	}
+	wg.Wait()
+	report.Imported, report.Unchanged = int(imported.Load()), int(unchanged.Load())
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		readErr = cause
+	}
+	if errors.Is(readErr, errStopImport) {
+		readErr = nil
+	}
+	slices.SortFunc(changed, func(a, b importer.Error) int { return a.Row - b.Row })
+	return changed, readErr
 }
 
 // errStopImport ends the writing pass at a row that changed since the check.
