@@ -21,7 +21,7 @@ import (
 
 // UnitLayout is the published layout of a units file (docs/import.md).
 var UnitLayout = importer.Layout{Name: "units", Columns: []importer.Column{
-	{Name: "importKey", Required: true}, {Name: "scheme", Required: true},
+	{Name: importer.KeyColumn}, {Name: "scheme", Required: true},
 	{Name: "line1", Required: true}, {Name: "line2"}, {Name: "town", Required: true}, {Name: "postcode", Required: true},
 	{Name: "ownerOrganisation", Required: true}, {Name: "type", Required: true}, {Name: "bedrooms", Required: true},
 	{Name: "features"}, {Name: "weeklyCost", Required: true}, {Name: "housingBenefitEligible", Required: true},
@@ -30,7 +30,7 @@ var UnitLayout = importer.Layout{Name: "units", Columns: []importer.Column{
 
 // PlacementLayout is the published layout of a placements file: past stays and stays under way.
 var PlacementLayout = importer.Layout{Name: "placements", Columns: []importer.Column{
-	{Name: "importKey", Required: true}, {Name: "unit", Required: true}, {Name: "referral", Required: true},
+	{Name: importer.KeyColumn}, {Name: "unit", Required: true}, {Name: "referral", Required: true},
 	{Name: "arrival", Required: true}, {Name: "plannedDeparture"}, {Name: "departedOn"}, {Name: "destination"},
 	{Name: "housingBenefitClaimed"}, {Name: "housingBenefitClaimedOn"},
 }}
@@ -69,7 +69,7 @@ func (s *Service) unitImport() app.Import[importedUnit] {
 			s.normaliseUnit(&req.UnitFields)
 			u := &Unit{ID: ids.New(now), UnitFields: req.UnitFields, Status: UnitAvailable, StatusSince: *created,
 				Bookings: []Booking{}, Periods: []StatusPeriod{}, CreatedOn: *created, CreatedAt: now, UpdatedAt: now}
-			return importedUnit{key: row.Get("importKey"), unit: u}, false, nil
+			return importedUnit{key: row.Key(), unit: u}, false, nil
 		},
 		Write: func(r *http.Request, file *app.ImportFile, row int, iu importedUnit) (bool, error) {
 			entry := s.app.AuditEntry(r, audit.ActionCreate, file.Provenance(row))
@@ -167,6 +167,29 @@ type recordedStays struct {
 	byUnit map[string][]stay
 }
 
+// lastDeparture is the latest departure from the unit on or before a day, recorded or in the file
+// (held has every row of the file once the check has read it), so a stay's turnaround does not
+// depend on the order of the file's rows.
+func (rs *recordedStays) lastDeparture(unit string, held fileSpans, day calendar.Date, row int) *calendar.Date {
+	var last *calendar.Date
+	later := func(d calendar.Date) {
+		if !day.Before(d) && (last == nil || last.Before(d)) {
+			last = &d
+		}
+	}
+	for _, st := range rs.byUnit[unit] {
+		if st.departed {
+			later(st.to)
+		}
+	}
+	for _, h := range held[unit] {
+		if h.departed && h.row != row {
+			later(h.to)
+		}
+	}
+	return last
+}
+
 // clash names a recorded stay of the unit that shares a night with [from, to), if any.
 func (rs *recordedStays) clash(ctx context.Context, unit string, from, to calendar.Date) (string, error) {
 	stays, ok := rs.byUnit[unit]
@@ -192,17 +215,18 @@ type fileSpans map[string][]fileSpan
 type fileSpan struct {
 	from, to calendar.Date
 	row      int
+	departed bool
 }
 
 // hold records the nights [from, to) of a row in a unit and returns another row sharing one, or 0.
-func (fs fileSpans) hold(unit string, from, to calendar.Date, row int) int {
+func (fs fileSpans) hold(unit string, from, to calendar.Date, row int, departed bool) int {
 	other := 0
 	for _, h := range fs[unit] {
 		if h.row != row && from.Before(h.to) && h.from.Before(to) && other == 0 {
 			other = h.row
 		}
 	}
-	fs[unit] = append(fs[unit], fileSpan{from: from, to: to, row: row})
+	fs[unit] = append(fs[unit], fileSpan{from: from, to: to, row: row, departed: departed})
 	return other
 }
 
@@ -281,7 +305,7 @@ func (s *Service) placementImport() app.Import[importedStay] {
 			if clash != "" {
 				fail("arrival", "overlaps placement "+clash+" in the same unit")
 			}
-			if other := held.hold(u.ID, *arrival, end, row.Number); other != 0 {
+			if other := held.hold(u.ID, *arrival, end, row.Number, departed != nil); other != 0 {
 				fail("arrival", fmt.Sprintf("overlaps the stay in row %d in the same unit", other))
 			}
 			if cell.Bad {
@@ -292,13 +316,17 @@ func (s *Service) placementImport() app.Import[importedStay] {
 				Arrival: *arrival, PlannedDeparture: *planned, WeeklyCost: u.WeeklyCost, ArrivedOn: arrival,
 				HousingBenefit: HousingBenefit{Eligible: u.HousingBenefitEligible, ClaimedOn: claimedOn}, Extensions: []Extension{}, CreatedBy: by, CreatedAt: now, UpdatedAt: now}
 			p.History = []Transition{{To: string(PlacementProvisional), At: now, By: by}, {From: string(PlacementProvisional), To: string(PlacementArrived), At: now, By: by}}
+			if prev := recorded.lastDeparture(u.ID, held, *arrival, row.Number); prev != nil {
+				days := prev.DaysUntil(*arrival)
+				p.TurnaroundDays = &days
+			}
 			if departed != nil {
 				nights := arrival.DaysUntil(*departed)
 				p.Status, p.DepartedOn, p.Nights = PlacementDeparted, departed, &nights
 				p.Departure = &Departure{Destination: dest, HousingBenefitClaimed: claimed, VoidReason: "cleaning"}
 				p.History = append(p.History, Transition{From: string(PlacementArrived), To: string(PlacementDeparted), At: now, By: by})
 			}
-			return importedStay{key: row.Get("importKey"), placement: p, unitID: u.ID}, false, nil
+			return importedStay{key: row.Key(), placement: p, unitID: u.ID}, false, nil
 		},
 		Done:      s.importedBefore(keyspace.ImportedPlacement),
 		Partition: func(st importedStay) string { return st.unitID },
@@ -316,7 +344,7 @@ func (s *Service) placementImport() app.Import[importedStay] {
 			arrivedAt := p.Arrival.In(calendar.London(), 0, 0, 0, 0)
 			evs := []event{
 				placementEvent(p, events.PlacementBooked{Placement: placementFacts(p)}),
-				placementEvent(p, events.PlacementArrived{Placement: placementFacts(p)}),
+				placementEvent(p, events.PlacementArrived{Placement: placementFacts(p), TurnaroundDays: p.TurnaroundDays}),
 			}
 			evs[0].At, evs[1].At = arrivedAt, arrivedAt
 			if on := p.HousingBenefit.ClaimedOn; on != nil {
@@ -333,7 +361,7 @@ func (s *Service) placementImport() app.Import[importedStay] {
 					after.LastDepartureOn = p.DepartedOn
 				}
 				ev := placementEvent(p, events.PlacementDeparted{Placement: placementFacts(p), DepartedOn: *p.DepartedOn, Nights: *p.Nights,
-					Destination: p.Departure.Destination, HousingBenefitClaimed: p.Departure.HousingBenefitClaimed,
+					Destination: p.Departure.Destination, HousingBenefitClaimed: p.Departure.HousingBenefitClaimed, TurnaroundDays: p.TurnaroundDays,
 					OverStayNights: max(0, p.PlannedDeparture.DaysUntil(*p.DepartedOn)), UnitLeftAsIs: true})
 				ev.At = p.DepartedOn.In(calendar.London(), 0, 0, 0, 0)
 				evs = append(evs, ev)

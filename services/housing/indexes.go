@@ -76,6 +76,7 @@ func (rp *repo) importedID(ctx context.Context, kind, key string) (string, error
 type stay struct {
 	placement string
 	from, to  calendar.Date
+	departed  bool
 }
 
 // staysIn are the nights the live and past placements of a unit hold (cancelled ones and those
@@ -99,7 +100,7 @@ func (rp *repo) staysIn(ctx context.Context, unit string) ([]stay, error) {
 			st.from = *p.ArrivedOn
 		}
 		if p.DepartedOn != nil {
-			st.to = *p.DepartedOn
+			st.to, st.departed = *p.DepartedOn, true
 		}
 		out = append(out, st)
 	}

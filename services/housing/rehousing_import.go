@@ -22,7 +22,7 @@ import (
 // RehousingLayout is the published layout of a rehousing-cases file: one case a row, its bids and
 // offers as lists in a cell, replayed through the live API's steps at their own dates.
 var RehousingLayout = importer.Layout{Name: "rehousing-cases", Columns: []importer.Column{
-	{Name: "importKey", Required: true}, {Name: "referral", Required: true}, {Name: "openedOn", Required: true},
+	{Name: importer.KeyColumn}, {Name: "referral", Required: true}, {Name: "openedOn", Required: true},
 	{Name: "bids"}, {Name: "offers"}, {Name: "moveInOn"}, {Name: "withdrawnOn"}, {Name: "withdrawnReason"},
 }}
 
@@ -176,7 +176,7 @@ func (s *Service) rehousingImport() app.Import[importedCase] {
 			if cell.Bad {
 				return importedCase{}, true, nil
 			}
-			return importedCase{key: row.Get("importKey"), c: c, events: evs}, false, nil
+			return importedCase{key: row.Key(), c: c, events: evs}, false, nil
 		},
 		Done: s.importedBefore(keyspace.ImportedRehousing),
 		Write: func(r *http.Request, file *app.ImportFile, row int, ic importedCase) (bool, error) {

@@ -18,7 +18,7 @@ import (
 
 // VoidLayout is the published layout of a voids file: a unit's void spells, past or under way.
 var VoidLayout = importer.Layout{Name: "voids", Columns: []importer.Column{
-	{Name: "importKey", Required: true}, {Name: "unit", Required: true}, {Name: "from", Required: true},
+	{Name: importer.KeyColumn}, {Name: "unit", Required: true}, {Name: "from", Required: true},
 	{Name: "to"}, {Name: "reason", Required: true},
 }}
 
@@ -79,13 +79,13 @@ func (s *Service) voidImport() app.Import[importedVoid] {
 			if clash != "" {
 				cell.Fail("from", "overlaps placement "+clash+": a unit is not void while someone stays in it")
 			}
-			if other := held.hold(u.ID, *from, end, row.Number); other != 0 {
+			if other := held.hold(u.ID, *from, end, row.Number, false); other != 0 {
 				cell.Fail("from", fmt.Sprintf("overlaps the void in row %d of the same unit", other))
 			}
 			if cell.Bad {
 				return importedVoid{}, true, nil
 			}
-			return importedVoid{key: row.Get("importKey"), unitID: u.ID, spell: StatusPeriod{Status: UnitVoid, Reason: reason, From: *from, To: to}}, false, nil
+			return importedVoid{key: row.Key(), unitID: u.ID, spell: StatusPeriod{Status: UnitVoid, Reason: reason, From: *from, To: to}}, false, nil
 		},
 		Done:      s.importedBefore(keyspace.ImportedVoid),
 		Partition: func(iv importedVoid) string { return iv.unitID },

@@ -25,7 +25,7 @@ import (
 
 // ImportLayout is the published layout of a referrals file (docs/import.md describes each column).
 var ImportLayout = importer.Layout{Name: "referrals", Columns: []importer.Column{
-	{Name: "importKey", Required: true, Doc: "the row's own key in the partnership's old records; importing it again changes nothing"},
+	{Name: importer.KeyColumn, Doc: "the row's own key in the partnership's old records; importing it again changes nothing"},
 	{Name: "receivedAt", Required: true, Doc: "when the referral came: YYYY-MM-DD or YYYY-MM-DDTHH:MM, London time"},
 	{Name: "name", Required: true, Doc: "the person's full name"},
 	{Name: "dateOfBirth", Doc: "YYYY-MM-DD"},
@@ -103,7 +103,7 @@ func columnOf(field string) string {
 func (s *Service) referralFromRow(ctx context.Context, rd *importer.Reader, row importer.Row, principal *auth.Principal, now time.Time) (importRow, bool, error) {
 	cell := rd.Cells(row, calendar.DateOf(now.In(calendar.London())))
 	fail := cell.Fail
-	key := row.Get("importKey")
+	key := row.Key()
 	received, ok := parseWhen(row.Get("receivedAt"))
 	switch {
 	case !ok:

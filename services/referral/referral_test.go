@@ -1121,6 +1121,17 @@ func (f *fixture) testImport(t *testing.T) {
 		!slices.Equal(records[0], []string{"file", "row", "column", "message"}) || !slices.Equal(records[1][:3], []string{"bad.csv", "2", "nhsNumber"}) {
 		t.Errorf("problems as CSV (%v): %q", err, records)
 	}
+	// Old records without keys: each row's key is made from its values, so sending it again changes nothing.
+	keyless := "receivedAt,name,source,referrerOrganisation,consentToRefer,consentToShare,tenure,needs,priority\n" +
+		"2026-10-12,Keyless Person,ward,Royal Oldham Hospital,yes,yes,owner-occupier,repairs,routine\n"
+	for i, want := range []app.ImportReport{{Imported: 1}, {Unchanged: 1}} {
+		admin.Must(http.StatusOK, "POST", "/v1/imports?layout=referrals", keyless, "Content-Type", "text/csv").JSON(t, &rep)
+		if rep.Imported != want.Imported || rep.Unchanged != want.Unchanged {
+			t.Errorf("keyless send %d: %+v", i+1, rep)
+		}
+	}
+	before++
+
 	// 50 MB of garbage under a good header is answered with the error limit's worth of problems,
 	// and a file over the size limit is refused whole; neither writes anything.
 	garbage := make([]byte, 50<<20)

@@ -1,7 +1,11 @@
 package reporting
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,5 +138,155 @@ func TestReportingFromServices(t *testing.T) {
 	}
 	if diff := cmp.Diff(got, fromImport); diff != "" {
 		t.Errorf("the report of the imported history differs from the live one (-live +imported):\n%s", diff)
+	}
+}
+
+// liveStep is one thing staff did through the live API, at its time.
+type liveStep struct {
+	at time.Time
+	do func()
+}
+
+// TestAnImportedYearReportsLikeTheLiveOne runs a Kirklees-like year — seven step-down flats, 40
+// stays with housing benefit claimed for a third of them, the voids between stays — and a
+// Nottingham-like cohort of eight rehousings, once through the live API day by day and once from
+// CSV files, and checks the year's report and each quarter's are the same to the penny.
+func TestAnImportedYearReportsLikeTheLiveOne(t *testing.T) {
+	start := time.Date(2025, 4, 1, 9, 0, 0, 0, calendar.London())
+	clock := servicetest.NewClock(start)
+	live := startServices(t, "kirklees", clock)
+	rng := rand.New(rand.NewPCG(2025, 4))
+	london := func(d calendar.Date, hour int) time.Time { return d.In(calendar.London(), hour, 0, 0, 0) }
+	day0 := calendar.DateOf(start)
+	destinations := []string{"own-home", "rehoused", "extra-care", "own-home", "sheltered"}
+
+	var steps []liveStep
+	var referralsCSV, unitsCSV, staysCSV, voidsCSV, casesCSV strings.Builder
+	referralsCSV.WriteString("importKey,receivedAt,name,source,referrerOrganisation,consentToRefer,consentToShare,tenure,needs,priority\n")
+	unitsCSV.WriteString("importKey,scheme,line1,town,postcode,ownerOrganisation,type,bedrooms,weeklyCost,housingBenefitEligible,createdOn\n")
+	staysCSV.WriteString("importKey,unit,referral,arrival,departedOn,destination,housingBenefitClaimed\n")
+	voidsCSV.WriteString("importKey,unit,from,to,reason\n")
+	casesCSV.WriteString("importKey,referral,openedOn,offers,moveInOn\n")
+	unitIDs, unitETags, refIDs := map[int]string{}, map[int]string{}, map[string]string{}
+	homes, refs := live.homes, live.refs
+	refer := func(key string, received time.Time) {
+		fmt.Fprintf(&referralsCSV, "%s,%s,Test Person,ward,Huddersfield Royal Infirmary,yes,yes,owner-occupier,adaptations,routine\n", key, received.Format("2006-01-02T15:04"))
+		steps = append(steps, liveStep{received, func() {
+			var r struct{ ID string }
+			refs.Must(http.StatusCreated, "POST", "/v1/referrals", map[string]any{"person": map[string]any{"name": "Test Person"}, "source": "ward",
+				"referrer": map[string]any{"organisation": "Huddersfield Royal Infirmary"}, "consent": map[string]any{"toRefer": true, "toShare": true},
+				"tenure": "owner-occupier", "needs": []string{"adaptations"}, "priority": "routine"}).JSON(t, &r)
+			refIDs[key] = r.ID
+		}})
+	}
+	for u := range 7 {
+		fmt.Fprintf(&unitsCSV, "U%d,Home from Home,Flat %d Example Court,Huddersfield,HD1 2AB,Kirklees Neighbourhood Housing,flat,1,203.77,yes,%s\n", u, u, day0)
+		steps = append(steps, liveStep{start, func() {
+			r := homes.Must(http.StatusCreated, "POST", "/v1/units", map[string]any{"scheme": "Home from Home",
+				"address":           map[string]any{"line1": fmt.Sprintf("Flat %d Example Court", u), "town": "Huddersfield", "postcode": "HD1 2AB"},
+				"ownerOrganisation": "Kirklees Neighbourhood Housing", "type": "flat", "bedrooms": 1, "weeklyCost": "203.77", "housingBenefitEligible": true})
+			var unit struct{ ID string }
+			r.JSON(t, &unit)
+			unitIDs[u], unitETags[u] = unit.ID, r.Header.Get("ETag")
+		}})
+	}
+	// 40 stays, each unit's one after another with a void between.
+	free := make([]calendar.Date, 7)
+	for u := range free {
+		free[u] = day0.AddDays(3 + rng.IntN(10))
+	}
+	for i := range 40 {
+		u := i % 7
+		arrival, nights, void := free[u], 7+rng.IntN(35), 2+rng.IntN(9)
+		departure := arrival.AddDays(nights)
+		ref, hb, dest := fmt.Sprintf("R%d", i), i%3 == 0, destinations[i%len(destinations)]
+		refer(ref, london(arrival.AddDays(-2), 10))
+		fmt.Fprintf(&staysCSV, "P%d,U%d,%s,%s,%s,%s,%s\n", i, u, ref, arrival, departure, dest, map[bool]string{true: "yes", false: "no"}[hb])
+		var id, etag string
+		steps = append(steps, liveStep{london(arrival, 11), func() {
+			r := homes.Must(http.StatusCreated, "POST", "/v1/placements", map[string]any{"referralId": refIDs[ref], "unitId": unitIDs[u], "arrival": arrival})
+			var p struct{ ID string }
+			r.JSON(t, &p)
+			id, etag = p.ID, r.Header.Get("ETag")
+			for _, to := range []string{"confirmed", "arrived"} {
+				etag = homes.Must(http.StatusOK, "POST", "/v1/placements/"+id+"/transitions", map[string]any{"to": to}, "If-Match", etag).Header.Get("ETag")
+			}
+		}}, liveStep{london(departure, 11), func() {
+			homes.Must(http.StatusOK, "POST", "/v1/placements/"+id+"/transitions", map[string]any{"to": "departed", "destination": dest,
+				"housingBenefitClaimed": hb, "voidReason": "cleaning"}, "If-Match", etag)
+		}})
+		free[u] = departure.AddDays(void)
+		if i+7 < 40 { // another stay follows: the unit is made ready on its day
+			ready := free[u]
+			fmt.Fprintf(&voidsCSV, "V%d,U%d,%s,%s,cleaning\n", i, u, departure, ready)
+			steps = append(steps, liveStep{london(ready, 9), func() {
+				var unit struct{ ID string }
+				r := homes.Must(http.StatusOK, "GET", "/v1/units/"+unitIDs[u], nil)
+				r.JSON(t, &unit)
+				homes.Must(http.StatusOK, "POST", "/v1/units/"+unitIDs[u]+"/transitions", map[string]any{"to": "available"}, "If-Match", r.Header.Get("ETag"))
+			}})
+		} else {
+			fmt.Fprintf(&voidsCSV, "V%d,U%d,%s,,cleaning\n", i, u, departure)
+		}
+	}
+	// Eight rehousings, each opened the day after its referral, an offer accepted, and a move-in.
+	for i := range 8 {
+		received := day0.AddDays(20 + 35*i)
+		ref, wait := fmt.Sprintf("H%d", i), 20+rng.IntN(100)
+		refer(ref, london(received, 10))
+		opened, offered, movedIn := received.AddDays(1), received.AddDays(wait-5), received.AddDays(wait)
+		fmt.Fprintf(&casesCSV, "C%d,%s,%s,%s|Kirklees Council|%d Example Road|accepted|%s,%s\n", i, ref, opened, offered, i, offered.AddDays(1), movedIn)
+		var id, etag string
+		steps = append(steps, liveStep{london(opened, 12), func() {
+			r := homes.Must(http.StatusCreated, "POST", "/v1/rehousing-cases", map[string]any{"referralId": refIDs[ref]})
+			var c struct{ ID string }
+			r.JSON(t, &c)
+			id, etag = c.ID, r.Header.Get("ETag")
+		}})
+		var offerID string
+		steps = append(steps, liveStep{london(offered, 12), func() {
+			r := homes.Must(http.StatusOK, "POST", "/v1/rehousing-cases/"+id+"/offers", map[string]any{"landlord": "Kirklees Council", "property": fmt.Sprintf("%d Example Road", i), "offeredOn": offered}, "If-Match", etag)
+			var c struct{ Offers []struct{ ID string } }
+			r.JSON(t, &c)
+			offerID, etag = c.Offers[0].ID, r.Header.Get("ETag")
+		}})
+		steps = append(steps, liveStep{london(offered.AddDays(1), 12), func() {
+			etag = homes.Must(http.StatusOK, "POST", "/v1/rehousing-cases/"+id+"/offers/"+offerID+"/response", map[string]any{"decision": "accepted", "respondedOn": offered.AddDays(1)}, "If-Match", etag).Header.Get("ETag")
+		}})
+		steps = append(steps, liveStep{london(movedIn, 12), func() {
+			homes.Must(http.StatusOK, "POST", "/v1/rehousing-cases/"+id+"/move-in", map[string]any{"on": movedIn}, "If-Match", etag)
+		}})
+	}
+	slices.SortStableFunc(steps, func(a, b liveStep) int { return a.at.Compare(b.at) })
+	for _, s := range steps {
+		clock.Set(s.at)
+		s.do()
+	}
+
+	clock.Set(time.Date(2026, 11, 30, 9, 0, 0, 0, calendar.London()))
+	imported := startServices(t, "calderdale", clock)
+	for _, file := range []struct{ base, layout, body string }{
+		{imported.refURL, "referrals", referralsCSV.String()}, {imported.homesURL, "units", unitsCSV.String()},
+		{imported.homesURL, "placements", staysCSV.String()}, {imported.homesURL, "voids", voidsCSV.String()},
+		{imported.homesURL, "rehousing-cases", casesCSV.String()},
+	} {
+		imported.admin(file.base).Must(http.StatusOK, "POST", "/v1/imports?layout="+file.layout, file.body, "Content-Type", "text/csv", "X-Import-File", file.layout+".csv")
+	}
+	live.caughtUp(t)
+	imported.caughtUp(t)
+	for _, period := range [][2]string{{"2025-04-01", "2026-04-01"}, {"2025-04-01", "2025-07-01"}, {"2025-07-01", "2025-10-01"}, {"2025-10-01", "2026-01-01"}, {"2026-01-01", "2026-04-01"}} {
+		want, got := live.report(t, "coordinator", period[0], period[1]), imported.report(t, "coordinator", period[0], period[1])
+		for _, m := range []map[string]any{want, got} {
+			delete(m, "generatedAt")
+			delete(m, "partnership")
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s to %s: the imported year's report differs from the live one (-live +imported):\n%s", period[0], period[1], diff)
+		}
+	}
+	year := live.report(t, "coordinator", "2025-04-01", "2026-04-01")
+	if at(year, "stepDown.total.stays") != 40.0 || at(year, "stepDown.total.turnarounds") != 33.0 || at(year, "rehousing.medianDaysToRehoused") == nil {
+		t.Errorf("the year's report does not hold the history: %v stays, %v turnarounds, %v", at(year, "stepDown.total.stays"),
+			at(year, "stepDown.total.turnarounds"), at(year, "rehousing"))
 	}
 }

@@ -256,12 +256,14 @@ func (im Import[R]) each(ctx context.Context, file *ImportFile, use func(row int
 		if !ok {
 			return rd.Errors, nil
 		}
-		key := row.Get("importKey")
+		key := row.Key()
 		switch first, dup := seen[key]; {
 		case !ImportKeyPattern.MatchString(key):
-			rd.Fail(row, "importKey", "must be 1 to 128 printable characters without spaces")
+			rd.Fail(row, importer.KeyColumn, "must be 1 to 128 printable characters without spaces")
+		case dup && row.Get(importer.KeyColumn) == "":
+			rd.Fail(row, importer.KeyColumn, fmt.Sprintf("is empty and the row repeats row %d exactly: give each row its importKey", first))
 		case dup:
-			rd.Fail(row, "importKey", fmt.Sprintf("repeats the key of row %d", first))
+			rd.Fail(row, importer.KeyColumn, fmt.Sprintf("repeats the key of row %d", first))
 		default:
 			seen[key] = row.Number
 			if im.Done == nil {

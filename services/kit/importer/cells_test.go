@@ -74,3 +74,38 @@ func TestCells(t *testing.T) {
 		})
 	}
 }
+
+func TestRowKeys(t *testing.T) {
+	keyOf := func(header, values string) string {
+		t.Helper()
+		rd, err := NewReader(strings.NewReader(header+"\n"+values+"\n"), "units.csv", units)
+		if err != nil {
+			t.Fatal(err)
+		}
+		row, ok := rd.Next()
+		if !ok {
+			t.Fatalf("no row: %v", rd.Errors)
+		}
+		return row.Key()
+	}
+	given := keyOf("importKey,scheme,bedrooms", "u1,Home from Home,1")
+	made := keyOf("importKey,scheme,bedrooms", ",Home from Home,1")
+	for _, tc := range []struct {
+		name      string
+		got, want string
+		same      bool
+	}{
+		{"a given key is the key", given, "u1", true},
+		{"a made key is the row's digest", made[:4], "row:", true},
+		{"a made key does not depend on the columns' order", keyOf("bedrooms,scheme", "1,Home from Home"), made, true},
+		{"nor on spaces around values", keyOf("scheme,bedrooms", " Home from Home , 1"), made, true},
+		{"another row has another key", keyOf("scheme,bedrooms", "Home from Home,2"), made, false},
+	} {
+		if (tc.got == tc.want) != tc.same {
+			t.Errorf("%s: %q and %q", tc.name, tc.got, tc.want)
+		}
+	}
+	if len(made) != len("row:")+24 || strings.ContainsAny(made, " ,") {
+		t.Errorf("made key %q", made)
+	}
+}

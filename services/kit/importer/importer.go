@@ -6,7 +6,9 @@ package importer
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -54,6 +56,30 @@ type Row struct {
 
 // Get is the row's value in a column, with surrounding spaces removed.
 func (r Row) Get(column string) string { return strings.TrimSpace(r.values[column]) }
+
+// KeyColumn holds a row's own key in the partnership's old records.
+const KeyColumn = "importKey"
+
+// Key is the row's import key: its importKey, or, where the old records have none, one made from
+// the row's values ("row:" and 24 hex digits of their SHA-256), so the same row sent again is the
+// same record — and a row corrected is a new one.
+func (r Row) Key() string {
+	if k := r.Get(KeyColumn); k != "" {
+		return k
+	}
+	columns := make([]string, 0, len(r.values))
+	for c := range r.values {
+		if c != KeyColumn {
+			columns = append(columns, c)
+		}
+	}
+	slices.Sort(columns)
+	h := sha256.New()
+	for _, c := range columns {
+		fmt.Fprintf(h, "%s\x1f%s\x1e", c, r.Get(c))
+	}
+	return "row:" + hex.EncodeToString(h.Sum(nil))[:24]
+}
 
 // MaxErrors bounds the errors one file reports; past it the file is abandoned, with a last error
 // saying so, so a file of garbage is answered quickly and briefly.

@@ -10,7 +10,7 @@ import (
 )
 
 var units = Layout{Name: "units", Columns: []Column{
-	{Name: "importKey", Required: true}, {Name: "scheme", Required: true}, {Name: "bedrooms", Required: true}, {Name: "features"},
+	{Name: KeyColumn}, {Name: "scheme", Required: true}, {Name: "bedrooms", Required: true}, {Name: "features"},
 }}
 
 func readAll(t *testing.T, src io.Reader) ([]Row, []Error) {
