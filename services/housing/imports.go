@@ -109,11 +109,62 @@ func (s *Service) resolve(ctx context.Context, kind, v string) (string, error) {
 	return s.repo.importedID(ctx, kind, v)
 }
 
-// importedBefore reports whether a key of a kind was imported before.
-func (s *Service) importedBefore(kind string) func(ctx context.Context, key string) (bool, error) {
-	return func(ctx context.Context, key string) (bool, error) {
-		id, err := s.repo.importedID(ctx, kind, key)
-		return id != "", err
+// importedBefore reports which keys of a kind were imported before.
+func (s *Service) importedBefore(kind string) func(ctx context.Context, keys []string) ([]bool, error) {
+	return func(ctx context.Context, keys []string) ([]bool, error) {
+		ids, err := s.repo.importedIDs(ctx, kind, keys)
+		if err != nil {
+			return nil, err
+		}
+		done := make([]bool, len(ids))
+		for i, id := range ids {
+			done[i] = id != ""
+		}
+		return done, nil
+	}
+}
+
+// namedReferrals reads, for a batch of rows, the referrals their referral columns name, so each row
+// finds its referral without a round trip of its own. A name that names no referral maps to nil.
+type namedReferrals map[string]*events.ReferralFacts
+
+func (s *Service) prefetchReferrals(named namedReferrals) func(ctx context.Context, rows []importer.Row) error {
+	return func(ctx context.Context, rows []importer.Row) error {
+		clear(named)
+		var byKey []string
+		for _, row := range rows {
+			if v := row.Get("referral"); !ids.Valid(v) && v != "" {
+				byKey = append(byKey, v)
+			}
+		}
+		resolved, err := s.repo.importedIDs(ctx, keyspace.ImportedReferral, byKey)
+		if err != nil {
+			return err
+		}
+		idOf := make(map[string]string, len(rows))
+		for i, k := range byKey {
+			idOf[k] = resolved[i]
+		}
+		var want []string
+		for _, row := range rows {
+			v := row.Get("referral")
+			id, ok := idOf[v]
+			if !ok && ids.Valid(v) {
+				id = v
+			}
+			idOf[v] = id
+			if id != "" {
+				want = append(want, id)
+			}
+		}
+		found, err := s.repo.referralsByID(ctx, want)
+		if err != nil {
+			return err
+		}
+		for v, id := range idOf {
+			named[v] = found[id]
+		}
+		return nil
 	}
 }
 
@@ -143,20 +194,14 @@ func (s *Service) namedUnit(ctx context.Context, cell *importer.Cells, seen map[
 	return u, nil
 }
 
-// namedReferral is the referral a row's referral column names, or nil with the problem recorded.
-func (s *Service) namedReferral(ctx context.Context, cell *importer.Cells) (*events.ReferralFacts, error) {
-	id, err := s.resolve(ctx, keyspace.ImportedReferral, cell.Get("referral"))
-	if err != nil {
-		return nil, err
+// namedReferral is the referral a row's referral column names (read ahead for its batch), or nil
+// with the problem recorded.
+func namedReferral(cell *importer.Cells, named namedReferrals) *events.ReferralFacts {
+	ref := named[cell.Get("referral")]
+	if ref == nil {
+		cell.Fail("referral", "names no referral: give a referral's id, or the import key of a referral imported before")
 	}
-	if id != "" {
-		ref, err := s.repo.referral(ctx, id)
-		if !errors.Is(err, store.ErrNotFound) {
-			return ref, err
-		}
-	}
-	cell.Fail("referral", "names no referral: give a referral's id, or the import key of a referral imported before")
-	return nil, nil
+	return ref
 }
 
 // recordedStays reads each unit's recorded stays once per import: the file's own rows are checked
@@ -233,7 +278,7 @@ func (fs fileSpans) hold(unit string, from, to calendar.Date, row int, departed 
 // placementImport is a placements import for one file: it remembers the nights each row holds, so
 // stays in one file cannot overlap either.
 func (s *Service) placementImport() app.Import[importedStay] {
-	held, recorded, units := fileSpans{}, &recordedStays{repo: s.repo, byUnit: map[string][]stay{}}, map[string]*Unit{}
+	held, recorded, units, referrals := fileSpans{}, &recordedStays{repo: s.repo, byUnit: map[string][]stay{}}, map[string]*Unit{}, namedReferrals{}
 	return app.Import[importedStay]{
 		Layout: PlacementLayout,
 		Row: func(ctx context.Context, rd *importer.Reader, row importer.Row) (importedStay, bool, error) {
@@ -244,10 +289,7 @@ func (s *Service) placementImport() app.Import[importedStay] {
 			if err != nil {
 				return importedStay{}, false, err
 			}
-			ref, err := s.namedReferral(ctx, cell)
-			if err != nil {
-				return importedStay{}, false, err
-			}
+			ref := namedReferral(cell, referrals)
 			arrival, planned, departed := cell.Past("arrival"), cell.Date("plannedDeparture"), cell.Past("departedOn")
 			claimed, claimedOn := cell.YesNo("housingBenefitClaimed"), cell.Past("housingBenefitClaimedOn")
 			switch {
@@ -329,6 +371,7 @@ func (s *Service) placementImport() app.Import[importedStay] {
 			return importedStay{key: row.Key(), placement: p, unitID: u.ID}, false, nil
 		},
 		Done:      s.importedBefore(keyspace.ImportedPlacement),
+		Prefetch:  s.prefetchReferrals(referrals),
 		Partition: func(st importedStay) string { return st.unitID },
 		Write: func(r *http.Request, file *app.ImportFile, row int, st importedStay) (bool, error) {
 			ctx := r.Context()

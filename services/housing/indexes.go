@@ -2,6 +2,7 @@ package housing
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/homeward-dev/homeward/services/kit/audit"
 	"github.com/homeward-dev/homeward/services/kit/calendar"
+	"github.com/homeward-dev/homeward/services/kit/events"
 )
 
 // The repository's reads of the indexes and its list audits: the only Redis the handlers reach.
@@ -61,6 +63,48 @@ func (rp *repo) placementsArrivingBefore(ctx context.Context, units []*Unit, bef
 // auditShown records that each record of a list was shown.
 func (rp *repo) auditShown(ctx context.Context, kind string, shown []string, entry audit.Entry) error {
 	return audit.AppendMany(ctx, rp.rdb, rp.keys, kind, shown, entry)
+}
+
+// importedIDs are the ids of the records of a kind imported with import keys ("" where none was).
+func (rp *repo) importedIDs(ctx context.Context, kind string, keys []string) ([]string, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = rp.keys.Imported(kind, k)
+	}
+	vals, err := rp.rdb.MGet(ctx, names...).Result()
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(vals))
+	for i, v := range vals {
+		ids[i], _ = v.(string)
+	}
+	return ids, nil
+}
+
+// referralsByID reads the referral facts housing needs for many referrals at once; a referral that
+// does not exist is absent.
+func (rp *repo) referralsByID(ctx context.Context, ids []string) (map[string]*events.ReferralFacts, error) {
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = rp.keys.Referral(id)
+	}
+	recs, err := rp.summaries(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*events.ReferralFacts, len(recs))
+	for _, rec := range recs {
+		var f events.ReferralFacts
+		if err := json.Unmarshal(rec.Doc, &f); err != nil {
+			return nil, fmt.Errorf("decode a referral: %w", err)
+		}
+		out[f.ID] = &f
+	}
+	return out, nil
 }
 
 // importedID is the id of the record of a kind imported with an import key ("" when none was).

@@ -66,15 +66,13 @@ func fieldProblems(cell *importer.Cells, column, label string, errs []httpapi.Fi
 // in the file and in Homeward.
 func (s *Service) rehousingImport() app.Import[importedCase] {
 	openIn := map[string]int{} // referral → the row of its open case in this file
+	referrals := namedReferrals{}
 	return app.Import[importedCase]{
 		Layout: RehousingLayout,
 		Row: func(ctx context.Context, rd *importer.Reader, row importer.Row) (importedCase, bool, error) {
 			today := s.today()
 			cell := rd.Cells(row, today)
-			ref, err := s.namedReferral(ctx, cell)
-			if err != nil {
-				return importedCase{}, false, err
-			}
+			ref := namedReferral(cell, referrals)
 			opened := cell.Past("openedOn")
 			moveIn, withdrawn := cell.Past("moveInOn"), cell.Past("withdrawnOn")
 			by := principalStaff(ctx)
@@ -178,7 +176,8 @@ func (s *Service) rehousingImport() app.Import[importedCase] {
 			}
 			return importedCase{key: row.Key(), c: c, events: evs}, false, nil
 		},
-		Done: s.importedBefore(keyspace.ImportedRehousing),
+		Done:     s.importedBefore(keyspace.ImportedRehousing),
+		Prefetch: s.prefetchReferrals(referrals),
 		Write: func(r *http.Request, file *app.ImportFile, row int, ic importedCase) (bool, error) {
 			wr, err := s.repo.rehousingWrite(nil, ic.c, 0, s.app.AuditEntry(r, audit.ActionCreate, file.Provenance(row)))
 			if err != nil {
