@@ -186,7 +186,7 @@ func (s *Service) namedUnit(ctx context.Context, cell *importer.Cells, seen map[
 				return nil, err
 			}
 		}
-		seen[name] = u
+		seen[strings.Clone(name)] = u
 	}
 	if u == nil {
 		cell.Fail("unit", "names no unit: give a unit's id, or the import key of a unit imported before")

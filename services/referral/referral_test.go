@@ -566,16 +566,9 @@ func (f *fixture) testAudit(t *testing.T) {
 	f.as(t, "partnership-admin").Must(http.StatusNotFound, "GET", "/v1/referrals/01ARZ3NDEKTSV4RRFFQ69G5FAV/audit", nil)
 }
 
-func (f *fixture) testSealedAtRest(t *testing.T) {
-	secret := map[string]any{
-		"person": map[string]any{"name": "Olive Sealedperson", "dateOfBirth": "1939-07-04", "nhsNumber": "401 023 2137",
-			"address": "7 Hidden Lane", "postcode": "OL9 9ZZ", "phone": "07700 900123"},
-		"source": "community", "referrer": map[string]any{"organisation": "Oldham Community Team"},
-		"consent": map[string]any{"toRefer": true, "toShare": true}, "tenure": "owner-occupier",
-		"needs": []string{"clearance"}, "priority": "routine",
-	}
-	ref, etag := f.create(t, "coordinator", secret)
-	f.move(t, "coordinator", ref.ID, etag, "POST", "/notes", map[string]any{"text": "Confidential note about Olive"})
+// rawDump is everything the tenant's keys hold, as Redis stores it, with the keys' names.
+func (f *fixture) rawDump(t *testing.T) string {
+	t.Helper()
 	ctx := context.Background()
 	keys, err := f.tenant.Admin.Keys(ctx, f.svc.repo.keys.Prefix()+"*").Result()
 	if err != nil {
@@ -597,11 +590,25 @@ func (f *fixture) testSealedAtRest(t *testing.T) {
 		}
 		raw.WriteString(k)
 	}
-	if !strings.Contains(raw.String(), ref.ID) {
+	return raw.String()
+}
+
+func (f *fixture) testSealedAtRest(t *testing.T) {
+	secret := map[string]any{
+		"person": map[string]any{"name": "Olive Sealedperson", "dateOfBirth": "1939-07-04", "nhsNumber": "401 023 2137",
+			"address": "7 Hidden Lane", "postcode": "OL9 9ZZ", "phone": "07700 900123"},
+		"source": "community", "referrer": map[string]any{"organisation": "Oldham Community Team"},
+		"consent": map[string]any{"toRefer": true, "toShare": true}, "tenure": "owner-occupier",
+		"needs": []string{"clearance"}, "priority": "routine",
+	}
+	ref, etag := f.create(t, "coordinator", secret)
+	f.move(t, "coordinator", ref.ID, etag, "POST", "/notes", map[string]any{"text": "Confidential note about Olive"})
+	raw := f.rawDump(t)
+	if !strings.Contains(raw, ref.ID) {
 		t.Fatal("the referral is not in the raw dump: the test reads the wrong keys")
 	}
 	for _, plain := range []string{"Olive", "Sealedperson", "1939-07-04", "4010232137", "401 023 2137", "Hidden Lane", "OL9 9ZZ", "07700", "Confidential"} {
-		if strings.Contains(raw.String(), plain) {
+		if strings.Contains(raw, plain) {
 			t.Errorf("%q is readable in Redis", plain)
 		}
 	}
@@ -1086,6 +1093,16 @@ func (f *fixture) testImport(t *testing.T) {
 	admin.Must(http.StatusOK, "GET", "/v1/referrals/"+one.ID+"/audit", nil).JSON(t, &trail)
 	if len(trail.Items) == 0 || trail.Items[0].Action != "create" || trail.Items[0].Detail != "imported from oldham-2026.csv (sha256 "+rep.SHA256+") row 2" {
 		t.Errorf("the audit trail does not say where the referral came from: %+v", trail.Items)
+	}
+	// Imported personal data is sealed at rest like any other.
+	raw := f.rawDump(t)
+	if !strings.Contains(raw, one.ID) {
+		t.Fatal("the imported referral is not in the raw dump")
+	}
+	for _, plain := range []string{"Imported One", "1950-01-02", "9990000018", "999 000 0018"} {
+		if strings.Contains(raw, plain) {
+			t.Errorf("imported %q is readable in Redis", plain)
+		}
 	}
 	// Sending the same file again changes nothing.
 	admin.Must(http.StatusOK, "POST", "/v1/imports?layout=referrals", csvFile, "Content-Type", "text/csv", "X-Import-File", "oldham-2026.csv").JSON(t, &rep)

@@ -157,8 +157,7 @@ func (im Import[R]) Run(w http.ResponseWriter, r *http.Request, file *ImportFile
 }
 
 // importWriters is how many records of a file are written at once (16 measured best here, against 8
-// and 32): the file is read in order, and
-// each record goes to the writer of its partition.
+// and 32): the file is read in order, and each record goes to the writer of its partition.
 const importWriters = 16
 
 // write is the writing pass: the file read again, each record written by the writer of its
@@ -308,14 +307,14 @@ func (im Import[R]) one(ctx context.Context, rd *importer.Reader, row importer.R
 	case dup:
 		rd.Fail(row, importer.KeyColumn, fmt.Sprintf("repeats the key of row %d", first))
 	case done:
-		seen[key] = row.Number
+		seen[strings.Clone(key)] = row.Number // not the whole line the key is a slice of
 		if len(rd.Errors) > 0 {
 			return nil
 		}
 		var none R
 		return use(row.Number, none, true)
 	default:
-		seen[key] = row.Number
+		seen[strings.Clone(key)] = row.Number
 	}
 	rec, bad, err := im.Row(ctx, rd, row)
 	if err != nil || bad || len(rd.Errors) > 0 {
