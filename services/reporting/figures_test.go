@@ -1,6 +1,7 @@
 package reporting
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/homeward-dev/homeward/services/kit/calendar"
@@ -40,7 +41,7 @@ func TestSavingsFigures(t *testing.T) {
 			switch {
 			case tc.roi == "" && s.ROI != nil:
 				t.Errorf("a return with no scheme cost: %+v", s.ROI)
-			case tc.roi != "" && (s.ROI == nil || s.ROI.PerPound != tc.roi || s.ROI.Text != "£"+tc.roi+" per £1"):
+			case tc.roi != "" && (s.ROI == nil || s.ROI.PerPound != tc.roi || s.ROI.Text != strings.Replace("£"+tc.roi, "£-", "−£", 1)+" per £1"):
 				t.Errorf("return %+v, want %s", s.ROI, tc.roi)
 			}
 		})

@@ -357,6 +357,10 @@ func (f figures) savings(s map[string]int64, c *config.CostModel, days int) *Sav
 	if scheme.Sign() > 0 {
 		roi := money.RoundRat(new(big.Rat).Quo(net, scheme), 2).FloatString(2)
 		out.ROI = &ROI{PerPound: roi, Text: "£" + roi + " per £1"}
+		if neg, ok := strings.CutPrefix(roi, "-"); ok {
+			// A loss reads "−£0.52 per £1", the minus before the pound sign.
+			out.ROI.Text = "−£" + neg + " per £1"
+		}
 	}
 	return out
 }
