@@ -36,6 +36,7 @@ manifests: ## Generate the CRD and RBAC role (and the chart's copies) from the A
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
 	cp config/crd/bases/*.yaml charts/homeward/crds/
 	cp config/rbac/role.yaml charts/homeward/files/role.yaml
+	cp config/rbac/metrics_reader_role.yaml charts/homeward/files/metrics_reader_role.yaml
 
 .PHONY: generate
 generate: ## Generate DeepCopy methods for the API types and the Go clients of the services' OpenAPI descriptions.

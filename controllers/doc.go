@@ -6,4 +6,6 @@
 // +kubebuilder:rbac:groups=platform.homeward.dev,resources=partnerships/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=platform.homeward.dev,resources=partnerships/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
 package controllers

@@ -67,7 +67,9 @@ func runOperator(t testing.TB, cfg *rest.Config, opts operator.Options) (*writeC
 	if opts.Access.IngressNamespace == "" {
 		opts.Access = controllers.AccessOptions{IngressNamespace: "ingress-nginx", OperatorNamespace: "homeward-system"}
 	}
-	opts.MetricsBindAddress = "0"
+	if opts.MetricsBindAddress == "" {
+		opts.MetricsBindAddress = "0"
+	}
 	opts.SkipNameValidation = true
 	opts.HealthProbeBindAddress = "0"
 	op, err := operator.New(cfg, opts, testr.NewWithInterface(t, testr.Options{Verbosity: 0}))

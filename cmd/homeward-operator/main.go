@@ -70,7 +70,8 @@ func parseOperatorFlags(args []string, stderr io.Writer) (*operatorConfig, error
 	fs.IntVar(&opts.Workers, "workers", 4, "partnerships reconciled in parallel")
 	fs.BoolVar(&opts.LeaderElection, "leader-elect", false, "elect a leader among operator replicas")
 	fs.StringVar(&opts.LeaderElectionNS, "leader-election-namespace", "", "namespace of the leader-election lease (default: the operator's)")
-	fs.StringVar(&opts.MetricsBindAddress, "metrics-bind-address", "0", "address of the Prometheus metrics endpoint; 0 disables it")
+	fs.StringVar(&opts.MetricsBindAddress, "metrics-bind-address", "0", "address of the Prometheus metrics endpoint (:8443 secure, :8080 not); 0 disables it")
+	fs.BoolVar(&opts.MetricsSecure, "metrics-secure", true, "serve metrics over HTTPS to scrapers authorised for GET /metrics (the metrics-reader ClusterRole); false serves plain HTTP")
 	fs.StringVar(&opts.HealthProbeBindAddress, "health-probe-bind-address", "0", "address of /healthz and /readyz; 0 disables them")
 	cfg.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 
 	kuberuntime "github.com/homeward-dev/homeward/internal/runtime/kubernetes"
 	localruntime "github.com/homeward-dev/homeward/internal/runtime/local"
@@ -18,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	v1 "github.com/homeward-dev/homeward/api/v1alpha1"
@@ -58,10 +61,81 @@ type Options struct {
 	// SkipNameValidation lets one process start the operator more than once (tests restart it).
 	SkipNameValidation bool
 
-	LeaderElection         bool
-	LeaderElectionNS       string
-	MetricsBindAddress     string
+	LeaderElection     bool
+	LeaderElectionNS   string
+	MetricsBindAddress string
+	// MetricsSecure serves the metrics over HTTPS, to scrapers whose Kubernetes token the API server
+	// accepts and authorises for GET /metrics (the metrics-reader ClusterRole); otherwise plain HTTP.
+	MetricsSecure          bool
 	HealthProbeBindAddress string
+}
+
+// metricsOptions serve the operator's metrics the way a kubebuilder operator does.
+func metricsOptions(opts Options) metricsserver.Options {
+	m := metricsserver.Options{BindAddress: opts.MetricsBindAddress}
+	if opts.MetricsSecure {
+		// With no certificate given, controller-runtime serves a self-signed one; the scraper
+		// authenticates with its token, not the server's certificate.
+		m.SecureServing, m.FilterProvider = true, authorisedScrapers
+	}
+	return m
+}
+
+// authorisedScrapers is controller-runtime's authentication and authorisation filter, except that
+// a token the API server did not issue is answered 401, as any other missing credential: the
+// filter reports the TokenReview's "invalid token" as a failure of its own, 500.
+func authorisedScrapers(c *rest.Config, hc *http.Client) (metricsserver.Filter, error) {
+	filter, err := filters.WithAuthenticationAndAuthorization(c, hc)
+	if err != nil {
+		return nil, err
+	}
+	return func(log logr.Logger, h http.Handler) (http.Handler, error) {
+		inner, err := filter(log, h)
+		if err != nil {
+			return nil, err
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rw := &unauthenticatedAs401{ResponseWriter: w}
+			inner.ServeHTTP(rw, r)
+			rw.flush()
+		}), nil
+	}, nil
+}
+
+// unauthenticatedAs401 holds back a 500 until its body shows whether it is the filter's
+// "Authentication failed", which it turns into 401.
+type unauthenticatedAs401 struct {
+	http.ResponseWriter
+	held bool
+	body []byte
+}
+
+func (u *unauthenticatedAs401) WriteHeader(code int) {
+	if code == http.StatusInternalServerError {
+		u.held = true
+		return
+	}
+	u.ResponseWriter.WriteHeader(code)
+}
+
+func (u *unauthenticatedAs401) Write(b []byte) (int, error) {
+	if u.held {
+		u.body = append(u.body, b...)
+		return len(b), nil
+	}
+	return u.ResponseWriter.Write(b)
+}
+
+func (u *unauthenticatedAs401) flush() {
+	if !u.held {
+		return
+	}
+	if strings.TrimSpace(string(u.body)) == "Authentication failed" {
+		http.Error(u.ResponseWriter, "Unauthorized", http.StatusUnauthorized)
+		return
+	}
+	u.ResponseWriter.WriteHeader(http.StatusInternalServerError)
+	_, _ = u.ResponseWriter.Write(u.body)
 }
 
 // Validate says everything wrong with the options at once.
@@ -110,7 +184,7 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Operator, error) {
 		Scheme:                  scheme,
 		Logger:                  log,
 		Cache:                   controllers.CacheOptions(),
-		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsBindAddress},
+		Metrics:                 metricsOptions(opts),
 		HealthProbeBindAddress:  opts.HealthProbeBindAddress,
 		LeaderElection:          opts.LeaderElection,
 		LeaderElectionID:        "homeward-operator.platform.homeward.dev",
