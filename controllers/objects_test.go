@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
+	"k8s.io/utils/ptr"
 
 	v1 "github.com/homeward-dev/homeward/api/v1alpha1"
 )
@@ -140,6 +141,19 @@ func TestNetworkPoliciesAllowExactlyTheTenantsPaths(t *testing.T) {
 		name := func(pe peer) string { return strings.TrimSpace(pe.component + " " + pe.namespace) }
 		if got := allowed(p, policies, pa.from, pa.to, pa.port); got != w {
 			t.Errorf("%s → %s:%d allowed = %v, want %v", name(pa.from), name(pa.to), pa.port, got, w)
+		}
+	}
+}
+
+func TestTraceSampleRatio(t *testing.T) {
+	for _, tc := range []struct {
+		percent *int32
+		want    string
+	}{{nil, ""}, {ptr.To[int32](100), ""}, {ptr.To[int32](25), "0.25"}, {ptr.To[int32](5), "0.05"}, {ptr.To[int32](0), "0"}} {
+		p := &v1.Partnership{}
+		p.Spec.Observability.TraceSamplePercent = tc.percent
+		if got := TraceSampleRatio(p); got != tc.want {
+			t.Errorf("%v%%: %q, want %q", tc.percent, got, tc.want)
 		}
 	}
 }

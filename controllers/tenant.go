@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"strconv"
 	"time"
 
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
@@ -40,6 +41,16 @@ var AllComponents = append([]string{ComponentRedis, ComponentKratos}, ServiceCom
 
 // NamespaceName is the tenant namespace of a partnership.
 func NamespaceName(partnership string) string { return "hw-" + partnership }
+
+// TraceSampleRatio is the share of the traces a tenant's processes start that they keep, as the
+// services read it ("0.25"); empty, when the spec leaves it to the default, keeps them all.
+func TraceSampleRatio(p *platformv1alpha1.Partnership) string {
+	pct := p.Spec.Observability.TraceSamplePercent
+	if pct == nil || *pct == 100 {
+		return ""
+	}
+	return strconv.FormatFloat(float64(*pct)/100, 'f', -1, 64)
+}
 
 // Replicas is how many replicas of a service component the spec asks for; suspend means none.
 func Replicas(p *platformv1alpha1.Partnership, component string) int32 {

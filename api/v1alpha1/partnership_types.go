@@ -65,6 +65,11 @@ type PartnershipSpec struct {
 	// +kubebuilder:default={}
 	Identity Identity `json:"identity,omitempty"`
 
+	// Observability configures the tenant's traces.
+	// +optional
+	// +kubebuilder:default={}
+	Observability Observability `json:"observability,omitempty"`
+
 	// Resources are the hard limits of the tenant namespace's ResourceQuota.
 	// +optional
 	// +kubebuilder:default={}
@@ -322,6 +327,17 @@ type Identity struct {
 	// default Kratos keeps SQLite on a volume.
 	// +optional
 	ExternalDSNSecretRef *corev1.SecretKeySelector `json:"externalDSNSecretRef,omitempty"`
+}
+
+// Observability configures what the tenant's processes report.
+type Observability struct {
+	// TraceSamplePercent is the share of the traces the tenant's processes start (a staff member's
+	// click, a sweep) that are kept and exported; a trace a caller started follows the caller's choice.
+	// +optional
+	// +kubebuilder:default=100
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	TraceSamplePercent *int32 `json:"traceSamplePercent,omitempty"`
 }
 
 // TenantResources are the hard limits of the tenant namespace.

@@ -48,6 +48,7 @@ func TestPartnershipValidation(t *testing.T) {
 		g.Expect(p.Spec.Storage.Redis.Size.Equal(resource.MustParse("5Gi"))).To(BeTrue())
 		g.Expect(p.Spec.Identity.SessionLifespan.Duration.String()).To(Equal("8h0m0s"))
 		g.Expect(p.Spec.DeletionPolicy).To(Equal(v1.DeletionRetain))
+		g.Expect(p.Spec.Observability.TraceSamplePercent).To(Equal(ptr.To[int32](100)))
 		g.Expect(p.Spec.Resources.Pods).To(Equal(int32(50)))
 		g.Expect(p.Spec.Resources.LimitsMemory.Equal(resource.MustParse("16Gi"))).To(BeTrue())
 	})
@@ -79,6 +80,7 @@ func TestPartnershipValidation(t *testing.T) {
 		}, "sessionLifespan must be between 5m and 720h"},
 		{"unknown deletion policy", func(p *v1.Partnership) { p.Spec.DeletionPolicy = "Orphan" }, `Unsupported value: "Orphan"`},
 		{"negative replicas", func(p *v1.Partnership) { p.Spec.Services.Reporting = ptr.To[int32](-1) }, "spec.services.reporting"},
+		{"more than every trace", func(p *v1.Partnership) { p.Spec.Observability.TraceSamplePercent = ptr.To[int32](101) }, "spec.observability.traceSamplePercent"},
 		{"name too long for a namespace", func(p *v1.Partnership) { p.Name = strings.Repeat("a", 41) }, "metadata.name must be a DNS label of at most 40 characters"},
 		{"padded display name", func(p *v1.Partnership) { p.Spec.DisplayName = " Camden " }, "displayName must not start or end with spaces"},
 	} {

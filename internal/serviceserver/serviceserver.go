@@ -36,6 +36,8 @@ type Options struct {
 	// Policy is the Partnership's {"policy": …, "costModel": …} as JSON.
 	Policy       string
 	OTLPEndpoint string
+	// TraceSampleRatio is the share of the traces the service starts that are kept ("" keeps all).
+	TraceSampleRatio string
 	// ReferralURL, HousingURL and ReportingURL are the tenant's service APIs, for the portal.
 	ReferralURL, HousingURL, ReportingURL string
 	// Port on 127.0.0.1; 0 picks a free one, kept across restarts.
@@ -95,7 +97,7 @@ func (s *Server) recordPath() string {
 func (o Options) Digest() string {
 	h := sha256.New()
 	for _, part := range []string{o.Path, o.Service, o.Partnership, o.RedisAddr, o.RedisPassword,
-		string(o.PIIKey), o.KratosPublicURL, o.Policy, o.OTLPEndpoint, o.ReferralURL, o.HousingURL, o.ReportingURL} {
+		string(o.PIIKey), o.KratosPublicURL, o.Policy, o.OTLPEndpoint, o.TraceSampleRatio, o.ReferralURL, o.HousingURL, o.ReportingURL} {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}
@@ -185,7 +187,8 @@ func (s *Server) startOnce(ctx context.Context) error {
 	}
 	settings := config.Config{Partnership: s.opts.Partnership, Listen: s.Addr(), RedisAddr: s.opts.RedisAddr, RedisUser: s.opts.Service,
 		RedisPasswordFile: passwordFile, PIIKeyFile: keyFile, KratosPublicURL: s.opts.KratosPublicURL, PolicyJSON: s.opts.Policy,
-		OTLPEndpoint: s.opts.OTLPEndpoint, ReferralURL: s.opts.ReferralURL, HousingURL: s.opts.HousingURL, ReportingURL: s.opts.ReportingURL}
+		OTLPEndpoint: s.opts.OTLPEndpoint, TraceSampleRatio: s.opts.TraceSampleRatio,
+		ReferralURL: s.opts.ReferralURL, HousingURL: s.opts.HousingURL, ReportingURL: s.opts.ReportingURL}
 	var env []string
 	for _, v := range settings.Environ() {
 		env = append(env, v.Name+"="+v.Value)

@@ -193,7 +193,7 @@ func serviceDeployment(p *platformv1alpha1.Partnership, component, image, otlp, 
 		RedisPasswordFile: "/var/run/homeward/redis-password", PIIKeyFile: "/var/run/homeward/pii-key",
 		KratosPublicURL: fmt.Sprintf("http://%s.%s.svc:%d", controllers.ComponentKratos, ns, controllers.PortKratosPublic),
 		// A policy change changes the pod template, so the services roll out with it.
-		PolicyJSON: policy, OTLPEndpoint: otlp,
+		PolicyJSON: policy, OTLPEndpoint: otlp, TraceSampleRatio: controllers.TraceSampleRatio(p),
 	}
 	if component == controllers.ComponentPortal {
 		// The portal reaches the services through their Services, as the NetworkPolicies allow.
@@ -202,7 +202,13 @@ func serviceDeployment(p *platformv1alpha1.Partnership, component, image, otlp, 
 		}
 		settings.ReferralURL, settings.HousingURL, settings.ReportingURL = url(controllers.ComponentReferral), url(controllers.ComponentHousing), url(controllers.ComponentReporting)
 	}
-	var env []*corev1ac.EnvVarApplyConfiguration
+	// Traces name the pod and namespace they come from (the downward API, then the standard
+	// OTEL_RESOURCE_ATTRIBUTES, which Kubernetes expands from the variables before it).
+	env := []*corev1ac.EnvVarApplyConfiguration{
+		corev1ac.EnvVar().WithName("K8S_POD_NAME").WithValueFrom(corev1ac.EnvVarSource().WithFieldRef(corev1ac.ObjectFieldSelector().WithFieldPath("metadata.name"))),
+		corev1ac.EnvVar().WithName("K8S_NAMESPACE").WithValueFrom(corev1ac.EnvVarSource().WithFieldRef(corev1ac.ObjectFieldSelector().WithFieldPath("metadata.namespace"))),
+		corev1ac.EnvVar().WithName("OTEL_RESOURCE_ATTRIBUTES").WithValue("k8s.namespace.name=$(K8S_NAMESPACE),k8s.pod.name=$(K8S_POD_NAME)"),
+	}
 	for _, v := range settings.Environ() {
 		env = append(env, corev1ac.EnvVar().WithName(v.Name).WithValue(v.Value))
 	}

@@ -2,10 +2,12 @@ package kubernetes
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	"k8s.io/utils/ptr"
 
 	v1 "github.com/homeward-dev/homeward/api/v1alpha1"
 	"github.com/homeward-dev/homeward/controllers"
@@ -51,20 +53,31 @@ func TestEveryTenantWorkloadIsRestricted(t *testing.T) {
 // portal reaches the services through their cluster Services.
 func TestServiceEnvironmentIsTheServicesConfiguration(t *testing.T) {
 	p := builderPartnership()
-	known := map[string]bool{}
+	p.Spec.Observability.TraceSamplePercent = ptr.To[int32](25)
+	known := map[string]bool{"OTEL_RESOURCE_ATTRIBUTES": true} // read by the OpenTelemetry SDK
 	for _, name := range config.Env {
 		known[name] = true
 	}
 	for _, c := range controllers.ServiceComponents {
-		env := map[string]string{}
+		env, fromPod := map[string]string{}, map[string]string{}
 		for _, e := range serviceDeployment(p, c, "homeward:1", "otel:4317", `{"policy":{}}`).Spec.Template.Spec.Containers[0].Env {
-			if !known[*e.Name] {
+			if e.ValueFrom != nil {
+				fromPod[*e.Name] = *e.ValueFrom.FieldRef.FieldPath
+				continue
+			}
+			if !known[*e.Name] && !strings.Contains(env["OTEL_RESOURCE_ATTRIBUTES"], "$("+*e.Name+")") {
 				t.Errorf("%s: %s is not a variable the services read", c, *e.Name)
 			}
 			env[*e.Name] = *e.Value
 		}
-		if env["HOMEWARD_REDIS_USER"] != c || env["HOMEWARD_PARTNERSHIP"] != "oldham" || env["OTEL_EXPORTER_OTLP_ENDPOINT"] != "otel:4317" {
+		if env["HOMEWARD_REDIS_USER"] != c || env["HOMEWARD_PARTNERSHIP"] != "oldham" || env["OTEL_EXPORTER_OTLP_ENDPOINT"] != "otel:4317" ||
+			env["HOMEWARD_TRACE_SAMPLE_RATIO"] != "0.25" {
 			t.Errorf("%s: %v", c, env)
+		}
+		// Traces name their pod and namespace: the downward API, expanded into the SDK's variable.
+		if fromPod["K8S_POD_NAME"] != "metadata.name" || fromPod["K8S_NAMESPACE"] != "metadata.namespace" ||
+			env["OTEL_RESOURCE_ATTRIBUTES"] != "k8s.namespace.name=$(K8S_NAMESPACE),k8s.pod.name=$(K8S_POD_NAME)" {
+			t.Errorf("%s: the traces' resource: %v %v", c, fromPod, env["OTEL_RESOURCE_ATTRIBUTES"])
 		}
 		if c == controllers.ComponentPortal && env["HOMEWARD_HOUSING_URL"] != "http://housing.hw-oldham.svc:8080" {
 			t.Errorf("the portal reaches housing at %q", env["HOMEWARD_HOUSING_URL"])

@@ -247,6 +247,7 @@ func (l *Runtime) Services(ctx context.Context, t controllers.Tenant) ([]platfor
 			Dir:       filepath.Join(l.TenantDir(p.Name), c),
 			RedisAddr: redis.Addr(), RedisPassword: t.Keys.RedisUsers[c], PIIKey: t.Keys.PIIKey,
 			KratosPublicURL: kratos.PublicURL(), Policy: policy, OTLPEndpoint: l.OTLPEndpoint, Detached: true,
+			TraceSampleRatio: controllers.TraceSampleRatio(p),
 		}
 		if c == controllers.ComponentPortal {
 			// The portal fronts the other services, on the port Kratos was told it lives at.

@@ -68,7 +68,7 @@ func New(ctx context.Context, name string, cfg config.Config, o Options) (*Servi
 	}
 	tp, err := telemetry.NewTracerProvider(ctx, telemetry.Options{
 		Service: name, Partnership: cfg.Partnership, Version: o.Version,
-		OTLPEndpoint: cfg.OTLPEndpoint, Processors: o.SpanProcessors,
+		OTLPEndpoint: cfg.OTLPEndpoint, SampleRatio: cfg.SampleRatio, Processors: o.SpanProcessors,
 	})
 	if err != nil {
 		return nil, err

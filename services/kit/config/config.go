@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -25,9 +26,12 @@ type Config struct {
 	PIIKeyFile        string
 	KratosPublicURL   string
 	OTLPEndpoint      string
-	PolicyJSON        string
-	LogLevel          string
-	ShutdownGrace     time.Duration
+	// TraceSampleRatio is the share (0 to 1, as text) of the traces this process starts that are
+	// kept; empty leaves it to OTEL_TRACES_SAMPLER, and without it every trace is kept.
+	TraceSampleRatio string
+	PolicyJSON       string
+	LogLevel         string
+	ShutdownGrace    time.Duration
 	// The tenant's service APIs, which the portal calls; the services themselves leave them empty.
 	ReferralURL, HousingURL, ReportingURL string
 
@@ -35,6 +39,7 @@ type Config struct {
 	RedisPassword string
 	PIIKey        []byte
 	Policy        Policy
+	SampleRatio   *float64
 }
 
 // Env names each flag's environment variable.
@@ -47,6 +52,7 @@ var Env = map[string]string{
 	"pii-key-file":        "HOMEWARD_PII_KEY_FILE",
 	"kratos-public-url":   "HOMEWARD_KRATOS_PUBLIC_URL",
 	"otlp-endpoint":       "OTEL_EXPORTER_OTLP_ENDPOINT",
+	"trace-sample-ratio":  "HOMEWARD_TRACE_SAMPLE_RATIO",
 	"policy":              "HOMEWARD_POLICY",
 	"log-level":           "HOMEWARD_LOG_LEVEL",
 	"shutdown-grace":      "HOMEWARD_SHUTDOWN_GRACE",
@@ -66,7 +72,7 @@ func (c Config) Environ() []EnvVar {
 	for _, v := range []struct{ flag, value string }{
 		{"partnership", c.Partnership}, {"listen", c.Listen}, {"redis-addr", c.RedisAddr}, {"redis-user", c.RedisUser},
 		{"redis-password-file", c.RedisPasswordFile}, {"pii-key-file", c.PIIKeyFile}, {"kratos-public-url", c.KratosPublicURL},
-		{"otlp-endpoint", c.OTLPEndpoint}, {"policy", c.PolicyJSON}, {"log-level", c.LogLevel},
+		{"otlp-endpoint", c.OTLPEndpoint}, {"trace-sample-ratio", c.TraceSampleRatio}, {"policy", c.PolicyJSON}, {"log-level", c.LogLevel},
 		{"referral-url", c.ReferralURL}, {"housing-url", c.HousingURL}, {"reporting-url", c.ReportingURL},
 	} {
 		if v.value != "" {
@@ -99,6 +105,7 @@ func Parse(name string, args []string, getenv func(string) string) (Config, erro
 	fs.StringVar(&c.PIIKeyFile, "pii-key-file", env("pii-key-file", ""), "file holding the tenant's base64 256-bit personal-data key")
 	fs.StringVar(&c.KratosPublicURL, "kratos-public-url", env("kratos-public-url", ""), "the tenant's Kratos public API")
 	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", env("otlp-endpoint", ""), "OTLP/gRPC endpoint for traces (empty: spans are not exported)")
+	fs.StringVar(&c.TraceSampleRatio, "trace-sample-ratio", env("trace-sample-ratio", ""), "share of the traces this process starts that are kept, 0 to 1 (empty: OTEL_TRACES_SAMPLER decides)")
 	fs.StringVar(&c.PolicyJSON, "policy", env("policy", ""), `the Partnership's {"policy": …, "costModel": …} as JSON (empty: API defaults)`)
 	fs.StringVar(&c.LogLevel, "log-level", env("log-level", "info"), "debug, info, warn or error")
 	fs.StringVar(&c.ReferralURL, "referral-url", env("referral-url", ""), "the tenant's referral API (the portal's)")
@@ -165,6 +172,14 @@ func (c *Config) load() []error {
 			errs = append(errs, fmt.Errorf("personal-data key in %s must be 32 bytes, base64 encoded", c.PIIKeyFile))
 		} else {
 			c.PIIKey = key
+		}
+	}
+	if c.TraceSampleRatio != "" {
+		r, err := strconv.ParseFloat(c.TraceSampleRatio, 64)
+		if err != nil || r < 0 || r > 1 {
+			errs = append(errs, fmt.Errorf("trace-sample-ratio %q is not a number from 0 to 1", c.TraceSampleRatio))
+		} else {
+			c.SampleRatio = &r
 		}
 	}
 	if need("kratos-public-url", c.KratosPublicURL) {

@@ -48,8 +48,8 @@ func TestParse(t *testing.T) {
 	}{
 		{"missing everything", []string{"--partnership=", "--redis-addr=", "--redis-password-file=", "--pii-key-file=", "--kratos-public-url="},
 			[]string{"--partnership (or HOMEWARD_PARTNERSHIP) is required", "--redis-addr", "--redis-password-file", "--pii-key-file", "--kratos-public-url"}},
-		{"bad values", []string{"--partnership=Oldham!", "--redis-addr=nohost", "--kratos-public-url=ftp://x", "--log-level=loud", "--shutdown-grace=soon"},
-			[]string{`partnership "Oldham!"`, `redis-addr "nohost"`, `kratos-public-url "ftp://x"`, `log-level "loud"`, `shutdown-grace "soon"`}},
+		{"bad values", []string{"--partnership=Oldham!", "--redis-addr=nohost", "--kratos-public-url=ftp://x", "--log-level=loud", "--shutdown-grace=soon", "--trace-sample-ratio=1.5"},
+			[]string{`partnership "Oldham!"`, `redis-addr "nohost"`, `kratos-public-url "ftp://x"`, `log-level "loud"`, `shutdown-grace "soon"`, `trace-sample-ratio "1.5"`}},
 		{"bad files", []string{"--pii-key-file=" + badKey, "--redis-password-file=" + empty},
 			[]string{"must be 32 bytes", "is empty"}},
 		{"missing file", []string{"--pii-key-file=" + filepath.Join(dir, "nope")}, []string{"no such file"}},

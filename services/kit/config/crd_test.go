@@ -121,7 +121,7 @@ func TestTheEnvironmentARuntimeWritesParsesBack(t *testing.T) {
 	}
 	in := Config{Partnership: "oldham", Listen: "127.0.0.1:8081", RedisAddr: "127.0.0.1:6379", RedisUser: "portal",
 		RedisPasswordFile: password, PIIKeyFile: key, KratosPublicURL: "http://127.0.0.1:4433", OTLPEndpoint: "127.0.0.1:4317",
-		PolicyJSON: policy, LogLevel: "debug", ShutdownGrace: 7e9,
+		TraceSampleRatio: "0.25", PolicyJSON: policy, LogLevel: "debug", ShutdownGrace: 7e9,
 		ReferralURL: "http://127.0.0.1:1", HousingURL: "http://127.0.0.1:2", ReportingURL: "http://127.0.0.1:3"}
 	env := map[string]string{}
 	for _, v := range in.Environ() {
@@ -136,7 +136,8 @@ func TestTheEnvironmentARuntimeWritesParsesBack(t *testing.T) {
 	if out.Partnership != in.Partnership || out.Listen != in.Listen || out.RedisAddr != in.RedisAddr || out.RedisUser != in.RedisUser ||
 		out.RedisPasswordFile != in.RedisPasswordFile || out.PIIKeyFile != in.PIIKeyFile || out.KratosPublicURL != in.KratosPublicURL ||
 		out.OTLPEndpoint != in.OTLPEndpoint || out.PolicyJSON != in.PolicyJSON || out.LogLevel != in.LogLevel || out.ShutdownGrace != in.ShutdownGrace ||
-		out.ReferralURL != in.ReferralURL || out.HousingURL != in.HousingURL || out.ReportingURL != in.ReportingURL {
+		out.ReferralURL != in.ReferralURL || out.HousingURL != in.HousingURL || out.ReportingURL != in.ReportingURL ||
+		out.TraceSampleRatio != in.TraceSampleRatio || out.SampleRatio == nil || *out.SampleRatio != 0.25 {
 		t.Errorf("wrote %+v\nread  %+v", in, out)
 	}
 }

@@ -24,6 +24,10 @@ type Options struct {
 	Version     string
 	// OTLPEndpoint is host:port or a URL of an OTLP/gRPC collector; empty exports nothing.
 	OTLPEndpoint string
+	// SampleRatio, when set, samples that share of the traces this process starts, and follows its
+	// caller's decision in the others (parent-based). Unset, the standard OTEL_TRACES_SAMPLER and
+	// OTEL_TRACES_SAMPLER_ARG decide, and without them every trace is kept.
+	SampleRatio *float64
 	// Processors are extra span processors (tests and benchmarks use them to see spans).
 	Processors []sdktrace.SpanProcessor
 }
@@ -33,14 +37,21 @@ func Propagator() propagation.TextMapPropagator {
 	return propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 }
 
-// NewTracerProvider builds the provider with the default (parent-based, always-on) sampler.
+// NewTracerProvider builds the provider. Its resource names the service, its version and the
+// partnership, then takes OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME (where the kubernetes runtime
+// puts k8s.namespace.name and k8s.pod.name from the downward API).
 func NewTracerProvider(ctx context.Context, o Options) (*sdktrace.TracerProvider, error) {
-	res := resource.NewWithAttributes(semconv.SchemaURL,
-		semconv.ServiceName("homeward-"+o.Service),
-		semconv.ServiceVersion(o.Version),
-		attribute.String(PartnershipAttribute, o.Partnership),
-	)
+	res, err := resource.New(ctx, resource.WithSchemaURL(semconv.SchemaURL),
+		resource.WithAttributes(semconv.ServiceName("homeward-"+o.Service), semconv.ServiceVersion(o.Version),
+			attribute.String(PartnershipAttribute, o.Partnership)),
+		resource.WithFromEnv())
+	if err != nil {
+		return nil, fmt.Errorf("trace resource: %w", err)
+	}
 	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
+	if o.SampleRatio != nil {
+		opts = append(opts, sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(*o.SampleRatio))))
+	}
 	if o.OTLPEndpoint != "" {
 		exp, err := otlptracegrpc.New(ctx, exporterOptions(o.OTLPEndpoint)...)
 		if err != nil {
