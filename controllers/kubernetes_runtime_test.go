@@ -2,6 +2,10 @@ package controllers_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -92,10 +96,12 @@ func TestKubernetesRuntime(t *testing.T) {
 	})
 	c := newClient(t, cp.Config)
 	backends := &tenantBackends{t: t, c: c, kratos: testenv.Kratos(t, kratosserver.Options{}), redis: map[string]*redisserver.Server{}}
+	jaeger := testenv.Jaeger(t)
 	opts := operator.Options{
-		Runtime: operator.RuntimeKubernetes,
-		Images:  kuberuntime.Images{Homeward: "ghcr.io/homeward-dev/homeward:test", Redis: "redis:7.0.15", Kratos: "oryd/kratos:v1.3.1"},
-		Reach:   backends.reach,
+		Runtime:      operator.RuntimeKubernetes,
+		Images:       kuberuntime.Images{Homeward: "ghcr.io/homeward-dev/homeward:test", Redis: "redis:7.0.15", Kratos: "oryd/kratos:v1.3.1"},
+		Reach:        backends.reach,
+		OTLPEndpoint: jaeger.OTLPEndpoint(),
 	}
 	_, stop := runOperator(t, cp.Config, opts)
 	ctx := context.Background()
@@ -112,6 +118,10 @@ func TestKubernetesRuntime(t *testing.T) {
 			g.Expect(condition(c, p.Name, v1.ConditionReady)(g)).To(hasStatus(metav1.ConditionFalse, v1.ReasonRedisStarting))
 			becomesReady(g, c, p.Name, ns)
 		}
+	})
+
+	t.Run("each reconcile is a trace: the partnership, a span per phase, its API requests beneath", func(t *testing.T) {
+		reconcileTraced(t, jaeger.QueryURL(), "kirklees")
 	})
 
 	t.Run("a tenant has every object, labelled and owned as designed", func(t *testing.T) {
@@ -447,4 +457,71 @@ func partnershipReconciles() (float64, error) {
 		}
 	}
 	return total, nil
+}
+
+// reconcileTraced finds, in Jaeger, a reconcile of the partnership whose root span names it and
+// has a child span per phase and the status write, with the API requests as their children.
+func reconcileTraced(t *testing.T, query, partnership string) {
+	t.Helper()
+	type span struct {
+		TraceID, SpanID, OperationName string
+		References                     []struct{ RefType, SpanID string }
+		Tags                           []struct {
+			Key   string
+			Value any
+		}
+	}
+	var last string
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(query + "/api/traces?service=homeward-operator&limit=100&tags=" +
+			url.QueryEscape(`{"homeward.partnership":"`+partnership+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct{ Data []struct{ Spans []span } }
+		err = json.NewDecoder(resp.Body).Decode(&got)
+		_ = resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tr := range got.Data {
+			byID, children := map[string]span{}, map[string][]span{}
+			for _, sp := range tr.Spans {
+				byID[sp.SpanID] = sp
+				for _, ref := range sp.References {
+					if ref.RefType == "CHILD_OF" {
+						children[ref.SpanID] = append(children[ref.SpanID], sp)
+					}
+				}
+			}
+			for _, root := range tr.Spans {
+				if root.OperationName != "reconcile Partnership" || len(root.References) > 0 {
+					continue
+				}
+				names, requests := map[string]bool{}, 0
+				for _, phase := range children[root.SpanID] {
+					names[phase.OperationName] = true
+					for _, req := range children[phase.SpanID] {
+						for _, tag := range req.Tags {
+							if tag.Key == "http.request.method" || tag.Key == "http.method" {
+								requests++
+							}
+						}
+					}
+				}
+				want := []string{"phase namespace", "phase access", "phase storage", "phase identity", "phase services", "phase ingress", "status"}
+				complete := requests > 0
+				for _, n := range want {
+					complete = complete && names[n]
+				}
+				if complete {
+					return
+				}
+				last = fmt.Sprintf("children %v, %d API requests beneath them", names, requests)
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Fatalf("no trace of a whole reconcile of %s reached Jaeger; the last one seen: %s", partnership, last)
 }

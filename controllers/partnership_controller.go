@@ -8,6 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -33,6 +37,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	v1 "github.com/homeward-dev/homeward/api/v1alpha1"
+	"github.com/homeward-dev/homeward/services/kit/telemetry"
 )
 
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;update;patch;delete
@@ -57,6 +62,28 @@ type PartnershipReconciler struct {
 	// Workers reconcile different partnerships in parallel; one partnership is never
 	// reconciled twice at once.
 	Workers int
+	// Tracer records each reconcile as a trace: a root span naming the partnership, a child per
+	// phase, and the API requests each phase makes beneath it. Nil records nothing.
+	Tracer trace.Tracer
+}
+
+func (r *PartnershipReconciler) tracer() trace.Tracer {
+	if r.Tracer == nil {
+		return noop.NewTracerProvider().Tracer("")
+	}
+	return r.Tracer
+}
+
+// inSpan runs one step of a reconcile as a child span, marked failed when the step fails.
+func (r *PartnershipReconciler) inSpan(ctx context.Context, name string, step func(context.Context) error) error {
+	ctx, span := r.tracer().Start(ctx, name)
+	defer span.End()
+	err := step(ctx)
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, "failed")
+	}
+	return err
 }
 
 // scope is what one reconcile of one partnership gathers and decides.
@@ -74,7 +101,14 @@ type scope struct {
 type phase func(context.Context, *scope) error
 
 // Reconcile implements reconcile.Reconciler.
-func (r *PartnershipReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *PartnershipReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, err error) {
+	ctx, span := r.tracer().Start(ctx, "reconcile Partnership", trace.WithAttributes(attribute.String(telemetry.PartnershipAttribute, req.Name)))
+	defer func() {
+		if err != nil {
+			span.SetStatus(codes.Error, "failed")
+		}
+		span.End()
+	}()
 	var p v1.Partnership
 	if err := r.Client.Get(ctx, req.NamespacedName, &p); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -96,12 +130,18 @@ func (r *PartnershipReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	s.obs.Generation = p.Generation
 	s.obs.Suspended = p.Spec.Suspend
 	var errs []error
-	for _, run := range []phase{r.reconcileNamespace, r.reconcileAccess, r.reconcileStorage, r.reconcileIdentity, r.reconcileServices, r.reconcileIngress} {
-		if err := run(ctx, s); err != nil {
+	for _, ph := range []struct {
+		name string
+		run  phase
+	}{
+		{"namespace", r.reconcileNamespace}, {"access", r.reconcileAccess}, {"storage", r.reconcileStorage},
+		{"identity", r.reconcileIdentity}, {"services", r.reconcileServices}, {"ingress", r.reconcileIngress},
+	} {
+		if err := r.inSpan(ctx, "phase "+ph.name, func(ctx context.Context) error { return ph.run(ctx, s) }); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if err := r.writeStatus(ctx, s); err != nil {
+	if err := r.inSpan(ctx, "status", func(ctx context.Context) error { return r.writeStatus(ctx, s) }); err != nil {
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -48,11 +48,15 @@ type operatorConfig struct {
 }
 
 // parseOperatorFlags reads and validates the operator's flags.
+// version is set at build time with -ldflags "-X main.version=…", as the homeward binary's is.
+var version = "dev"
+
 func parseOperatorFlags(args []string, stderr io.Writer) (*operatorConfig, error) {
 	fs := flag.NewFlagSet("operator", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg := &operatorConfig{}
 	opts := &cfg.opts
+	opts.Version = version
 	fs.StringVar(&cfg.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file (default: in-cluster)")
 	fs.StringVar(&opts.Runtime, "runtime", operator.RuntimeLocal, "where tenants run: kubernetes or local")
 	fs.StringVar(&opts.DataDir, "data-dir", "", "local runtime: folder for each tenant's Redis and Kratos data")
@@ -63,7 +67,7 @@ func parseOperatorFlags(args []string, stderr io.Writer) (*operatorConfig, error
 	fs.StringVar(&opts.Images.Homeward, "homeward-image", "ghcr.io/homeward-dev/homeward:v0.1.0", "kubernetes runtime: image of the homeward services")
 	fs.StringVar(&opts.Images.Redis, "redis-image", "docker.io/library/redis:7.0.15", "kubernetes runtime: Redis image")
 	fs.StringVar(&opts.Images.Kratos, "kratos-image", "docker.io/oryd/kratos:v1.3.1", "kubernetes runtime: Kratos image")
-	fs.StringVar(&opts.OTLPEndpoint, "otlp-endpoint", "", "OTLP/gRPC collector host:port for tenants' traces")
+	fs.StringVar(&opts.OTLPEndpoint, "otlp-endpoint", "", "OTLP/gRPC collector host:port for the operator's and tenants' traces")
 	fs.StringVar(&opts.IngressClass, "ingress-class", "", "IngressClass of tenants' portal Ingresses (default: the cluster's)")
 	fs.StringVar(&opts.Access.IngressNamespace, "ingress-namespace", "ingress-nginx", "namespace of the ingress controller allowed to reach portals")
 	fs.StringVar(&opts.Access.OperatorNamespace, "operator-namespace", "homeward-system", "namespace the operator runs in")

@@ -8,9 +8,14 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	kuberuntime "github.com/homeward-dev/homeward/internal/runtime/kubernetes"
 	localruntime "github.com/homeward-dev/homeward/internal/runtime/local"
+	"github.com/homeward-dev/homeward/services/kit/telemetry"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,8 +52,13 @@ type Options struct {
 	HomewardPath string
 
 	// Kubernetes runtime.
-	Images       kuberuntime.Images
+	Images kuberuntime.Images
+	// OTLPEndpoint receives the operator's traces and every tenant's.
 	OTLPEndpoint string
+	// SpanProcessors see the operator's spans as they end (tests).
+	SpanProcessors []sdktrace.SpanProcessor
+	// Version is the operator's, on its traces.
+	Version      string
 	IngressClass string
 	// Reach overrides how the operator connects to tenants' Redis and Kratos (tests).
 	Reach func(namespace string) (redisAddr, kratosPublic, kratosAdmin string)
@@ -166,6 +176,18 @@ func (o Options) Validate() error {
 type Operator struct {
 	Manager ctrl.Manager
 	local   *localruntime.Runtime
+	tracing *sdktrace.TracerProvider
+}
+
+// traced makes the API client's requests made within a reconcile children of its spans; the
+// informers' lists and watches, outside any reconcile, are not traced.
+func traced(cfg *rest.Config, tp *sdktrace.TracerProvider) *rest.Config {
+	cfg = rest.CopyConfig(cfg)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return otelhttp.NewTransport(rt, otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(telemetry.Propagator()),
+			otelhttp.WithFilter(func(r *http.Request) bool { return trace.SpanContextFromContext(r.Context()).IsValid() }))
+	})
+	return cfg
 }
 
 // New builds the manager and registers the controller.
@@ -180,6 +202,13 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Operator, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The operator exports its reconciles where the tenants export their requests.
+	tp, err := telemetry.NewTracerProvider(context.Background(), telemetry.Options{Service: "operator", Version: opts.Version,
+		OTLPEndpoint: opts.OTLPEndpoint, Processors: opts.SpanProcessors})
+	if err != nil {
+		return nil, err
+	}
+	cfg = traced(cfg, tp)
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
 		Logger:                  log,
@@ -207,13 +236,14 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Operator, error) {
 		}
 	}
 
-	op := &Operator{Manager: mgr}
+	op := &Operator{Manager: mgr, tracing: tp}
 	r := &controllers.PartnershipReconciler{
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
 		Recorder:  mgr.GetEventRecorder("homeward-operator"),
 		Access:    opts.Access,
 		Workers:   opts.Workers,
+		Tracer:    tp.Tracer("github.com/homeward-dev/homeward/controllers"),
 	}
 	switch opts.Runtime {
 	case RuntimeLocal:
@@ -249,6 +279,10 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Operator, error) {
 // restarted operator adopts them) unless stopTenants is set, as at the end of `make dev`.
 func (o *Operator) Run(ctx context.Context, stopTenants bool) error {
 	err := o.Manager.Start(ctx)
+	// The last reconciles' spans are sent before the operator exits.
+	flush, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	err = errors.Join(err, o.tracing.Shutdown(flush))
 	if o.local != nil {
 		if stopTenants {
 			err = errors.Join(err, o.local.StopAll())

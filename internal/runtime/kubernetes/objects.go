@@ -203,10 +203,11 @@ func serviceDeployment(p *platformv1alpha1.Partnership, component, image, otlp, 
 		settings.ReferralURL, settings.HousingURL, settings.ReportingURL = url(controllers.ComponentReferral), url(controllers.ComponentHousing), url(controllers.ComponentReporting)
 	}
 	// Traces name the pod and namespace they come from (the downward API, then the standard
-	// OTEL_RESOURCE_ATTRIBUTES, which Kubernetes expands from the variables before it).
+	// OTEL_RESOURCE_ATTRIBUTES, which Kubernetes expands from the variables before it). The field
+	// selectors spell out the API version the server would default, so a resync finds nothing to change.
 	env := []*corev1ac.EnvVarApplyConfiguration{
-		corev1ac.EnvVar().WithName("K8S_POD_NAME").WithValueFrom(corev1ac.EnvVarSource().WithFieldRef(corev1ac.ObjectFieldSelector().WithFieldPath("metadata.name"))),
-		corev1ac.EnvVar().WithName("K8S_NAMESPACE").WithValueFrom(corev1ac.EnvVarSource().WithFieldRef(corev1ac.ObjectFieldSelector().WithFieldPath("metadata.namespace"))),
+		corev1ac.EnvVar().WithName("K8S_POD_NAME").WithValueFrom(corev1ac.EnvVarSource().WithFieldRef(corev1ac.ObjectFieldSelector().WithAPIVersion("v1").WithFieldPath("metadata.name"))),
+		corev1ac.EnvVar().WithName("K8S_NAMESPACE").WithValueFrom(corev1ac.EnvVarSource().WithFieldRef(corev1ac.ObjectFieldSelector().WithAPIVersion("v1").WithFieldPath("metadata.namespace"))),
 		corev1ac.EnvVar().WithName("OTEL_RESOURCE_ATTRIBUTES").WithValue("k8s.namespace.name=$(K8S_NAMESPACE),k8s.pod.name=$(K8S_POD_NAME)"),
 	}
 	for _, v := range settings.Environ() {

@@ -41,10 +41,11 @@ func Propagator() propagation.TextMapPropagator {
 // partnership, then takes OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME (where the kubernetes runtime
 // puts k8s.namespace.name and k8s.pod.name from the downward API).
 func NewTracerProvider(ctx context.Context, o Options) (*sdktrace.TracerProvider, error) {
-	res, err := resource.New(ctx, resource.WithSchemaURL(semconv.SchemaURL),
-		resource.WithAttributes(semconv.ServiceName("homeward-"+o.Service), semconv.ServiceVersion(o.Version),
-			attribute.String(PartnershipAttribute, o.Partnership)),
-		resource.WithFromEnv())
+	attrs := []attribute.KeyValue{semconv.ServiceName("homeward-" + o.Service), semconv.ServiceVersion(o.Version)}
+	if o.Partnership != "" { // the operator serves every partnership
+		attrs = append(attrs, attribute.String(PartnershipAttribute, o.Partnership))
+	}
+	res, err := resource.New(ctx, resource.WithSchemaURL(semconv.SchemaURL), resource.WithAttributes(attrs...), resource.WithFromEnv())
 	if err != nil {
 		return nil, fmt.Errorf("trace resource: %w", err)
 	}
