@@ -10,12 +10,13 @@ import (
 	"strings"
 	"time"
 
-	kuberuntime "github.com/homeward-dev/homeward/internal/runtime/kubernetes"
-	localruntime "github.com/homeward-dev/homeward/internal/runtime/local"
-	"github.com/homeward-dev/homeward/services/kit/telemetry"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+
+	kuberuntime "github.com/homeward-dev/homeward/internal/runtime/kubernetes"
+	localruntime "github.com/homeward-dev/homeward/internal/runtime/local"
+	"github.com/homeward-dev/homeward/services/kit/telemetry"
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
