@@ -22,13 +22,15 @@ type jaegerTag struct {
 	Value any    `json:"value"`
 }
 
+type jaegerSpan struct {
+	OperationName string      `json:"operationName"`
+	Tags          []jaegerTag `json:"tags"`
+	ProcessID     string      `json:"processID"`
+}
+
 type jaegerTraces struct {
 	Data []struct {
-		Spans []struct {
-			OperationName string      `json:"operationName"`
-			Tags          []jaegerTag `json:"tags"`
-			ProcessID     string      `json:"processID"`
-		} `json:"spans"`
+		Spans     []jaegerSpan `json:"spans"`
 		Processes map[string]struct {
 			ServiceName string      `json:"serviceName"`
 			Tags        []jaegerTag `json:"tags"`
@@ -51,6 +53,9 @@ func TestTracesReachJaeger(t *testing.T) {
 	var ref Referral
 	c.Must(http.StatusCreated, "POST", "/v1/referrals", body).JSON(t, &ref)
 	c.Must(http.StatusOK, "GET", "/v1/referrals/"+ref.ID, nil)
+	// A problem's request id is its trace's id.
+	var missing struct{ RequestID string }
+	c.Must(http.StatusNotFound, "GET", "/v1/referrals/01ARZ3NDEKTSV4RRFFQ69G5FAV", nil).JSON(t, &missing)
 	// Flush the batch exporter.
 	if err := a.Tracing.ForceFlush(context.Background()); err != nil {
 		t.Fatal(err)
@@ -78,6 +83,17 @@ func TestTracesReachJaeger(t *testing.T) {
 			t.Fatalf("spans did not reach Jaeger: %v (operations %v)", err, ops)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	var byRequest jaegerTraces
+	resp, err := http.Get(jaeger.QueryURL() + "/api/traces/" + missing.RequestID)
+	if err == nil {
+		err = json.NewDecoder(resp.Body).Decode(&byRequest)
+		resp.Body.Close()
+	}
+	if err != nil || len(byRequest.Data) != 1 || !slices.ContainsFunc(byRequest.Data[0].Spans, func(s jaegerSpan) bool {
+		return s.OperationName == "GET /v1/referrals/{id}"
+	}) {
+		t.Errorf("request %q does not lead to its trace: %v %+v", missing.RequestID, err, byRequest)
 	}
 	raw, _ := json.Marshal(traces)
 	for _, secret := range []string{"Wren", "Traceable", "4010232137", "401 023 2137", "Example Street", c.Token} {

@@ -172,12 +172,16 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Wrap adds, outermost first: a server span (otelhttp, with the tracer provider given), request
-// ids, panic recovery, access logs and metrics.
+// ids (the trace's), panic recovery, access logs and metrics.
 func Wrap(h http.Handler, service string, m *Metrics, log *slog.Logger, opts ...otelhttp.Option) http.Handler {
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		// The request id is the trace id, so "request 4bf9…" on a page or a problem leads an SRE
+		// straight to the trace; a caller's own id stands only where there is no trace.
 		id := r.Header.Get("X-Request-Id")
-		if !validRequestID(id) {
+		if sc := trace.SpanContextFromContext(r.Context()); sc.TraceID().IsValid() {
+			id = sc.TraceID().String()
+		} else if !validRequestID(id) {
 			id = newRequestID()
 		}
 		state := &requestState{log: log, id: id, route: "unmatched"}
