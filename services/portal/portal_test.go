@@ -38,6 +38,13 @@ type env struct {
 
 func startEnv(t testing.TB, partnership string) *env {
 	t.Helper()
+	return startEnvWith(t, partnership, "", app.Options{})
+}
+
+// startEnvWith starts the tenant with every process exporting its traces to otlp (when given) and
+// logging with the options' logger.
+func startEnvWith(t testing.TB, partnership, otlp string, opts app.Options) *env {
+	t.Helper()
 	port, err := loopback.FreePort()
 	if err != nil {
 		t.Fatal(err)
@@ -47,11 +54,16 @@ func startEnv(t testing.TB, partnership string) *env {
 	// The day before British Summer Time ends (25 October 2026): journeys cross the clock change.
 	clock := servicetest.NewClock(time.Date(2026, 10, 24, 9, 0, 0, 0, calendar.London()))
 	policy := config.DefaultPolicy()
-	opts := app.Options{Now: clock.Now}
-	_, refSrv := servicetest.Serve(t, tenant.Config(t, referral.Name, policy), opts, func(a *app.Service) { referral.New(a) })
-	_, homeSrv := servicetest.Serve(t, tenant.Config(t, housing.Name, policy), opts, func(a *app.Service) { housing.New(a) })
-	_, repSrv := servicetest.Serve(t, tenant.Config(t, reporting.Name, policy), opts, func(a *app.Service) { reporting.New(a) })
-	cfg := tenant.Config(t, Name, policy)
+	opts.Now = clock.Now
+	configOf := func(service string) config.Config {
+		c := tenant.Config(t, service, policy)
+		c.OTLPEndpoint = otlp
+		return c
+	}
+	_, refSrv := servicetest.Serve(t, configOf(referral.Name), opts, func(a *app.Service) { referral.New(a) })
+	_, homeSrv := servicetest.Serve(t, configOf(housing.Name), opts, func(a *app.Service) { housing.New(a) })
+	_, repSrv := servicetest.Serve(t, configOf(reporting.Name), opts, func(a *app.Service) { reporting.New(a) })
+	cfg := configOf(Name)
 	cfg.ReferralURL, cfg.HousingURL, cfg.ReportingURL = refSrv.URL, homeSrv.URL, repSrv.URL
 	a, err := app.New(context.Background(), Name, cfg, opts)
 	if err != nil {
