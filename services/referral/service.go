@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/kit/audit"
 	"github.com/homeward-dev/homeward/services/kit/auth"
@@ -34,6 +36,9 @@ type Service struct {
 	repo   *repo
 	policy config.Policy
 	now    func() time.Time
+	// sweeps counts retention sweeps by result; swept is when one last finished.
+	sweeps *prometheus.CounterVec
+	swept  prometheus.Gauge
 }
 
 // New registers the referral API on a kit service.
@@ -43,7 +48,17 @@ func New(a *app.Service) *Service {
 		repo:   &repo{rdb: a.Redis, keys: a.Keys, pii: a.PII},
 		policy: a.Config.Policy,
 		now:    a.Now,
+		sweeps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "homeward_retention_sweeps_total", Help: "Retention sweeps run by this replica, by result (done, failed).",
+		}, []string{"result"}),
+		swept: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "homeward_retention_last_sweep_timestamp_seconds", Help: "When this replica's last retention sweep finished without error.",
+		}),
 	}
+	// Both results exist from the start, so an alert on failures sees a zero, not nothing.
+	s.sweeps.WithLabelValues("done")
+	s.sweeps.WithLabelValues("failed")
+	a.Registry.MustRegister(s.sweeps, s.swept)
 	read := []auth.Permission{auth.ReferralRead, auth.ReferralReadOwn}
 	a.ServeOpenAPI(openAPI)
 	a.API("POST /v1/referrals", s.create, auth.ReferralCreate)

@@ -22,10 +22,17 @@ func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
 	defer t.Stop()
 	for {
 		n, err := s.Sweep(ctx, s.now())
-		if err != nil && !errors.Is(err, context.Canceled) {
+		switch {
+		case errors.Is(err, context.Canceled):
+		case err != nil:
+			s.sweeps.WithLabelValues("failed").Inc()
 			s.app.Log.Error("retention sweep failed", "err", err)
-		} else if n > 0 {
-			s.app.Log.Info("retention sweep erased personal data", "referrals", n)
+		default:
+			s.sweeps.WithLabelValues("done").Inc()
+			s.swept.SetToCurrentTime()
+			if n > 0 {
+				s.app.Log.Info("retention sweep erased personal data", "referrals", n)
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -84,6 +84,7 @@ func New(ctx context.Context, name string, cfg config.Config, o Options) (*Servi
 		PoolSize: 64, MinIdleConns: 4,
 		DialTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second, WriteTimeout: 3 * time.Second,
 	})
+	rdb.AddHook(newRedisLatency(reg))
 	// Commands carry personal data (sealed, but still): their text never goes into spans.
 	if err := redisotel.InstrumentTracing(rdb, redisotel.WithTracerProvider(tp), redisotel.WithDBStatement(false), redisotel.WithCallerEnabled(false)); err != nil {
 		return nil, fmt.Errorf("redis tracing: %w", err)

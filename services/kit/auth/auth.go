@@ -122,8 +122,9 @@ type Authenticator struct {
 	mu    sync.Mutex
 	cache map[[32]byte]*Principal
 
-	checks *prometheus.CounterVec
-	cached prometheus.Counter
+	checks  *prometheus.CounterVec
+	cached  prometheus.Counter
+	latency prometheus.Histogram
 }
 
 // MaxCacheTTL is the longest a session answer is reused: a revoked session stops working within it.
@@ -159,9 +160,13 @@ func New(opts Options) (*Authenticator, error) {
 		cached: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "homeward_auth_cache_hits_total", Help: "Requests authenticated from the session cache.",
 		}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "homeward_auth_kratos_check_duration_seconds", Help: "How long Kratos took to answer a session check.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}),
 	}
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(a.checks, a.cached)
+		opts.Registerer.MustRegister(a.checks, a.cached, a.latency)
 	}
 	return a, nil
 }
@@ -258,7 +263,9 @@ func (a *Authenticator) whoami(ctx context.Context, cred credential) (*Principal
 	} else {
 		req = req.Cookie(cred.cookie)
 	}
+	asked := time.Now()
 	session, resp, err := req.Execute()
+	a.latency.Observe(time.Since(asked).Seconds())
 	if resp != nil && resp.Body != nil {
 		_ = resp.Body.Close()
 	}

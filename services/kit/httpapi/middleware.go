@@ -139,8 +139,8 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "homeward_http_requests_total", Help: "HTTP requests served, by route, method and status code.",
-		}, []string{"route", "method", "code"}),
+			Name: "homeward_http_requests_total", Help: "HTTP requests served, by route pattern, method and status class (2xx…5xx).",
+		}, []string{"route", "method", "class"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "homeward_http_request_duration_seconds", Help: "HTTP request latency by route.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .02, .05, .1, .25, .5, 1, 2.5},
@@ -203,7 +203,7 @@ func Wrap(h http.Handler, service string, m *Metrics, log *slog.Logger, opts ...
 				status = http.StatusOK
 			}
 			elapsed := time.Since(start)
-			m.requests.WithLabelValues(state.route, r.Method, strconv.Itoa(status)).Inc()
+			m.requests.WithLabelValues(state.route, r.Method, strconv.Itoa(status/100)+"xx").Inc()
 			m.duration.WithLabelValues(state.route, r.Method).Observe(elapsed.Seconds())
 			// Paths carry record ids only; query strings and bodies are never logged.
 			log.LogAttrs(r.Context(), slog.LevelDebug, "request", slog.String("method", r.Method), slog.String("route", state.route),
