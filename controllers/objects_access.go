@@ -29,6 +29,9 @@ type AccessOptions struct {
 	IngressNamespace string
 	// OperatorNamespace runs the operator, the only client of Kratos' admin API and Redis' admin user.
 	OperatorNamespace string
+	// ScraperNamespace, when set, runs the Prometheus allowed to reach the tenant processes' HTTP port
+	// for their /metrics (the API behind it still needs a session).
+	ScraperNamespace string
 }
 
 func namespaceObject(p *platformv1alpha1.Partnership) *corev1ac.NamespaceApplyConfiguration {
@@ -191,6 +194,14 @@ func networkPolicies(p *platformv1alpha1.Partnership, opts AccessOptions) []*net
 			WithPodSelector(on(ComponentKratos)).WithPolicyTypes(ingress).
 			WithIngress(networkingv1ac.NetworkPolicyIngressRule().
 				WithFrom(namespacePeer(opts.OperatorNamespace)).WithPorts(tcp(PortKratosAdmin)))),
+	}
+	if opts.ScraperNamespace != "" {
+		policies = append(policies, policy(p, "apps-from-scraper").WithSpec(networkingv1ac.NetworkPolicySpec().
+			WithPodSelector(metav1ac.LabelSelector().WithMatchLabels(map[string]string{LabelPartnership: p.Name}).
+				WithMatchExpressions(metav1ac.LabelSelectorRequirement().WithKey(LabelComponent).WithOperator("In").WithValues(apps...))).
+			WithPolicyTypes(ingress).
+			WithIngress(networkingv1ac.NetworkPolicyIngressRule().
+				WithFrom(namespacePeer(opts.ScraperNamespace)).WithPorts(tcp(PortService)))))
 	}
 	return policies
 }

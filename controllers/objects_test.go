@@ -143,6 +143,26 @@ func TestNetworkPoliciesAllowExactlyTheTenantsPaths(t *testing.T) {
 			t.Errorf("%s → %s:%d allowed = %v, want %v", name(pa.from), name(pa.to), pa.port, got, w)
 		}
 	}
+
+	// With a scraper namespace, its Prometheus reaches the tenant processes' HTTP port, and nothing else.
+	scraper := peer{namespace: "monitoring"}
+	if allowed(p, policies, scraper, pod(ComponentReferral), PortService) {
+		t.Error("a scraper reaches the services without being named")
+	}
+	scraped := networkPolicies(p, AccessOptions{IngressNamespace: "ingress-nginx", OperatorNamespace: "homeward-system", ScraperNamespace: "monitoring"})
+	for pa, w := range map[path]bool{
+		{scraper, pod(ComponentReferral), PortService}:   true,
+		{scraper, pod(ComponentHousing), PortService}:    true,
+		{scraper, pod(ComponentReporting), PortService}:  true,
+		{scraper, pod(ComponentPortal), PortService}:     true,
+		{scraper, pod(ComponentRedis), PortRedis}:        false,
+		{scraper, pod(ComponentKratos), PortKratosAdmin}: false,
+		{stranger, pod(ComponentReferral), PortService}:  false,
+	} {
+		if got := allowed(p, scraped, pa.from, pa.to, pa.port); got != w {
+			t.Errorf("with a scraper: %s %s → %s:%d allowed = %v, want %v", pa.from.namespace, pa.from.component, pa.to.component, pa.port, got, w)
+		}
+	}
 }
 
 func TestTraceSampleRatio(t *testing.T) {

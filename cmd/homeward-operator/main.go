@@ -71,6 +71,7 @@ func parseOperatorFlags(args []string, stderr io.Writer) (*operatorConfig, error
 	fs.StringVar(&opts.IngressClass, "ingress-class", "", "IngressClass of tenants' portal Ingresses (default: the cluster's)")
 	fs.StringVar(&opts.Access.IngressNamespace, "ingress-namespace", "ingress-nginx", "namespace of the ingress controller allowed to reach portals")
 	fs.StringVar(&opts.Access.OperatorNamespace, "operator-namespace", "homeward-system", "namespace the operator runs in")
+	fs.StringVar(&opts.Access.ScraperNamespace, "metrics-scraper-namespace", "", "namespace of the Prometheus allowed through tenants' NetworkPolicies to their /metrics (default: none)")
 	fs.IntVar(&opts.Workers, "workers", 4, "partnerships reconciled in parallel")
 	fs.BoolVar(&opts.LeaderElection, "leader-elect", false, "elect a leader among operator replicas")
 	fs.StringVar(&opts.LeaderElectionNS, "leader-election-namespace", "", "namespace of the leader-election lease (default: the operator's)")
