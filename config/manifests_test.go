@@ -85,6 +85,9 @@ func TestManifestsApplyToARealAPIServer(t *testing.T) {
 		_, stderr, err = helm("--set", "otlpEndpoint=not a host")
 		g.Expect(err).To(HaveOccurred(), "values.schema.json refuses a malformed OTLP endpoint")
 		g.Expect(stderr).To(ContainSubstring("otlpEndpoint"))
+		_, stderr, err = helm("--set", "operator.healthRecheck=soon")
+		g.Expect(err).To(HaveOccurred(), "values.schema.json refuses a recheck that is not a duration")
+		g.Expect(stderr).To(ContainSubstring("healthRecheck"))
 	})
 
 }

@@ -20,7 +20,11 @@ import (
 	platformv1alpha1 "github.com/homeward-dev/homeward/api/v1alpha1"
 	"github.com/homeward-dev/homeward/internal/kratosserver"
 	"github.com/homeward-dev/homeward/internal/redisserver"
+	"github.com/homeward-dev/homeward/services/kit/auth"
 )
+
+// errAppendOnlyFileOff: a Redis that would lose acknowledged writes in a crash is not storage.
+var errAppendOnlyFileOff = errors.New("redis has the append-only file off: refusing to store health data without it")
 
 // bootstrapStorage checks the tenant's Redis as its admin: the append-only file is on and every
 // service's ACL user exists with its rules (set again if missing, e.g. after a volume restore).
@@ -33,7 +37,7 @@ func bootstrapStorage(ctx context.Context, addr string, t Tenant) error {
 		return fmt.Errorf("redis at %s: %w", addr, err)
 	}
 	if aof["appendonly"] != "yes" {
-		return errors.New("redis has the append-only file off: refusing to store health data without it")
+		return errAppendOnlyFileOff
 	}
 	for _, u := range RedisUsers(t.Partnership.Name, t.Keys) {
 		exists, err := rdb.Do(ctx, "ACL", "GETUSER", u.Name).Result()
@@ -111,7 +115,7 @@ func inviteAdmin(ctx context.Context, c client.Client, api *kratos.APIClient, t 
 		id = found[0].Id
 	} else {
 		body := kratos.NewCreateIdentityBody(kratosserver.SchemaID, map[string]any{"email": admin.Email, "name": admin.Name})
-		body.MetadataPublic = map[string]any{"partnership": t.Partnership.Name, "roles": []string{"partnership-admin"}}
+		body.MetadataPublic = auth.Metadata(t.Partnership.Name, auth.RolePartnershipAdmin)
 		created, resp, err := api.IdentityAPI.CreateIdentity(ctx).CreateIdentityBody(*body).Execute()
 		if err != nil {
 			return fail(kratosserver.DescribeError(resp, err))

@@ -21,11 +21,16 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/redis/go-redis/v9"
+
 	v1 "github.com/homeward-dev/homeward/api/v1alpha1"
+	"github.com/homeward-dev/homeward/controllers"
 	"github.com/homeward-dev/homeward/internal/binaries"
 	"github.com/homeward-dev/homeward/internal/kratosserver"
 	"github.com/homeward-dev/homeward/internal/operator"
 	"github.com/homeward-dev/homeward/internal/process"
+	"github.com/homeward-dev/homeward/internal/redisserver"
 	"github.com/homeward-dev/homeward/internal/testenv"
 )
 
@@ -73,6 +78,8 @@ func TestLocalRuntime(t *testing.T) {
 		Runtime: operator.RuntimeLocal, DataDir: dataDir,
 		RedisPath: "/usr/bin/redis-server", KratosPath: kratosPath, KratosHasher: kratosserver.HasherFastForTests,
 		HomewardPath: homewardPath,
+		// Short, so a fault that raises no event is found within the test.
+		HealthRecheck: 2 * time.Second,
 	}
 	// Tenant processes outlive operators by design; the test stops whatever is left.
 	t.Cleanup(func() {
@@ -201,6 +208,27 @@ func TestLocalRuntime(t *testing.T) {
 			g.Expect(identitiesFor(g, endpoint(g, c, "kirklees", "kratos-admin"), admin)).To(HaveLen(1), "identities survive the restart")
 		})
 	}
+
+	t.Run("Redis without its append-only file is reported by the next check, and counted for the alert", func(t *testing.T) {
+		g := NewWithT(t)
+		var keys corev1.Secret
+		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: "hw-kirklees", Name: controllers.KeysSecret}, &keys)).To(Succeed())
+		rdb := redis.NewClient(&redis.Options{Addr: strings.TrimPrefix(endpoint(g, c, "kirklees", "redis"), "redis://"),
+			Username: redisserver.AdminUser, Password: string(keys.Data["redis-admin"])})
+		defer rdb.Close()
+		g.Expect(rdb.ConfigSet(ctx, "appendonly", "no").Err()).To(Succeed())
+		g.Eventually(condition(c, "kirklees", v1.ConditionStorageReady)).WithTimeout(eventually).
+			Should(hasStatus(metav1.ConditionFalse, v1.ReasonAppendOnlyFileOff))
+		g.Expect(testutil.CollectAndCompare(controllers.PartnershipCollector{Reader: c}, strings.NewReader(`
+# HELP homeward_partnerships_not_ready Partnerships whose condition is not True, by condition type and reason (reasons are the API's constants, so the set is bounded).
+# TYPE homeward_partnerships_not_ready gauge
+homeward_partnerships_not_ready{condition="Ready",reason="AppendOnlyFileOff"} 1
+homeward_partnerships_not_ready{condition="StorageReady",reason="AppendOnlyFileOff"} 1
+`), "homeward_partnerships_not_ready")).To(Succeed(), "the alert's expression finds the tenant")
+
+		g.Expect(rdb.ConfigSet(ctx, "appendonly", "yes").Err()).To(Succeed())
+		g.Eventually(condition(c, "kirklees", v1.ConditionReady)).WithTimeout(eventually).Should(hasStatus(metav1.ConditionTrue, v1.ReasonReady))
+	})
 
 	t.Run("Kratos takes an external DSN from the Secret the spec names, and never writes it to its config", func(t *testing.T) {
 		g := NewWithT(t)

@@ -16,14 +16,24 @@ var partnershipsDesc = prometheus.NewDesc(
 	[]string{"condition", "status"}, nil,
 )
 
-// PartnershipCollector reports homeward_partnerships{condition,status} from the informer cache at
-// scrape time, so the figure is never stale and costs nothing between scrapes.
+var notReadyDesc = prometheus.NewDesc(
+	"homeward_partnerships_not_ready",
+	"Partnerships whose condition is not True, by condition type and reason (reasons are the API's constants, so the set is bounded).",
+	[]string{"condition", "reason"}, nil,
+)
+
+// PartnershipCollector reports homeward_partnerships{condition,status} and
+// homeward_partnerships_not_ready{condition,reason} from the informer cache at scrape time, so the
+// figures are never stale and cost nothing between scrapes.
 type PartnershipCollector struct {
 	Reader client.Reader
 }
 
 // Describe implements prometheus.Collector.
-func (c PartnershipCollector) Describe(ch chan<- *prometheus.Desc) { ch <- partnershipsDesc }
+func (c PartnershipCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- partnershipsDesc
+	ch <- notReadyDesc
+}
 
 // Collect implements prometheus.Collector.
 func (c PartnershipCollector) Collect(ch chan<- prometheus.Metric) {
@@ -36,23 +46,31 @@ func (c PartnershipCollector) Collect(ch chan<- prometheus.Metric) {
 		v1.ConditionStorageReady, v1.ConditionIdentityReady, v1.ConditionServicesReady}
 	statuses := []metav1.ConditionStatus{metav1.ConditionTrue, metav1.ConditionFalse, metav1.ConditionUnknown}
 	counts := map[string]map[metav1.ConditionStatus]int{}
+	type conditionReason struct{ condition, reason string }
+	notReady := map[conditionReason]int{}
 	for _, t := range types {
 		counts[t] = map[metav1.ConditionStatus]int{}
 	}
 	for _, p := range list.Items {
 		for _, t := range types {
-			status := metav1.ConditionUnknown
+			status, reason := metav1.ConditionUnknown, "Unknown"
 			for _, cond := range p.Status.Conditions {
 				if cond.Type == t {
-					status = cond.Status
+					status, reason = cond.Status, cond.Reason
 				}
 			}
 			counts[t][status]++
+			if status != metav1.ConditionTrue {
+				notReady[conditionReason{t, reason}]++
+			}
 		}
 	}
 	for _, t := range types {
 		for _, s := range statuses {
 			ch <- prometheus.MustNewConstMetric(partnershipsDesc, prometheus.GaugeValue, float64(counts[t][s]), t, string(s))
 		}
+	}
+	for k, n := range notReady {
+		ch <- prometheus.MustNewConstMetric(notReadyDesc, prometheus.GaugeValue, float64(n), k.condition, k.reason)
 	}
 }

@@ -65,6 +65,10 @@ type PartnershipReconciler struct {
 	// Tracer records each reconcile as a trace: a root span naming the partnership, a child per
 	// phase, and the API requests each phase makes beneath it. Nil records nothing.
 	Tracer trace.Tracer
+	// HealthRecheck reconciles a Ready partnership again after this long, because some faults
+	// (Redis' append-only file turned off, an admin identity deleted in Kratos) raise no event the
+	// operator watches. Zero leaves it to the manager's resync.
+	HealthRecheck time.Duration
 }
 
 func (r *PartnershipReconciler) tracer() trace.Tracer {
@@ -148,6 +152,9 @@ func (r *PartnershipReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		// Returning the error requeues with controller-runtime's exponential backoff.
 		return ctrl.Result{}, err
 	}
+	if s.requeue == 0 {
+		s.requeue = r.HealthRecheck
+	}
 	return ctrl.Result{RequeueAfter: s.requeue}, nil
 }
 
@@ -227,7 +234,11 @@ func (r *PartnershipReconciler) reconcileStorage(ctx context.Context, s *scope) 
 	s.storage = addr
 	if state.Ready {
 		if err := bootstrapStorage(ctx, addr, r.tenant(s)); err != nil {
-			return s.obs.Storage.fail(v1.ReasonRedisNotAnswering, fmt.Errorf("storage bootstrap: %w", err))
+			reason := v1.ReasonRedisNotAnswering
+			if errors.Is(err, errAppendOnlyFileOff) {
+				reason = v1.ReasonAppendOnlyFileOff
+			}
+			return s.obs.Storage.fail(reason, fmt.Errorf("storage bootstrap: %w", err))
 		}
 	}
 	s.obs.Storage.State = state

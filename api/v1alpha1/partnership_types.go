@@ -414,6 +414,9 @@ const (
 	ReasonNamespaceTaken = "NamespaceTaken"
 	// ReasonRedisNotAnswering: the tenant's Redis could not be reached or bootstrapped.
 	ReasonRedisNotAnswering = "RedisNotAnswering"
+	// ReasonAppendOnlyFileOff: the tenant's Redis runs without its append-only file, so a crash
+	// would lose acknowledged writes; the tenant is refused until it is back on.
+	ReasonAppendOnlyFileOff = "AppendOnlyFileOff"
 	// ReasonKratosNotAnswering: the tenant's Kratos could not be started or reached.
 	ReasonKratosNotAnswering = "KratosNotAnswering"
 	// ReasonAdminInviteFailed: an admin could not be created or invited in Kratos.
@@ -429,7 +432,7 @@ const (
 
 // FailureReasons are the reasons that mean something failed rather than is on its way.
 var FailureReasons = []string{ReasonFailed, ReasonApplyFailed, ReasonNamespaceTaken, ReasonRedisNotAnswering,
-	ReasonKratosNotAnswering, ReasonAdminInviteFailed, ReasonPortalNotPublished, ReasonHostConflict, ReasonNotReady, ReasonNoServiceBins}
+	ReasonAppendOnlyFileOff, ReasonKratosNotAnswering, ReasonAdminInviteFailed, ReasonPortalNotPublished, ReasonHostConflict, ReasonNotReady, ReasonNoServiceBins}
 
 // AdminInvitationState says where an admin's invitation stands.
 type AdminInvitationState string

@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
@@ -73,6 +74,7 @@ func parseOperatorFlags(args []string, stderr io.Writer) (*operatorConfig, error
 	fs.StringVar(&opts.Access.OperatorNamespace, "operator-namespace", "homeward-system", "namespace the operator runs in")
 	fs.StringVar(&opts.Access.ScraperNamespace, "metrics-scraper-namespace", "", "namespace of the Prometheus allowed through tenants' NetworkPolicies to their /metrics (default: none)")
 	fs.IntVar(&opts.Workers, "workers", 4, "partnerships reconciled in parallel")
+	fs.DurationVar(&opts.HealthRecheck, "health-recheck", operator.DefaultHealthRecheck, "how often a Ready partnership's storage and identity are checked again")
 	fs.BoolVar(&opts.LeaderElection, "leader-elect", false, "elect a leader among operator replicas")
 	fs.StringVar(&opts.LeaderElectionNS, "leader-election-namespace", "", "namespace of the leader-election lease (default: the operator's)")
 	fs.StringVar(&opts.MetricsBindAddress, "metrics-bind-address", "0", "address of the Prometheus metrics endpoint (:8443 secure, :8080 not); 0 disables it")
@@ -102,6 +104,9 @@ func parseOperatorFlags(args []string, stderr io.Writer) (*operatorConfig, error
 	}
 	if opts.Workers < 1 {
 		return nil, fmt.Errorf("--workers %d: want at least 1", opts.Workers)
+	}
+	if opts.HealthRecheck < time.Second {
+		return nil, fmt.Errorf("--health-recheck %s: want at least 1s", opts.HealthRecheck)
 	}
 	if err := opts.Validate(); err != nil {
 		return nil, err

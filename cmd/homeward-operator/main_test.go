@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
@@ -53,6 +54,7 @@ func TestManifestsPassFlagsTheOperatorAccepts(t *testing.T) {
 		g.Expect(cfg.opts.Runtime).To(Equal("kubernetes"), name)
 		g.Expect(cfg.opts.LeaderElection).To(BeTrue(), name)
 		g.Expect(cfg.opts.Images.Homeward).NotTo(BeEmpty(), name)
+		g.Expect(cfg.opts.HealthRecheck).To(Equal(5*time.Minute), name)
 	}
 }
 
@@ -68,6 +70,9 @@ func TestBadOperatorFlagsAreRefusedWithEveryReason(t *testing.T) {
 
 	_, err = parseOperatorFlags([]string{"--workers=0", "--runtime=kubernetes"}, &stderr)
 	g.Expect(err).To(MatchError(ContainSubstring("--workers 0")))
+
+	_, err = parseOperatorFlags([]string{"--health-recheck=10ms", "--runtime=kubernetes"}, &stderr)
+	g.Expect(err).To(MatchError(ContainSubstring("--health-recheck 10ms: want at least 1s")))
 
 	_, err = parseOperatorFlags([]string{"--no-such-flag"}, &stderr)
 	g.Expect(err).To(HaveOccurred())

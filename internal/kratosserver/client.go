@@ -36,3 +36,17 @@ func DescribeError(resp *http.Response, err error) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
 	return fmt.Errorf("%w: %s", err, b)
 }
+
+// PasswordIdentity is the body that creates a staff identity with a password and its
+// metadata_public (partnership and roles), in Homeward's identity schema.
+func PasswordIdentity(email, name, password string, metadataPublic map[string]any) kratos.CreateIdentityBody {
+	body := kratos.NewCreateIdentityBody(SchemaID, map[string]any{"email": email, "name": name})
+	body.MetadataPublic = metadataPublic
+	config := kratos.NewIdentityWithCredentialsPasswordConfig()
+	config.SetPassword(password)
+	creds := kratos.NewIdentityWithCredentialsPassword()
+	creds.SetConfig(*config)
+	body.Credentials = kratos.NewIdentityWithCredentials()
+	body.Credentials.SetPassword(*creds)
+	return *body
+}

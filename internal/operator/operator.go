@@ -68,6 +68,9 @@ type Options struct {
 
 	// Workers is how many partnerships are reconciled in parallel (default 4).
 	Workers int
+	// HealthRecheck is how often a Ready partnership's storage and identity are checked again
+	// (default 5 minutes).
+	HealthRecheck time.Duration
 
 	// SkipNameValidation lets one process start the operator more than once (tests restart it).
 	SkipNameValidation bool
@@ -80,6 +83,10 @@ type Options struct {
 	MetricsSecure          bool
 	HealthProbeBindAddress string
 }
+
+// DefaultHealthRecheck keeps the partnerships-not-ready alerts within minutes of a silent fault
+// while costing one cheap reconcile per tenant per interval (no writes when nothing changed).
+const DefaultHealthRecheck = 5 * time.Minute
 
 // metricsOptions serve the operator's metrics the way a kubebuilder operator does.
 func metricsOptions(opts Options) metricsserver.Options {
@@ -199,6 +206,9 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Operator, error) {
 	if opts.Workers == 0 {
 		opts.Workers = 4
 	}
+	if opts.HealthRecheck == 0 {
+		opts.HealthRecheck = DefaultHealthRecheck
+	}
 	scheme, err := controllers.NewScheme()
 	if err != nil {
 		return nil, err
@@ -239,12 +249,13 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Operator, error) {
 
 	op := &Operator{Manager: mgr, tracing: tp}
 	r := &controllers.PartnershipReconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Recorder:  mgr.GetEventRecorder("homeward-operator"),
-		Access:    opts.Access,
-		Workers:   opts.Workers,
-		Tracer:    tp.Tracer("github.com/homeward-dev/homeward/controllers"),
+		Client:        mgr.GetClient(),
+		APIReader:     mgr.GetAPIReader(),
+		Recorder:      mgr.GetEventRecorder("homeward-operator"),
+		Access:        opts.Access,
+		Workers:       opts.Workers,
+		HealthRecheck: opts.HealthRecheck,
+		Tracer:        tp.Tracer("github.com/homeward-dev/homeward/controllers"),
 	}
 	switch opts.Runtime {
 	case RuntimeLocal:

@@ -32,15 +32,8 @@ type Person struct {
 
 // CreateIdentity creates a person with a password through the admin API and returns the identity id.
 func (i *Identity) CreateIdentity(ctx context.Context, p Person) (string, error) {
-	body := kratos.NewCreateIdentityBody(kratosserver.SchemaID, map[string]any{"email": p.Email, "name": p.Name})
-	body.MetadataPublic = p.MetadataPublic
-	password := kratos.NewIdentityWithCredentialsPasswordConfig()
-	password.SetPassword(p.Password)
-	creds := kratos.NewIdentityWithCredentialsPassword()
-	creds.SetConfig(*password)
-	body.Credentials = kratos.NewIdentityWithCredentials()
-	body.Credentials.SetPassword(*creds)
-	created, resp, err := i.Admin.IdentityAPI.CreateIdentity(ctx).CreateIdentityBody(*body).Execute()
+	body := kratosserver.PasswordIdentity(p.Email, p.Name, p.Password, p.MetadataPublic)
+	created, resp, err := i.Admin.IdentityAPI.CreateIdentity(ctx).CreateIdentityBody(body).Execute()
 	if err != nil {
 		return "", fmt.Errorf("create identity %s: %w", p.Email, kratosserver.DescribeError(resp, err))
 	}

@@ -298,6 +298,22 @@ func (a *Authenticator) whoami(ctx context.Context, cred credential) (*Principal
 	return p, nil
 }
 
+// The keys of an identity's metadata_public: which partnership it belongs to and its roles. The
+// operator writes them when it invites an admin; only the admin API can change them.
+const (
+	MetadataPartnership = "partnership"
+	MetadataRoles       = "roles"
+)
+
+// Metadata is the metadata_public of a staff identity of the partnership with the roles.
+func Metadata(partnership string, roles ...Role) map[string]any {
+	names := make([]any, len(roles))
+	for i, r := range roles {
+		names[i] = string(r)
+	}
+	return map[string]any{MetadataPartnership: partnership, MetadataRoles: names}
+}
+
 func principalOf(s *kratos.Session) *Principal {
 	p := &Principal{IdentityID: s.Identity.Id}
 	if traits, ok := s.Identity.Traits.(map[string]any); ok {
@@ -305,8 +321,8 @@ func principalOf(s *kratos.Session) *Principal {
 		p.Name, _ = traits["name"].(string)
 	}
 	if meta, ok := s.Identity.MetadataPublic.(map[string]any); ok {
-		p.Partnership, _ = meta["partnership"].(string)
-		if roles, ok := meta["roles"].([]any); ok {
+		p.Partnership, _ = meta[MetadataPartnership].(string)
+		if roles, ok := meta[MetadataRoles].([]any); ok {
 			for _, r := range roles {
 				if name, ok := r.(string); ok && KnownRole(Role(name)) {
 					p.Roles = append(p.Roles, Role(name))
