@@ -90,7 +90,8 @@ test: deps tools verify-generated build ## Install what is missing, then run the
 	go test $(TEST_FLAGS) -p $(TEST_PARALLEL) ./...
 
 .PHONY: dev
-dev: deps ## Run the local platform (control plane with the Partnership CRD) until Ctrl-C.
-	@hack/tools.sh kube-apiserver kube-controller-manager etcd kratos
-	go build -o $(BIN)/ ./cmd/homeward ./cmd/homeward-dev
-	$(BIN)/homeward-dev
+dev: deps ## Run the local platform (control plane, trace viewer, operator, sample partnerships) until Ctrl-C; DEMO=1 adds a year of synthetic history.
+	@hack/tools.sh kube-apiserver kube-controller-manager etcd kratos otel-desktop-viewer
+	@echo "[dev] building homeward and homeward-dev"
+	@go build -o $(BIN)/ ./cmd/homeward ./cmd/homeward-dev
+	$(BIN)/homeward-dev $(if $(filter 1 yes true,$(DEMO)),--demo)

@@ -27,6 +27,8 @@ STATICCHECK_VERSION=v0.8.2
 GOIMPORTS_VERSION=v0.52.0
 # Jaeger v2 is released from the module's v1 line.
 JAEGER_VERSION=v1.76.0
+# The trace viewer make dev starts: an OTLP receiver with its web UI embedded.
+OTEL_VIEWER_VERSION=v0.4.1
 
 declare -A VERSION=(
   [kube-apiserver]=$K8S_VERSION
@@ -38,8 +40,9 @@ declare -A VERSION=(
   [staticcheck]=$STATICCHECK_VERSION
   [goimports]=$GOIMPORTS_VERSION
   [jaeger]=$JAEGER_VERSION
+  [otel-desktop-viewer]=$OTEL_VIEWER_VERSION
 )
-DEFAULT_TOOLS=(kube-apiserver etcd kube-controller-manager kratos controller-gen helm jaeger)
+DEFAULT_TOOLS=(kube-apiserver etcd kube-controller-manager kratos controller-gen helm jaeger otel-desktop-viewer)
 
 log() { printf '[tools] %s\n' "$*" >&2; }
 
@@ -120,6 +123,15 @@ build_jaeger() {
     go build -trimpath -ldflags "-s -w" -o "$1" github.com/jaegertracing/jaeger/cmd/jaeger)
 }
 
+build_otel_viewer() {
+  local dir="$cache/src/otel-desktop-viewer"
+  throwaway_module "$dir" github.com/CtrlSpice/otel-desktop-viewer "$OTEL_VIEWER_VERSION"
+  # cgo: it links the prebuilt DuckDB library that a Go module ships. Its version list is refused, so
+  # the exact version is required in a throwaway module rather than `go install`ed.
+  (cd "$dir" && CGO_ENABLED=1 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w" -o "$1" \
+    github.com/CtrlSpice/otel-desktop-viewer)
+}
+
 build_go_install() { # OUT PACKAGE@VERSION
   local gobin
   gobin=$(mktemp -d "$cache/gobin.XXXXXX")
@@ -133,6 +145,7 @@ build() { # NAME OUT
     etcd) build_etcd "$2" ;;
     kratos) build_kratos "$2" ;;
     jaeger) build_jaeger "$2" ;;
+    otel-desktop-viewer) build_otel_viewer "$2" ;;
     controller-gen) build_go_install "$2" "sigs.k8s.io/controller-tools/cmd/controller-gen@$CONTROLLER_GEN_VERSION" ;;
     helm) build_go_install "$2" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" ;;
     staticcheck) build_go_install "$2" "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" ;;

@@ -1,6 +1,8 @@
 // Command homeward-dev runs Homeward's local platform for development: a real control plane
-// (etcd, kube-apiserver, kube-controller-manager) with the Partnership CRD, the operator with the
-// local runtime, and the sample partnerships, until Ctrl-C. `make dev` builds and runs it.
+// (etcd, kube-apiserver, kube-controller-manager) with the Partnership CRD, a trace viewer every
+// process exports to, the operator with the local runtime, and the sample partnerships, until
+// Ctrl-C. With --demo each partnership also gets a year of synthetic history. `make dev` builds and
+// runs it.
 package main
 
 import (
@@ -15,6 +17,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -33,6 +36,7 @@ import (
 	"github.com/homeward-dev/homeward/internal/controlplane"
 	"github.com/homeward-dev/homeward/internal/kratosserver"
 	"github.com/homeward-dev/homeward/internal/operator"
+	"github.com/homeward-dev/homeward/internal/traceviewer"
 )
 
 // options of one run of the local platform.
@@ -43,16 +47,19 @@ type options struct {
 	Samples []string
 	// FastHasher gives tenants' Kratos the test hasher (tests only).
 	FastHasher bool
+	// Demo imports a year of synthetic history into each partnership once it is Ready.
+	Demo bool
 }
 
 func main() {
 	stateDir := flag.String("state-dir", "", "folder for the control plane, kubeconfig and tenant data (default <repo>/.dev)")
 	samples := flag.String("samples", "", "comma-separated Partnership manifests to apply (default: config/samples/*.yaml)")
+	demo := flag.Bool("demo", false, "import a year of synthetic history into each partnership (people invented, NHS numbers from the 999 range)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	opts := options{StateDir: *stateDir}
+	opts := options{StateDir: *stateDir, Demo: *demo}
 	if *samples != "" {
 		opts.Samples = strings.Split(*samples, ",")
 	}
@@ -82,6 +89,10 @@ func run(ctx context.Context, log *slog.Logger, opts options, out io.Writer) err
 		return err
 	}
 	homewardPath, err := binaries.Path("homeward")
+	if err != nil {
+		return err
+	}
+	viewerPath, err := binaries.Path("otel-desktop-viewer")
 	if err != nil {
 		return err
 	}
@@ -117,6 +128,16 @@ func run(ctx context.Context, log *slog.Logger, opts options, out io.Writer) err
 	}
 	log.Info("control plane ready", "after", time.Since(started).Round(time.Millisecond))
 
+	viewer, err := traceviewer.Start(ctx, traceviewer.Options{Path: viewerPath, Dir: filepath.Join(opts.StateDir, "viewer"), MaxSize: "256MB"})
+	if err != nil {
+		return stopAll(err)
+	}
+	stopControlPlane := stopAll
+	stopAll = func(runErr error) error {
+		return stopControlPlane(errors.Join(runErr, viewer.Stop()))
+	}
+	log.Info("trace viewer ready", "url", viewer.URL())
+
 	hasher := kratosserver.HasherProduction
 	if opts.FastHasher {
 		hasher = kratosserver.HasherFastForTests
@@ -124,6 +145,7 @@ func run(ctx context.Context, log *slog.Logger, opts options, out io.Writer) err
 	op, err := operator.New(cp.Config, operator.Options{
 		Runtime: operator.RuntimeLocal, DataDir: filepath.Join(opts.StateDir, "tenants"),
 		RedisPath: "/usr/bin/redis-server", KratosPath: kratosPath, KratosHasher: hasher, HomewardPath: homewardPath,
+		OTLPEndpoint:       viewer.OTLPEndpoint(),
 		Access:             controllers.AccessOptions{IngressNamespace: "ingress-nginx", OperatorNamespace: "homeward-system"},
 		MetricsBindAddress: "0", HealthProbeBindAddress: "0",
 	}, logger.WithName("operator"))
@@ -151,18 +173,21 @@ func run(ctx context.Context, log *slog.Logger, opts options, out io.Writer) err
 
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "\nHomeward local platform is up.\n\n")
+	fmt.Fprintf(w, "  trace viewer\t%s\t(every request and reconcile, as a trace)\n", viewer.URL())
 	fmt.Fprintf(w, "  kubeconfig\t%s\n", kubeconfig)
 	fmt.Fprintf(w, "  apiserver\t%s\n", cp.Config.Host)
 	fmt.Fprintf(w, "  tenant data\t%s\n", filepath.Join(opts.StateDir, "tenants"))
 	fmt.Fprintf(w, "  try\tkubectl --kubeconfig %s get partnerships\n", kubeconfig)
 	fmt.Fprintf(w, "  \tkubectl --kubeconfig %s get namespaces\n", kubeconfig)
 	fmt.Fprintf(w, "  \tkubectl --kubeconfig %s apply -f <your-partnership.yaml>\n", kubeconfig)
-	fmt.Fprintf(w, "\nEach partnership's portal URL and its admins' invitations are listed below as they come up.\n")
+	fmt.Fprintf(w, "\nEach partnership's portal and how to sign in are listed below as they come up.\n")
 	fmt.Fprintf(w, "Press Ctrl-C to stop.\n\n")
 	if err := w.Flush(); err != nil {
 		return shutdown(err)
 	}
-	watchTenants(ctx, c, out)
+	d := &dashboard{c: c, out: out, log: log, started: started, viewerURL: viewer.URL(), stateDir: opts.StateDir, demo: opts.Demo,
+		demos: map[string]*demoState{}}
+	d.watch(ctx)
 	return shutdown(nil)
 }
 
@@ -195,15 +220,48 @@ func applySamples(ctx context.Context, c client.Client, files []string) error {
 	return nil
 }
 
-// watchTenants prints the partnerships whenever their conditions or endpoints change, until ctx ends.
-func watchTenants(ctx context.Context, c client.Client, out io.Writer) {
+// demoState is where a partnership's demo history stands.
+type demoState struct {
+	done    bool
+	admin   demoAdmin
+	summary string
+	err     error
+}
+
+// dashboard prints the partnerships whenever what it shows changes, and loads each one's demo
+// history once it is Ready.
+type dashboard struct {
+	c         client.Client
+	out       io.Writer
+	log       *slog.Logger
+	started   time.Time
+	viewerURL string
+	stateDir  string
+	demo      bool
+
+	mu       sync.Mutex
+	demos    map[string]*demoState
+	allReady bool
+}
+
+func (d *dashboard) watch(ctx context.Context) {
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
+	var loads sync.WaitGroup
+	defer loads.Wait()
 	last := ""
 	for {
-		if table := tenantTable(ctx, c); table != "" && table != last {
-			fmt.Fprintf(out, "%s  %s\n", time.Now().Format("15:04:05"), strings.ReplaceAll(table, "\n", "\n  "))
-			last = table
+		var list v1.PartnershipList
+		if err := d.c.List(ctx, &list); err == nil {
+			slices.SortFunc(list.Items, func(a, b v1.Partnership) int { return strings.Compare(a.Name, b.Name) })
+			if d.demo {
+				d.startDemos(ctx, list.Items, &loads)
+			}
+			if table := d.table(ctx, list.Items); table != last {
+				fmt.Fprintf(d.out, "%s  %s\n", time.Now().Format("15:04:05"), strings.ReplaceAll(table, "\n", "\n  "))
+				last = table
+			}
+			d.reportAllReady(list.Items)
 		}
 		select {
 		case <-ctx.Done():
@@ -213,45 +271,109 @@ func watchTenants(ctx context.Context, c client.Client, out io.Writer) {
 	}
 }
 
-func tenantTable(ctx context.Context, c client.Client) string {
-	var list v1.PartnershipList
-	if err := c.List(ctx, &list); err != nil {
-		return ""
+func ready(p *v1.Partnership) bool {
+	return meta.IsStatusConditionTrue(p.Status.Conditions, v1.ConditionReady)
+}
+
+// startDemos imports each Ready partnership's demo history, once, beside the others.
+func (d *dashboard) startDemos(ctx context.Context, items []v1.Partnership, loads *sync.WaitGroup) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i := range items {
+		p := items[i].DeepCopy()
+		if _, started := d.demos[p.Name]; started || !ready(p) {
+			continue
+		}
+		st := &demoState{}
+		d.demos[p.Name] = st
+		loads.Add(1)
+		go func() {
+			defer loads.Done()
+			admin, summary, err := loadDemo(ctx, p, d.stateDir)
+			if err != nil && ctx.Err() == nil {
+				d.log.Error("demo history not loaded", "partnership", p.Name, "error", err)
+			}
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			st.done, st.admin, st.summary, st.err = true, admin, summary, err
+		}()
 	}
-	slices.SortFunc(list.Items, func(a, b v1.Partnership) int { return strings.Compare(a.Name, b.Name) })
+}
+
+// reportAllReady says, once, how long the platform took to be wholly up: every partnership Ready
+// and, with --demo, its history loaded.
+func (d *dashboard) reportAllReady(items []v1.Partnership) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.allReady || len(items) == 0 {
+		return
+	}
+	for i := range items {
+		if !ready(&items[i]) {
+			return
+		}
+		if st := d.demos[items[i].Name]; d.demo && (st == nil || !st.done) {
+			return
+		}
+	}
+	d.allReady = true
+	fmt.Fprintf(d.out, "%s  all %d partnerships Ready %.1f s after start\n", time.Now().Format("15:04:05"), len(items), time.Since(d.started).Seconds())
+}
+
+// table is one line per partnership — Ready, its portal, how to sign in — then the admins'
+// invitations, each tenant's API endpoints and where the traces are.
+func (d *dashboard) table(ctx context.Context, items []v1.Partnership) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	var sb strings.Builder
 	w := tabwriter.NewWriter(&sb, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "PARTNERSHIP\tREADY\tREASON\tSTORAGE\tIDENTITY\tSERVICES\tPORTAL\tENDPOINTS")
-	var invitations []string
-	for _, p := range list.Items {
-		status := func(t string) string {
-			if cond := meta.FindStatusCondition(p.Status.Conditions, t); cond != nil {
-				return string(cond.Status)
-			}
-			return "-"
-		}
-		reason := "-"
+	fmt.Fprintln(w, "PARTNERSHIP\tREADY\tREASON\tPORTAL\tSIGN IN")
+	var invitations, endpoints []string
+	for i := range items {
+		p := &items[i]
+		status, reason := "-", "-"
 		if cond := meta.FindStatusCondition(p.Status.Conditions, v1.ConditionReady); cond != nil {
-			reason = cond.Reason
-		}
-		var endpoints []string
-		for _, e := range p.Status.Endpoints.Services {
-			endpoints = append(endpoints, e.Name+"="+e.URL)
+			status, reason = string(cond.Status), cond.Reason
 		}
 		portal := p.Status.Endpoints.Portal
 		if portal == "" {
 			portal = "-"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, status(v1.ConditionReady), reason,
-			status(v1.ConditionStorageReady), status(v1.ConditionIdentityReady), status(v1.ConditionServicesReady), portal, strings.Join(endpoints, " "))
-		invitations = append(invitations, adminInvitations(ctx, c, p.Name)...)
+		invited := adminInvitations(ctx, d.c, p.Name)
+		invitations = append(invitations, invited...)
+		signIn := "-"
+		switch st := d.demos[p.Name]; {
+		case st != nil && st.done && st.err == nil:
+			signIn = fmt.Sprintf("%s / %s (demo history: %s)", st.admin.Email, st.admin.Password, st.summary)
+		case st != nil && st.done:
+			signIn = "demo history failed (see the log)"
+		case st != nil:
+			signIn = "loading the demo history…"
+		case len(invited) > 0:
+			signIn = "open the admin's invitation below"
+		case len(p.Status.Admins) > 0:
+			signIn = "as " + p.Status.Admins[0].Email + " (invitation used)"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", p.Name, status, reason, portal, signIn)
+		var urls []string
+		for _, e := range p.Status.Endpoints.Services {
+			urls = append(urls, e.Name+"="+e.URL)
+		}
+		if len(urls) > 0 {
+			endpoints = append(endpoints, "  "+p.Name+"  "+strings.Join(urls, " "))
+		}
 	}
 	_ = w.Flush()
 	if len(invitations) > 0 {
 		sb.WriteString("\nSign in as a partnership's admin: open the invitation link, enter the code, choose a password.\n")
-		sb.WriteString(strings.Join(invitations, "\n"))
+		sb.WriteString(strings.Join(invitations, "\n") + "\n")
 	}
-	return strings.TrimRight(sb.String(), "\n")
+	if len(endpoints) > 0 {
+		sb.WriteString("\nAPIs (docs/development.md shows how to call them):\n")
+		sb.WriteString(strings.Join(endpoints, "\n") + "\n")
+	}
+	sb.WriteString("\nTraces of every request: " + d.viewerURL)
+	return sb.String()
 }
 
 // adminInvitations lists the partnership's admin invitations (link and code), which the operator

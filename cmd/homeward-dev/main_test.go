@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,9 +16,11 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gstruct"
 
 	"github.com/homeward-dev/homeward/internal/process"
 	"github.com/homeward-dev/homeward/internal/testenv"
+	"github.com/homeward-dev/homeward/internal/traceviewer"
 )
 
 // syncBuffer is written by run's goroutine and read by the test.
@@ -38,6 +41,9 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// make dev's program with a sample: the platform comes up, its table shows the portal and how to
+// sign in, the demo history is imported, a request's trace reaches the viewer, and Ctrl-C leaves
+// nothing running.
 func TestDevPlatformServesKubectlAndStopsCleanly(t *testing.T) {
 	g := NewWithT(t)
 	state := t.TempDir()
@@ -47,16 +53,33 @@ func TestDevPlatformServesKubectlAndStopsCleanly(t *testing.T) {
 	done := make(chan error, 1)
 	kirklees := filepath.Join(testenv.RepoRoot(t), "config", "samples", "platform_v1alpha1_partnership_kirklees.yaml")
 	go func() {
-		done <- run(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), options{StateDir: state, Samples: []string{kirklees}, FastHasher: true}, &out)
+		done <- run(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), options{StateDir: state, Samples: []string{kirklees}, FastHasher: true, Demo: true}, &out)
 	}()
 
 	g.Eventually(out.String).WithTimeout(2 * time.Minute).Should(ContainSubstring("Press Ctrl-C to stop."))
 	kubeconfig := filepath.Join(state, "kubeconfig")
 	g.Expect(out.String()).To(ContainSubstring("kubectl --kubeconfig " + kubeconfig + " get namespaces"))
-	// The sample tenant comes up with its portal, and its admin's invitation opens on that portal.
-	g.Eventually(out.String).WithTimeout(2 * time.Minute).Should(MatchRegexp(`kirklees\s+True\s+Ready\s+True\s+True\s+True\s+http://127\.0\.0\.1:\d+/\s+kratos-public=http://127\.0\.0\.1:\d+`))
-	portal := regexp.MustCompile(`Ready\s+True\s+True\s+True\s+(http://127\.0\.0\.1:\d+/)`).FindStringSubmatch(out.String())[1]
+	viewer := regexp.MustCompile(`trace viewer\s+(http://127\.0\.0\.1:\d+/)`).FindStringSubmatch(out.String())
+	g.Expect(viewer).To(HaveLen(2), "the trace viewer's URL is printed")
+	// The sample tenant comes up with its portal; its demo history is imported and the demo admin's
+	// sign-in shown; its admin's invitation opens on that portal.
+	g.Eventually(out.String).WithTimeout(3 * time.Minute).Should(MatchRegexp(
+		`kirklees\s+True\s+Ready\s+http://127\.0\.0\.1:\d+/\s+demo\.admin@kirklees\.example / demo-[0-9a-f]{24} \(demo history: \d+ referrals, 7 units, \d+ placements, \d+ voids\)`))
+	g.Expect(out.String()).To(MatchRegexp(`all 1 partnerships Ready [0-9.]+ s after start`))
+	portal := regexp.MustCompile(`Ready\s+(http://127\.0\.0\.1:\d+/)`).FindStringSubmatch(out.String())[1]
 	g.Expect(out.String()).To(MatchRegexp(`kirklees  hfh\.coordinator@kirklees\.example  ` + regexp.QuoteMeta(portal) + `recovery\?flow=[0-9a-f-]+  code \d+`))
+	g.Expect(out.String()).To(MatchRegexp(`kirklees  kratos-public=http://127\.0\.0\.1:\d+ .*referral=http://127\.0\.0\.1:\d+`))
+
+	// A page of the portal is a trace in the viewer.
+	asked := time.Now()
+	resp, err := http.Get(portal + "login")
+	g.Expect(err).NotTo(HaveOccurred())
+	_ = resp.Body.Close()
+	g.Eventually(func(g Gomega) {
+		traces, err := traceviewer.List(ctx, viewer[1], asked.Add(-time.Second), time.Now().Add(time.Minute))
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(traces).To(ContainElement(HaveField("RootSpan", gstruct.PointTo(HaveField("ServiceName", "homeward-portal")))))
+	}).WithTimeout(time.Minute).Should(Succeed())
 
 	get, err := exec.Command("kubectl", "--kubeconfig", kubeconfig, "get", "crd", "partnerships.platform.homeward.dev", "-o", "name").CombinedOutput()
 	g.Expect(err).NotTo(HaveOccurred(), string(get))
@@ -74,4 +97,5 @@ func TestDevPlatformServesKubectlAndStopsCleanly(t *testing.T) {
 		g.Expect(syscall.Kill(rec.Pid, 0)).To(MatchError(syscall.ESRCH), "the tenant's %s was stopped", component)
 	}
 	g.Expect(filepath.Join(state, "tenants", "kirklees", "redis", "appendonlydir")).To(BeADirectory(), "tenant data is kept")
+	g.Expect(filepath.Join(state, "demo", "kirklees", "kirklees-referrals.csv")).To(BeAnExistingFile(), "the demo history is kept to be imported again")
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/homeward-dev/homeward/internal/jaegerserver"
 	"github.com/homeward-dev/homeward/internal/kratosserver"
 	"github.com/homeward-dev/homeward/internal/redisserver"
+	"github.com/homeward-dev/homeward/internal/traceviewer"
 )
 
 // startTimeout bounds how long any one component may take to come up in a test.
@@ -157,6 +158,23 @@ func Jaeger(t testing.TB) *jaegerserver.Server {
 	t.Cleanup(func() {
 		if err := srv.Stop(); err != nil {
 			t.Errorf("stop jaeger: %v", err)
+		}
+	})
+	return srv
+}
+
+// TraceViewer runs otel-desktop-viewer, the trace viewer `make dev` starts, stopped when t ends.
+func TraceViewer(t testing.TB) *traceviewer.Server {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	srv, err := traceviewer.Start(ctx, traceviewer.Options{Path: builtBinary(t, "otel-desktop-viewer"), Dir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("start the trace viewer: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Stop(); err != nil {
+			t.Errorf("stop the trace viewer: %v", err)
 		}
 	})
 	return srv
