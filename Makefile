@@ -57,7 +57,7 @@ vendor-assets: ## Copy GOV.UK Frontend, MoJ Frontend and axe-core from the pinne
 .PHONY: screenshots
 screenshots: deps tools ## Refresh docs/screenshots/ from the portal's browser test.
 	mkdir -p docs/screenshots
-	HOMEWARD_SCREENSHOTS=$(CURDIR)/docs/screenshots go test -count=1 -run TestPortalInABrowser ./services/portal/
+	HOMEWARD_SCREENSHOTS=$(CURDIR)/docs/screenshots go test -count=1 -run 'TestPortalInABrowser|InABrowser' ./services/portal/
 
 .PHONY: build
 build: ## Build every Homeward binary into bin/.

@@ -21,10 +21,10 @@ import (
 // Scheme is a partnership's step-down units.
 type Scheme struct {
 	Name, Owner, Type, Line1, Town, Postcode string
-	Units                                   int
-	WeeklyCost                              string
-	HousingBenefit                          bool
-	Features                                [][]string // cycled over the units
+	Units                                    int
+	WeeklyCost                               string
+	HousingBenefit                           bool
+	Features                                 [][]string // cycled over the units
 	// MeanStayDays is the typical stay; stays vary around it by a third and never exceed MaxStayDays.
 	MeanStayDays, MaxStayDays int
 }
@@ -61,9 +61,9 @@ func Profiles() map[string]Profile {
 		// Hospital2Home: the evaluation's tenure and need mix (56 % social, 19 % private rented, 16 %
 		// homeless, 9 % owner-occupiers; 73 % from hospital, 27 % from care homes; 13 % rehoused).
 		"oldham": {Partnership: "oldham", ReferralsPerMonth: 15, Hospital: "Royal Oldham Hospital", Town: "Oldham", Postcode: "OL1",
-			Sources: []Weighted{{"ward", 73}, {"care-home", 27}},
-			Tenures: []Weighted{{"social-rented", 56}, {"private-rented", 19}, {"homeless", 16}, {"owner-occupier", 9}},
-			Needs:   []Weighted{{"repairs", 7}, {"mental-health", 19}, {"substance-use", 3}, {"adaptations", 30}, {"clearance", 12}, {"homelessness", 16}, {"benefits-debt", 13}},
+			Sources:           []Weighted{{"ward", 73}, {"care-home", 27}},
+			Tenures:           []Weighted{{"social-rented", 56}, {"private-rented", 19}, {"homeless", 16}, {"owner-occupier", 9}},
+			Needs:             []Weighted{{"repairs", 7}, {"mental-health", 19}, {"substance-use", 3}, {"adaptations", 30}, {"clearance", 12}, {"homelessness", 16}, {"benefits-debt", 13}},
 			RehousingPerMonth: 2, RehousedDays: 40, Landlords: []string{"First Choice Homes Oldham", "Great Places"}},
 		// Home from Home: seven accessible flats, stays of about eight weeks.
 		"kirklees": {Partnership: "kirklees", ReferralsPerMonth: 6, Hospital: "Huddersfield Royal Infirmary", Town: "Huddersfield", Postcode: "HD1",
@@ -85,9 +85,9 @@ func Profiles() map[string]Profile {
 				Features: [][]string{{"on-site-care", "lift", "level-access-shower"}, {"on-site-care", "wheelchair-accessible", "hoist"}}}},
 		// Housing and Health Coordinators: rehousing in about 33 days against 129 on the waiting list.
 		"nottingham": {Partnership: "nottingham", ReferralsPerMonth: 10, Hospital: "Queen's Medical Centre", Town: "Nottingham", Postcode: "NG7",
-			Sources:   []Weighted{{"ward", 15}, {"community", 55}, {"gp", 20}, {"self", 10}},
-			Tenures:   []Weighted{{"social-rented", 7}, {"private-rented", 2}, {"owner-occupier", 1}},
-			Needs:     []Weighted{{"rehousing", 6}, {"adaptations", 3}, {"repairs", 2}, {"mental-health", 1}},
+			Sources:           []Weighted{{"ward", 15}, {"community", 55}, {"gp", 20}, {"self", 10}},
+			Tenures:           []Weighted{{"social-rented", 7}, {"private-rented", 2}, {"owner-occupier", 1}},
+			Needs:             []Weighted{{"rehousing", 6}, {"adaptations", 3}, {"repairs", 2}, {"mental-health", 1}},
 			RehousingPerMonth: 7, RehousedDays: 33, Landlords: []string{"Nottingham City Homes"}},
 		"kettering": {Partnership: "kettering", ReferralsPerMonth: 8, Hospital: "Kettering General Hospital", Town: "Kettering", Postcode: "NN16",
 			Sources: ward, Tenures: tenures, Needs: needs},

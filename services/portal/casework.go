@@ -49,6 +49,9 @@ func (p *Portal) home(w http.ResponseWriter, r *http.Request) {
 	if who.Can(auth.ReferralCreate) {
 		cards = append(cards, homeCard{Title: "Refer a person", Href: "/refer", Text: "Refer someone whose discharge is held up by housing."})
 	}
+	if who.Can(auth.ReportRead) {
+		cards = append(cards, homeCard{Title: "Outcomes", Href: "/outcomes", Text: "Referrals, bed days and money saved, occupancy and where people went, by period."})
+	}
 	if who.Can(auth.AuditRead) {
 		cards = append(cards, homeCard{Title: "Audit trail", Href: "/audit", Text: "Who read and changed a referral, by its reference."})
 	}

@@ -23,6 +23,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/homeward-dev/homeward/clients/referral"
+	"github.com/homeward-dev/homeward/clients/reporting"
 	"github.com/homeward-dev/homeward/internal/kratosserver"
 	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/kit/auth"
@@ -45,6 +46,7 @@ type Portal struct {
 	app        *app.Service
 	identity   *identity
 	referrals  *referral.Client
+	reports    *reporting.Client
 	pages      map[string]*template.Template
 	csrfSecret []byte
 	display    string
@@ -78,6 +80,10 @@ func New(a *app.Service) (*Portal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("referral client: %w", err)
 	}
+	reports, err := reporting.NewClient(cfg.ReportingURL, reportingSession{}, reporting.WithClient(client))
+	if err != nil {
+		return nil, fmt.Errorf("reporting client: %w", err)
+	}
 	memo, err := ui.NewMemo()
 	if err != nil {
 		return nil, err
@@ -90,7 +96,7 @@ func New(a *app.Service) (*Portal, error) {
 	_, _ = rand.Read(secret)
 	p := &Portal{
 		app: a, identity: &identity{public: public, client: &http.Client{Timeout: 10 * time.Second, Transport: transport}},
-		referrals: refs, pages: pages, csrfSecret: secret, display: displayName(cfg.Partnership),
+		referrals: refs, reports: reports, pages: pages, csrfSecret: secret, display: displayName(cfg.Partnership),
 		buffers: sync.Pool{New: func() any { return new(bytes.Buffer) }},
 	}
 	p.routes()
@@ -143,6 +149,8 @@ func (p *Portal) routes() {
 	page("POST /referrals/{id}/readmissions", p.readmission)
 	page("GET /actions/overdue", p.overdueActions)
 	page("GET /audit", p.audit)
+	page("GET /outcomes", p.outcomes)
+	page("GET /outcomes.csv", p.outcomesCSV)
 	page("GET /follow-ups/due", p.followUpsDue)
 	page("GET /refer", p.referForm)
 	page("POST /refer", p.referSubmit)

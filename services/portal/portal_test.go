@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/homeward-dev/homeward/internal/kratosserver"
-	"github.com/homeward-dev/homeward/internal/loopback"
 	"github.com/homeward-dev/homeward/internal/testenv"
 	"github.com/homeward-dev/homeward/services/housing"
 	"github.com/homeward-dev/homeward/services/kit/app"
@@ -34,6 +33,14 @@ type env struct {
 	tenant *servicetest.Tenant
 	clock  *servicetest.Clock
 	portal *Portal
+	// The services behind the portal, for tests that set data up or compare with them directly.
+	referralURL, housingURL, reportingURL string
+}
+
+// oldhamCostModel is a cost model like the Oldham sample's, so reports have money in them.
+func oldhamCostModel() *config.CostModel {
+	return &config.CostModel{Currency: "GBP", BedDayCost: "302.00", ResidentialCareWeekly: "536.77", StepDownWeekly: "203.77",
+		WaitingListBaselineDays: 129, SchemeAnnualCost: "66404.00", SavingsSplit: config.SavingsSplit{NHS: 55, LocalAuthority: 28, HousingProvider: 17}}
 }
 
 func startEnv(t testing.TB, partnership string) *env {
@@ -45,15 +52,19 @@ func startEnv(t testing.TB, partnership string) *env {
 // logging with the options' logger.
 func startEnvWith(t testing.TB, partnership, otlp string, opts app.Options) *env {
 	t.Helper()
-	port, err := loopback.FreePort()
+	// Hold the portal's port from the start: Kratos must be told the portal's address before the
+	// portal can serve, and a port merely found free could be taken by anything in between.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	base := fmt.Sprintf("http://127.0.0.1:%d", l.Addr().(*net.TCPAddr).Port)
+	t.Cleanup(func() { _ = l.Close() })
 	tenant := servicetest.StartTenantWith(t, partnership, kratosserver.Options{PortalURL: base + "/"})
 	// The day before British Summer Time ends (25 October 2026): journeys cross the clock change.
 	clock := servicetest.NewClock(time.Date(2026, 10, 24, 9, 0, 0, 0, calendar.London()))
 	policy := config.DefaultPolicy()
+	policy.CostModel = oldhamCostModel()
 	opts.Now = clock.Now
 	configOf := func(service string) config.Config {
 		c := tenant.Config(t, service, policy)
@@ -62,7 +73,19 @@ func startEnvWith(t testing.TB, partnership, otlp string, opts app.Options) *env
 	}
 	_, refSrv := servicetest.Serve(t, configOf(referral.Name), opts, func(a *app.Service) { referral.New(a) })
 	_, homeSrv := servicetest.Serve(t, configOf(housing.Name), opts, func(a *app.Service) { housing.New(a) })
-	_, repSrv := servicetest.Serve(t, configOf(reporting.Name), opts, func(a *app.Service) { reporting.New(a) })
+	var rep *reporting.Service
+	_, repSrv := servicetest.Serve(t, configOf(reporting.Name), opts, func(a *app.Service) { rep = reporting.New(a) })
+	// Reports count what the reporting service has ingested: run its ingest as production does.
+	ingestCtx, stopIngest := context.WithCancel(context.Background())
+	ingested := make(chan struct{})
+	go func() {
+		defer close(ingested)
+		_ = rep.Ingest(ingestCtx)
+	}()
+	t.Cleanup(func() {
+		stopIngest()
+		<-ingested
+	})
 	cfg := configOf(Name)
 	cfg.ReferralURL, cfg.HousingURL, cfg.ReportingURL = refSrv.URL, homeSrv.URL, repSrv.URL
 	a, err := app.New(context.Background(), Name, cfg, opts)
@@ -73,17 +96,13 @@ func startEnvWith(t testing.TB, partnership, otlp string, opts app.Options) *env
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-	if err != nil {
-		t.Fatal(err)
-	}
 	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: p.Handler()}}
 	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
 		_ = a.Close(context.Background())
 	})
-	return &env{url: base, tenant: tenant, clock: clock, portal: p}
+	return &env{url: base, tenant: tenant, clock: clock, portal: p, referralURL: refSrv.URL, housingURL: homeSrv.URL, reportingURL: repSrv.URL}
 }
 
 // person creates an identity with a password and roles in a partnership.

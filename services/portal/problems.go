@@ -1,23 +1,52 @@
 package portal
 
 import (
+	"encoding/json"
 	"net/http"
 	"reflect"
+	"strings"
 
 	"github.com/homeward-dev/homeward/clients/referral"
 )
 
 var problemType = reflect.TypeFor[referral.Problem]()
 
-// problemOf reads a service's problem answer out of any of the generated client's typed problem
-// responses (each a named copy of the one Problem schema).
+// problemOf reads a service's problem answer out of any of the generated clients' typed problem
+// responses: each is a named copy of the one Problem schema, the referral client's directly
+// convertible, the other services' clients' read back through their JSON.
 func problemOf(res any) (*referral.Problem, bool) {
 	v := reflect.ValueOf(res)
-	if v.Kind() != reflect.Pointer || v.IsNil() || !v.Elem().Type().ConvertibleTo(problemType) {
+	if v.Kind() != reflect.Pointer || v.IsNil() {
 		return nil, false
 	}
-	pr := v.Elem().Convert(problemType).Interface().(referral.Problem)
+	if v.Elem().Type().ConvertibleTo(problemType) {
+		pr := v.Elem().Convert(problemType).Interface().(referral.Problem)
+		return &pr, true
+	}
+	if !strings.HasSuffix(v.Elem().Type().Name(), "Problem") && !isProblemResponse(v.Elem().Type().Name()) {
+		return nil, false
+	}
+	b, err := json.Marshal(res)
+	if err != nil {
+		return nil, false
+	}
+	var pr referral.Problem
+	if err := pr.UnmarshalJSON(b); err != nil || pr.Status == 0 {
+		return nil, false
+	}
 	return &pr, true
+}
+
+// isProblemResponse reports whether a generated response type is one of a service's refusals, which
+// the generated clients name after the status they answer.
+func isProblemResponse(name string) bool {
+	for _, status := range []string{"BadRequest", "Unauthorized", "Forbidden", "NotFound", "Conflict", "PreconditionFailed",
+		"UnprocessableEntity", "TooManyRequests", "ServiceUnavailable", "RequestEntityTooLarge", "UnsupportedMediaType", "PreconditionRequired"} {
+		if strings.HasSuffix(name, status) {
+			return true
+		}
+	}
+	return false
 }
 
 // answerProblem turns a service's refusal into a page: not authorised, not found, changed meanwhile,
