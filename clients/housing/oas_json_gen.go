@@ -6909,9 +6909,19 @@ func (s *Placement) encodeFields(e *jx.Encoder) {
 			s.Flags.Encode(e)
 		}
 	}
+	{
+		if s.Allowed != nil {
+			e.FieldStart("allowed")
+			e.ArrStart()
+			for _, elem := range s.Allowed {
+				elem.Encode(e)
+			}
+			e.ArrEnd()
+		}
+	}
 }
 
-var jsonFieldsNameOfPlacement = [22]string{
+var jsonFieldsNameOfPlacement = [23]string{
 	0:  "id",
 	1:  "referralId",
 	2:  "unitId",
@@ -6934,6 +6944,7 @@ var jsonFieldsNameOfPlacement = [22]string{
 	19: "updatedAt",
 	20: "lateEntries",
 	21: "flags",
+	22: "allowed",
 }
 
 // Decode decodes Placement from json.
@@ -7199,6 +7210,23 @@ func (s *Placement) Decode(d *jx.Decoder) error {
 				return nil
 			}(); err != nil {
 				return errors.Wrap(err, "decode field \"flags\"")
+			}
+		case "allowed":
+			if err := func() error {
+				s.Allowed = make([]PlacementStatus, 0)
+				if err := d.Arr(func(d *jx.Decoder) error {
+					var elem PlacementStatus
+					if err := elem.Decode(d); err != nil {
+						return err
+					}
+					s.Allowed = append(s.Allowed, elem)
+					return nil
+				}); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"allowed\"")
 			}
 		default:
 			return d.Skip()
@@ -13962,9 +13990,19 @@ func (s *Unit) encodeFields(e *jx.Encoder) {
 		e.FieldStart("updatedAt")
 		json.EncodeDateTime(e, s.UpdatedAt)
 	}
+	{
+		if s.Allowed != nil {
+			e.FieldStart("allowed")
+			e.ArrStart()
+			for _, elem := range s.Allowed {
+				elem.Encode(e)
+			}
+			e.ArrEnd()
+		}
+	}
 }
 
-var jsonFieldsNameOfUnit = [19]string{
+var jsonFieldsNameOfUnit = [20]string{
 	0:  "scheme",
 	1:  "address",
 	2:  "ownerOrganisation",
@@ -13984,6 +14022,7 @@ var jsonFieldsNameOfUnit = [19]string{
 	16: "createdOn",
 	17: "createdAt",
 	18: "updatedAt",
+	19: "allowed",
 }
 
 // Decode decodes Unit from json.
@@ -14219,6 +14258,23 @@ func (s *Unit) Decode(d *jx.Decoder) error {
 			}(); err != nil {
 				return errors.Wrap(err, "decode field \"updatedAt\"")
 			}
+		case "allowed":
+			if err := func() error {
+				s.Allowed = make([]UnitAllowedItem, 0)
+				if err := d.Arr(func(d *jx.Decoder) error {
+					var elem UnitAllowedItem
+					if err := elem.Decode(d); err != nil {
+						return err
+					}
+					s.Allowed = append(s.Allowed, elem)
+					return nil
+				}); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"allowed\"")
+			}
 		default:
 			return d.Skip()
 		}
@@ -14420,6 +14476,48 @@ func (s *UnitAddress) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON implements stdjson.Unmarshaler.
 func (s *UnitAddress) UnmarshalJSON(data []byte) error {
+	d := jx.DecodeBytes(data)
+	return s.Decode(d)
+}
+
+// Encode encodes UnitAllowedItem as json.
+func (s UnitAllowedItem) Encode(e *jx.Encoder) {
+	e.Str(string(s))
+}
+
+// Decode decodes UnitAllowedItem from json.
+func (s *UnitAllowedItem) Decode(d *jx.Decoder) error {
+	if s == nil {
+		return errors.New("invalid: unable to decode UnitAllowedItem to nil")
+	}
+	v, err := d.StrBytes()
+	if err != nil {
+		return err
+	}
+	// Try to use constant string.
+	switch UnitAllowedItem(v) {
+	case UnitAllowedItemAvailable:
+		*s = UnitAllowedItemAvailable
+	case UnitAllowedItemVoid:
+		*s = UnitAllowedItemVoid
+	case UnitAllowedItemClosed:
+		*s = UnitAllowedItemClosed
+	default:
+		*s = UnitAllowedItem(v)
+	}
+
+	return nil
+}
+
+// MarshalJSON implements stdjson.Marshaler.
+func (s UnitAllowedItem) MarshalJSON() ([]byte, error) {
+	e := jx.Encoder{}
+	s.Encode(&e)
+	return e.Bytes(), nil
+}
+
+// UnmarshalJSON implements stdjson.Unmarshaler.
+func (s *UnitAllowedItem) UnmarshalJSON(data []byte) error {
 	d := jx.DecodeBytes(data)
 	return s.Decode(d)
 }

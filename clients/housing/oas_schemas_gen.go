@@ -2941,6 +2941,8 @@ type Placement struct {
 	// What was recorded after the day it happened (within policy.lateEntryDays), and by whom.
 	LateEntries []LateEntry       `json:"lateEntries"`
 	Flags       OptPlacementFlags `json:"flags"`
+	// The workflow moves open now (absent from lists).
+	Allowed []PlacementStatus `json:"allowed"`
 }
 
 // GetID returns the value of ID.
@@ -3053,6 +3055,11 @@ func (s *Placement) GetFlags() OptPlacementFlags {
 	return s.Flags
 }
 
+// GetAllowed returns the value of Allowed.
+func (s *Placement) GetAllowed() []PlacementStatus {
+	return s.Allowed
+}
+
 // SetID sets the value of ID.
 func (s *Placement) SetID(val string) {
 	s.ID = val
@@ -3161,6 +3168,11 @@ func (s *Placement) SetLateEntries(val []LateEntry) {
 // SetFlags sets the value of Flags.
 func (s *Placement) SetFlags(val OptPlacementFlags) {
 	s.Flags = val
+}
+
+// SetAllowed sets the value of Allowed.
+func (s *Placement) SetAllowed(val []PlacementStatus) {
+	s.Allowed = val
 }
 
 // PlacementBookedHeaders wraps Placement with response headers.
@@ -5215,6 +5227,8 @@ type Unit struct {
 	CreatedOn Date              `json:"createdOn"`
 	CreatedAt time.Time         `json:"createdAt"`
 	UpdatedAt time.Time         `json:"updatedAt"`
+	// The status changes staff may make now (absent from lists).
+	Allowed []UnitAllowedItem `json:"allowed"`
 }
 
 // GetScheme returns the value of Scheme.
@@ -5312,6 +5326,11 @@ func (s *Unit) GetUpdatedAt() time.Time {
 	return s.UpdatedAt
 }
 
+// GetAllowed returns the value of Allowed.
+func (s *Unit) GetAllowed() []UnitAllowedItem {
+	return s.Allowed
+}
+
 // SetScheme sets the value of Scheme.
 func (s *Unit) SetScheme(val string) {
 	s.Scheme = val
@@ -5407,6 +5426,11 @@ func (s *Unit) SetUpdatedAt(val time.Time) {
 	s.UpdatedAt = val
 }
 
+// SetAllowed sets the value of Allowed.
+func (s *Unit) SetAllowed(val []UnitAllowedItem) {
+	s.Allowed = val
+}
+
 type UnitAddress struct {
 	Line1    string    `json:"line1"`
 	Line2    OptString `json:"line2"`
@@ -5452,6 +5476,54 @@ func (s *UnitAddress) SetTown(val string) {
 // SetPostcode sets the value of Postcode.
 func (s *UnitAddress) SetPostcode(val string) {
 	s.Postcode = val
+}
+
+type UnitAllowedItem string
+
+const (
+	UnitAllowedItemAvailable UnitAllowedItem = "available"
+	UnitAllowedItemVoid      UnitAllowedItem = "void"
+	UnitAllowedItemClosed    UnitAllowedItem = "closed"
+)
+
+// AllValues returns all UnitAllowedItem values.
+func (UnitAllowedItem) AllValues() []UnitAllowedItem {
+	return []UnitAllowedItem{
+		UnitAllowedItemAvailable,
+		UnitAllowedItemVoid,
+		UnitAllowedItemClosed,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s UnitAllowedItem) MarshalText() ([]byte, error) {
+	switch s {
+	case UnitAllowedItemAvailable:
+		return []byte(s), nil
+	case UnitAllowedItemVoid:
+		return []byte(s), nil
+	case UnitAllowedItemClosed:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *UnitAllowedItem) UnmarshalText(data []byte) error {
+	switch UnitAllowedItem(data) {
+	case UnitAllowedItemAvailable:
+		*s = UnitAllowedItemAvailable
+		return nil
+	case UnitAllowedItemVoid:
+		*s = UnitAllowedItemVoid
+		return nil
+	case UnitAllowedItemClosed:
+		*s = UnitAllowedItemClosed
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
 }
 
 // UnitCreatedHeaders wraps Unit with response headers.

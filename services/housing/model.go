@@ -42,6 +42,9 @@ var unitMoves = map[UnitStatus][]UnitStatus{
 	UnitOccupied:  {},
 }
 
+// withAllowed fills the moves open from the unit's status.
+func (u *Unit) withAllowed() { u.Allowed = append(make([]UnitStatus, 0, 2), unitMoves[u.Status]...) }
+
 // Staff is a member of staff as records name them.
 type Staff = auth.Staff
 
@@ -81,6 +84,9 @@ type Unit struct {
 	CreatedOn calendar.Date  `json:"createdOn"`
 	CreatedAt time.Time      `json:"createdAt"`
 	UpdatedAt time.Time      `json:"updatedAt"`
+	// Allowed are the status changes staff may make now, filled when the unit is answered so the
+	// portal offers exactly those.
+	Allowed []UnitStatus `json:"allowed,omitzero"`
 }
 
 // Booking holds a unit for a placement for the nights [From, To).
@@ -174,6 +180,11 @@ var placementMoves = map[PlacementStatus][]PlacementStatus{
 	PlacementNotArrived:  {},
 }
 
+// withAllowed fills the moves open from the placement's status.
+func (p *Placement) withAllowed() {
+	p.Allowed = append(make([]PlacementStatus, 0, 3), placementMoves[p.Status]...)
+}
+
 // inUnit reports whether the person is staying in the unit.
 func (s PlacementStatus) inUnit() bool { return s == PlacementArrived || s == PlacementExtended }
 
@@ -204,6 +215,8 @@ type Placement struct {
 	// LateEntries are what was recorded after the day it happened.
 	LateEntries []app.LateEntry `json:"lateEntries,omitempty"`
 	Flags       *PlacementFlags `json:"flags,omitempty"`
+	// Allowed are the workflow moves open now, filled when the placement is answered.
+	Allowed []PlacementStatus `json:"allowed,omitzero"`
 }
 
 // PlacementFlags are worked out when a placement is read.

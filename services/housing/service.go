@@ -100,7 +100,13 @@ func decode(r *http.Request, v any) *httpapi.Problem {
 	return httpapi.Decode(r, v, httpapi.DefaultBodyLimit)
 }
 
+// allowing is a record that says which moves are open from where it stands.
+type allowing interface{ withAllowed() }
+
 func writeRecord(w http.ResponseWriter, status int, v any, version int64) {
+	if a, ok := v.(allowing); ok {
+		a.withAllowed()
+	}
 	w.Header().Set("ETag", app.ETag(version))
 	httpapi.WriteJSON(w, status, v)
 }

@@ -340,12 +340,14 @@ func recordSections(r referral.Referral, current string) ui.SubNavigation {
 }
 
 type recordPage struct {
-	R            referral.Referral
-	Moves        []string
-	ETag         string
-	Tab          string
-	Sent         bool
-	MayWork      bool
+	R       referral.Referral
+	Moves   []string
+	ETag    string
+	Tab     string
+	Sent    bool
+	MayWork bool
+	// MayHouse: the user may find and book a unit for the person.
+	MayHouse     bool
 	Priority     []string
 	Destinations []string
 	Results      []string
@@ -368,7 +370,7 @@ func (p *Portal) record(w http.ResponseWriter, r *http.Request) {
 		tab = "summary"
 	}
 	data := recordPage{R: got.Response, Moves: movesOf(got.Response.Allowed), ETag: got.ETag.Value, Tab: tab, Sent: r.URL.Query().Get("done") == "sent",
-		MayWork: principalOf(r).Can(auth.ReferralWork), Priority: priorities, Destinations: destinations, Results: followUpResults, ActionTypes: actionTypes}
+		MayWork: principalOf(r).Can(auth.ReferralWork), MayHouse: principalOf(r).Can(auth.HousingManage), Priority: priorities, Destinations: destinations, Results: followUpResults, ActionTypes: actionTypes}
 	data.Sections = recordSections(got.Response, tab)
 	data.StatusTag = ui.Join(tagOf(string(got.Response.Status)).HTML(), " ", tagOf(string(got.Response.Priority)).HTML())
 	switch tab {

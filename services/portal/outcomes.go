@@ -100,7 +100,9 @@ func formatDay(d calendar.Date) string {
 	return time.Date(d.Year, d.Month, d.Day, 12, 0, 0, 0, time.UTC).Format("2 January 2006")
 }
 
-func dateOf(d calendar.Date) time.Time { return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC) }
+func dateOf(d calendar.Date) time.Time {
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC)
+}
 
 // figure is one line of a summary list.
 type figure struct{ Label, Value string }
@@ -131,8 +133,7 @@ type chartWithTable struct {
 // outcomes is the managers' and commissioners' dashboard, from the reporting service only: the
 // portal formats the figures it is given and never computes one.
 func (p *Portal) outcomes(w http.ResponseWriter, r *http.Request) {
-	if !principalOf(r).Can(auth.ReportRead) {
-		p.notAuthorised(w, r)
+	if _, ok := p.require(w, r, auth.ReportRead); !ok {
 		return
 	}
 	today := calendar.DateOf(p.app.Now())
@@ -294,8 +295,7 @@ func monthlyCharts(s *reporting.Series) []chartWithTable {
 // outcomesCSV is the report for the period as the reporting service writes it: the same file a
 // manager gets from the service, and for a commissioner the controlled one.
 func (p *Portal) outcomesCSV(w http.ResponseWriter, r *http.Request) {
-	if !principalOf(r).Can(auth.ReportRead) {
-		p.notAuthorised(w, r)
+	if _, ok := p.require(w, r, auth.ReportRead); !ok {
 		return
 	}
 	per, problem := choosePeriod(r.URL.Query(), calendar.DateOf(p.app.Now()))

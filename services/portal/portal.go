@@ -22,6 +22,7 @@ import (
 	"github.com/ogen-go/ogen/ogenerrors"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
+	"github.com/homeward-dev/homeward/clients/housing"
 	"github.com/homeward-dev/homeward/clients/referral"
 	"github.com/homeward-dev/homeward/clients/reporting"
 	"github.com/homeward-dev/homeward/internal/kratosserver"
@@ -47,6 +48,7 @@ type Portal struct {
 	identity   *identity
 	referrals  *referral.Client
 	reports    *reporting.Client
+	housing    *housing.Client
 	pages      map[string]*template.Template
 	csrfSecret []byte
 	display    string
@@ -84,6 +86,10 @@ func New(a *app.Service) (*Portal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reporting client: %w", err)
 	}
+	homes, err := housing.NewClient(cfg.HousingURL, housingSession{}, housing.WithClient(client))
+	if err != nil {
+		return nil, fmt.Errorf("housing client: %w", err)
+	}
 	memo, err := ui.NewMemo()
 	if err != nil {
 		return nil, err
@@ -96,7 +102,7 @@ func New(a *app.Service) (*Portal, error) {
 	_, _ = rand.Read(secret)
 	p := &Portal{
 		app: a, identity: &identity{public: public, client: &http.Client{Timeout: 10 * time.Second, Transport: transport}},
-		referrals: refs, reports: reports, pages: pages, csrfSecret: secret, display: displayName(cfg.Partnership),
+		referrals: refs, reports: reports, housing: homes, pages: pages, csrfSecret: secret, display: displayName(cfg.Partnership),
 		buffers: sync.Pool{New: func() any { return new(bytes.Buffer) }},
 	}
 	p.routes()
@@ -149,6 +155,18 @@ func (p *Portal) routes() {
 	page("POST /referrals/{id}/readmissions", p.readmission)
 	page("GET /actions/overdue", p.overdueActions)
 	page("GET /audit", p.audit)
+	page("GET /units", p.units)
+	page("GET /units/new", p.newUnit)
+	page("POST /units", p.createUnit)
+	page("GET /units/calendar", p.calendar)
+	page("GET /units/{id}", p.unitPage)
+	page("POST /units/{id}/transitions", p.unitTransition)
+	page("GET /placements/find", p.findUnit)
+	page("POST /placements", p.book)
+	page("GET /placements/over-stays", p.overStays)
+	page("GET /placements/housing-benefit", p.benefitUnclaimed)
+	page("GET /placements/{id}", p.placementPage)
+	page("POST /placements/{id}/transitions", p.placementTransition)
 	page("GET /outcomes", p.outcomes)
 	page("GET /outcomes.csv", p.outcomesCSV)
 	page("GET /follow-ups/due", p.followUpsDue)

@@ -74,7 +74,11 @@ func (p *Portal) answerProblem(w http.ResponseWriter, r *http.Request, res any) 
 		for _, e := range pr.Errors {
 			msg += " " + e.Field.Value + ": " + e.Message.Value + "."
 		}
-		p.render(w, r, http.StatusUnprocessableEntity, "problem", view{Title: pr.Title, Message: msg})
+		status := http.StatusUnprocessableEntity
+		if pr.Status == http.StatusConflict { // a clash or a move the record's state does not allow
+			status = http.StatusConflict
+		}
+		p.render(w, r, status, "problem", view{Title: pr.Title, Message: msg})
 	}
 }
 

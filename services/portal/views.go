@@ -47,7 +47,7 @@ type fieldError struct {
 
 // pageNames are the pages; each is parsed as its own template set with the layout and components.
 var pageNames = []string{"problem", "not-authorised", "signed-out", "accessibility", "privacy", "cookies",
-	"home", "board", "record", "refer", "flow", "overdue", "audit", "follow-ups", "outcomes"}
+	"home", "board", "record", "refer", "flow", "overdue", "audit", "follow-ups", "outcomes", "units", "unit", "unit-form", "find-unit", "placement", "calendar", "placements"}
 
 func parsePages(memo *ui.Memo) (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
@@ -415,6 +415,10 @@ func (p *Portal) navFor(r *http.Request, who *auth.Principal) []navItem {
 	}
 	if who.Has(auth.RoleReferrer) {
 		add("My referrals", "/my-referrals")
+	}
+	if who.Can(auth.HousingRead) {
+		add("Units", "/units")
+		add("Calendar", "/units/calendar")
 	}
 	if who.Can(auth.ReportRead) {
 		add("Outcomes", "/outcomes")
