@@ -167,6 +167,8 @@ func (p *Portal) routes() {
 	page("GET /placements/housing-benefit", p.benefitUnclaimed)
 	page("GET /placements/{id}", p.placementPage)
 	page("POST /placements/{id}/transitions", p.placementTransition)
+	page("GET /closure-days", p.closureDays)
+	page("POST /closure-days", p.changeClosureDays)
 	page("GET /outcomes", p.outcomes)
 	page("GET /outcomes.csv", p.outcomesCSV)
 	page("GET /follow-ups/due", p.followUpsDue)
