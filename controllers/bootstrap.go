@@ -27,7 +27,9 @@ import (
 var errAppendOnlyFileOff = errors.New("redis has the append-only file off: refusing to store health data without it")
 
 // bootstrapStorage checks the tenant's Redis as its admin: the append-only file is on and every
-// service's ACL user exists with its rules (set again if missing, e.g. after a volume restore).
+// service's ACL user has exactly its rules — set again each time, so a user lost in a volume restore
+// comes back and a Redis started before the rules changed (a new channel, say) takes the new ones
+// without a restart.
 func bootstrapStorage(ctx context.Context, addr string, t Tenant) error {
 	rdb := redis.NewClient(&redis.Options{Addr: addr, Username: redisserver.AdminUser, Password: t.Keys.RedisAdmin,
 		DialTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, MaxRetries: -1})
@@ -40,13 +42,6 @@ func bootstrapStorage(ctx context.Context, addr string, t Tenant) error {
 		return errAppendOnlyFileOff
 	}
 	for _, u := range RedisUsers(t.Partnership.Name, t.Keys) {
-		exists, err := rdb.Do(ctx, "ACL", "GETUSER", u.Name).Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return fmt.Errorf("redis ACL GETUSER %s: %w", u.Name, err)
-		}
-		if exists != nil {
-			continue
-		}
 		args := []any{"ACL", "SETUSER", u.Name, "reset", "on", ">" + u.Password}
 		for _, r := range u.Rules {
 			args = append(args, r)

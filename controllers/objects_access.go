@@ -167,7 +167,9 @@ func networkPolicies(p *platformv1alpha1.Partnership, opts AccessOptions) []*net
 				WithFrom(namespacePeer(opts.IngressNamespace)).WithPorts(tcp(PortService)))),
 		policy(p, "portal-to-services").WithSpec(networkingv1ac.NetworkPolicySpec().
 			WithPodSelector(on(ComponentPortal)).WithPolicyTypes(egress).
-			WithEgress(networkingv1ac.NetworkPolicyEgressRule().WithTo(podsOf(p, backends...)...).WithPorts(tcp(PortService)))),
+			WithEgress(networkingv1ac.NetworkPolicyEgressRule().WithTo(podsOf(p, backends...)...).WithPorts(tcp(PortService)),
+				// The partnership admin's user pages manage identities through Kratos' admin API.
+				networkingv1ac.NetworkPolicyEgressRule().WithTo(podsOf(p, ComponentKratos)...).WithPorts(tcp(PortKratosAdmin)))),
 		policy(p, "services-from-portal").WithSpec(networkingv1ac.NetworkPolicySpec().
 			WithPodSelector(metav1ac.LabelSelector().WithMatchLabels(map[string]string{LabelPartnership: p.Name}).
 				WithMatchExpressions(metav1ac.LabelSelectorRequirement().WithKey(LabelComponent).WithOperator("In").WithValues(backends...))).
@@ -190,10 +192,13 @@ func networkPolicies(p *platformv1alpha1.Partnership, opts AccessOptions) []*net
 			WithPodSelector(on(ComponentKratos)).WithPolicyTypes(ingress).
 			WithIngress(networkingv1ac.NetworkPolicyIngressRule().
 				WithFrom(podsOf(p, apps...)...).WithPorts(tcp(PortKratosPublic)))),
+		// The admin API answers anyone who reaches it: the operator (bootstrap) and the portal (the
+		// partnership admin's user pages, checked there) only. The name predates the portal's rule and is
+		// kept so upgrades change the policy in place rather than leave a stale one behind.
 		policy(p, "kratos-admin-from-operator").WithSpec(networkingv1ac.NetworkPolicySpec().
 			WithPodSelector(on(ComponentKratos)).WithPolicyTypes(ingress).
 			WithIngress(networkingv1ac.NetworkPolicyIngressRule().
-				WithFrom(namespacePeer(opts.OperatorNamespace)).WithPorts(tcp(PortKratosAdmin)))),
+				WithFrom(append(podsOf(p, ComponentPortal), namespacePeer(opts.OperatorNamespace))...).WithPorts(tcp(PortKratosAdmin)))),
 	}
 	if opts.ScraperNamespace != "" {
 		policies = append(policies, policy(p, "apps-from-scraper").WithSpec(networkingv1ac.NetworkPolicySpec().

@@ -40,6 +40,8 @@ type Options struct {
 	TraceSampleRatio string
 	// ReferralURL, HousingURL and ReportingURL are the tenant's service APIs, for the portal.
 	ReferralURL, HousingURL, ReportingURL string
+	// KratosAdminURL and AllowedEmailDomains are the portal's, for the partnership admin's user pages.
+	KratosAdminURL, AllowedEmailDomains string
 	// Port on 127.0.0.1; 0 picks a free one, kept across restarts.
 	Port         int
 	Detached     bool
@@ -97,7 +99,8 @@ func (s *Server) recordPath() string {
 func (o Options) Digest() string {
 	h := sha256.New()
 	for _, part := range []string{o.Path, o.Service, o.Partnership, o.RedisAddr, o.RedisPassword,
-		string(o.PIIKey), o.KratosPublicURL, o.Policy, o.OTLPEndpoint, o.TraceSampleRatio, o.ReferralURL, o.HousingURL, o.ReportingURL} {
+		string(o.PIIKey), o.KratosPublicURL, o.Policy, o.OTLPEndpoint, o.TraceSampleRatio, o.ReferralURL, o.HousingURL, o.ReportingURL,
+		o.KratosAdminURL, o.AllowedEmailDomains} {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}
@@ -188,7 +191,8 @@ func (s *Server) startOnce(ctx context.Context) error {
 	settings := config.Config{Partnership: s.opts.Partnership, Listen: s.Addr(), RedisAddr: s.opts.RedisAddr, RedisUser: s.opts.Service,
 		RedisPasswordFile: passwordFile, PIIKeyFile: keyFile, KratosPublicURL: s.opts.KratosPublicURL, PolicyJSON: s.opts.Policy,
 		OTLPEndpoint: s.opts.OTLPEndpoint, TraceSampleRatio: s.opts.TraceSampleRatio,
-		ReferralURL: s.opts.ReferralURL, HousingURL: s.opts.HousingURL, ReportingURL: s.opts.ReportingURL}
+		ReferralURL: s.opts.ReferralURL, HousingURL: s.opts.HousingURL, ReportingURL: s.opts.ReportingURL,
+		KratosAdminURL: s.opts.KratosAdminURL, AllowedEmailDomains: s.opts.AllowedEmailDomains}
 	var env []string
 	for _, v := range settings.Environ() {
 		env = append(env, v.Name+"="+v.Value)

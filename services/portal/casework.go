@@ -52,6 +52,9 @@ func (p *Portal) home(w http.ResponseWriter, r *http.Request) {
 	if who.Can(auth.ReportRead) {
 		cards = append(cards, homeCard{Title: "Outcomes", Href: "/outcomes", Text: "Referrals, bed days and money saved, occupancy and where people went, by period."})
 	}
+	if who.Can(auth.UsersManage) {
+		cards = append(cards, homeCard{Title: "Users", Href: "/users", Text: "Invite staff, change their roles, deactivate them."})
+	}
 	if who.Can(auth.CalendarManage) {
 		cards = append(cards, homeCard{Title: "Closure days", Href: "/closure-days", Text: "The partnership's own non-working days, beside the bank holidays."})
 	}

@@ -179,7 +179,7 @@ func TestHousingInABrowser(t *testing.T) {
 	portaltest.Do(t, ctx, chromedp.EmulateViewport(320, 800))
 	for _, path := range []string{"/units", "/units/" + unitA, "/units/calendar"} {
 		portaltest.Do(t, ctx, chromedp.Navigate(e.url+path), chromedp.WaitReady(chromedp.CSS("body")))
-		if wide := portaltest.Eval[int](t, ctx, `document.documentElement.scrollWidth`); wide > 320 {
+		if wide := portaltest.Width(t, ctx); wide > 320 {
 			t.Errorf("%s is %d px wide at a 320 px viewport", path, wide)
 		}
 	}

@@ -193,7 +193,7 @@ func TestOutcomesInABrowser(t *testing.T) {
 	}
 	portaltest.Screenshot(t, ctx, "outcomes")
 	portaltest.Do(t, ctx, chromedp.EmulateViewport(320, 800), chromedp.Reload(), chromedp.WaitReady(chromedp.CSS("body")))
-	if wide := portaltest.Eval[int](t, ctx, `document.documentElement.scrollWidth`); wide > 320 {
+	if wide := portaltest.Width(t, ctx); wide > 320 {
 		t.Errorf("the dashboard is %d px wide at a 320 px viewport", wide)
 	}
 	portaltest.Do(t, ctx, chromedp.EmulateViewport(1280, 900))

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/ogen-go/ogen/ogenerrors"
+	kratos "github.com/ory/kratos-client-go"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/homeward-dev/homeward/clients/housing"
@@ -44,14 +45,16 @@ var assetFS embed.FS
 
 // Portal serves one partnership's pages.
 type Portal struct {
-	app        *app.Service
-	identity   *identity
-	referrals  *referral.Client
-	reports    *reporting.Client
-	housing    *housing.Client
-	pages      map[string]*template.Template
-	csrfSecret []byte
-	display    string
+	app       *app.Service
+	identity  *identity
+	referrals *referral.Client
+	reports   *reporting.Client
+	housing   *housing.Client
+	// kratosAdmin manages the partnership's staff identities, from the server side only.
+	kratosAdmin *kratos.APIClient
+	pages       map[string]*template.Template
+	csrfSecret  []byte
+	display     string
 	// buffers hold pages while they render, reused so a busy portal does not allocate a page per request.
 	buffers sync.Pool
 }
@@ -60,7 +63,8 @@ type Portal struct {
 func New(a *app.Service) (*Portal, error) {
 	cfg := a.Config
 	var missing []error
-	for flagName, v := range map[string]string{"referral-url": cfg.ReferralURL, "housing-url": cfg.HousingURL, "reporting-url": cfg.ReportingURL} {
+	for flagName, v := range map[string]string{"referral-url": cfg.ReferralURL, "housing-url": cfg.HousingURL, "reporting-url": cfg.ReportingURL,
+		"kratos-admin-url": cfg.KratosAdminURL} {
 		if v == "" {
 			missing = append(missing, fmt.Errorf("--%s is required by the portal", flagName))
 		}
@@ -90,6 +94,9 @@ func New(a *app.Service) (*Portal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("housing client: %w", err)
 	}
+	adminCfg := kratos.NewConfiguration()
+	adminCfg.Servers = kratos.ServerConfigurations{{URL: cfg.KratosAdminURL}}
+	adminCfg.HTTPClient = client
 	memo, err := ui.NewMemo()
 	if err != nil {
 		return nil, err
@@ -102,7 +109,7 @@ func New(a *app.Service) (*Portal, error) {
 	_, _ = rand.Read(secret)
 	p := &Portal{
 		app: a, identity: &identity{public: public, client: &http.Client{Timeout: 10 * time.Second, Transport: transport}},
-		referrals: refs, reports: reports, housing: homes, pages: pages, csrfSecret: secret, display: displayName(cfg.Partnership),
+		referrals: refs, reports: reports, housing: homes, kratosAdmin: kratos.NewAPIClient(adminCfg), pages: pages, csrfSecret: secret, display: displayName(cfg.Partnership),
 		buffers: sync.Pool{New: func() any { return new(bytes.Buffer) }},
 	}
 	p.routes()
@@ -167,6 +174,12 @@ func (p *Portal) routes() {
 	page("GET /placements/housing-benefit", p.benefitUnclaimed)
 	page("GET /placements/{id}", p.placementPage)
 	page("POST /placements/{id}/transitions", p.placementTransition)
+	page("GET /users", p.users)
+	page("GET /users/invite", p.inviteForm)
+	page("POST /users/invite", p.invite)
+	page("GET /users/{id}", p.userPage)
+	page("POST /users/{id}/roles", p.setRoles)
+	page("POST /users/{id}/active", p.setActive)
 	page("GET /closure-days", p.closureDays)
 	page("POST /closure-days", p.changeClosureDays)
 	page("GET /outcomes", p.outcomes)

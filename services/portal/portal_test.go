@@ -88,6 +88,7 @@ func startEnvWith(t testing.TB, partnership, otlp string, opts app.Options) *env
 	})
 	cfg := configOf(Name)
 	cfg.ReferralURL, cfg.HousingURL, cfg.ReportingURL = refSrv.URL, homeSrv.URL, repSrv.URL
+	cfg.KratosAdminURL, cfg.AllowedEmailDomains = tenant.Identity.AdminURL(), partnership+".example"
 	a, err := app.New(context.Background(), Name, cfg, opts)
 	if err != nil {
 		t.Fatal(err)

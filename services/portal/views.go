@@ -47,7 +47,7 @@ type fieldError struct {
 
 // pageNames are the pages; each is parsed as its own template set with the layout and components.
 var pageNames = []string{"problem", "not-authorised", "signed-out", "accessibility", "privacy", "cookies",
-	"home", "board", "record", "refer", "flow", "overdue", "audit", "follow-ups", "outcomes", "units", "unit", "unit-form", "find-unit", "placement", "calendar", "placements", "closure-days"}
+	"home", "board", "record", "refer", "flow", "overdue", "audit", "follow-ups", "outcomes", "units", "unit", "unit-form", "find-unit", "placement", "calendar", "placements", "closure-days", "users", "invite", "invited", "user"}
 
 func parsePages(memo *ui.Memo) (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
@@ -425,6 +425,9 @@ func (p *Portal) navFor(r *http.Request, who *auth.Principal) []navItem {
 	}
 	if who.Can(auth.AuditRead) {
 		add("Audit trail", "/audit")
+	}
+	if who.Can(auth.UsersManage) {
+		add("Users", "/users")
 	}
 	if who.Can(auth.CalendarManage) {
 		add("Closure days", "/closure-days")

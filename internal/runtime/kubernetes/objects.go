@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/homeward-dev/homeward/controllers"
 
@@ -201,6 +202,10 @@ func serviceDeployment(p *platformv1alpha1.Partnership, component, image, otlp, 
 			return fmt.Sprintf("http://%s.%s.svc:%d", service, ns, controllers.PortService)
 		}
 		settings.ReferralURL, settings.HousingURL, settings.ReportingURL = url(controllers.ComponentReferral), url(controllers.ComponentHousing), url(controllers.ComponentReporting)
+		// Only the portal reaches Kratos' admin API besides the operator (its NetworkPolicy says so),
+		// for the partnership admin's user pages.
+		settings.KratosAdminURL = fmt.Sprintf("http://%s.%s.svc:%d", controllers.ComponentKratos, ns, controllers.PortKratosAdmin)
+		settings.AllowedEmailDomains = strings.Join(p.Spec.Identity.AllowedEmailDomains, ",")
 	}
 	// Traces name the pod and namespace they come from (the downward API, then the standard
 	// OTEL_RESOURCE_ATTRIBUTES, which Kubernetes expands from the variables before it). The field

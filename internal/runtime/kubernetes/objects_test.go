@@ -79,8 +79,12 @@ func TestServiceEnvironmentIsTheServicesConfiguration(t *testing.T) {
 			env["OTEL_RESOURCE_ATTRIBUTES"] != "k8s.namespace.name=$(K8S_NAMESPACE),k8s.pod.name=$(K8S_POD_NAME)" {
 			t.Errorf("%s: the traces' resource: %v %v", c, fromPod, env["OTEL_RESOURCE_ATTRIBUTES"])
 		}
-		if c == controllers.ComponentPortal && env["HOMEWARD_HOUSING_URL"] != "http://housing.hw-oldham.svc:8080" {
-			t.Errorf("the portal reaches housing at %q", env["HOMEWARD_HOUSING_URL"])
+		if c == controllers.ComponentPortal && (env["HOMEWARD_HOUSING_URL"] != "http://housing.hw-oldham.svc:8080" ||
+			env["HOMEWARD_KRATOS_ADMIN_URL"] != "http://kratos.hw-oldham.svc:4434") {
+			t.Errorf("the portal reaches housing at %q, Kratos' admin API at %q", env["HOMEWARD_HOUSING_URL"], env["HOMEWARD_KRATOS_ADMIN_URL"])
+		}
+		if c != controllers.ComponentPortal && env["HOMEWARD_KRATOS_ADMIN_URL"] != "" {
+			t.Errorf("%s is given Kratos' admin API", c)
 		}
 		if c != controllers.ComponentPortal && env["HOMEWARD_REFERRAL_URL"] != "" {
 			t.Errorf("%s is given the services' URLs", c)

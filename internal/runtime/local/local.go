@@ -260,6 +260,7 @@ func (l *Runtime) Services(ctx context.Context, t controllers.Tenant) ([]platfor
 				starting = append(starting, c)
 				continue
 			}
+			opts.KratosAdminURL, opts.AllowedEmailDomains = kratos.AdminURL(), strings.Join(p.Spec.Identity.AllowedEmailDomains, ",")
 			if opts.Port, err = l.portalPort(p.Name); err != nil {
 				errs = append(errs, err)
 				continue

@@ -54,6 +54,9 @@ type Service struct {
 	router  *httpapi.Router
 	metrics *httpapi.Metrics
 	openAPI []byte
+	// stopFollowing ends the subscription to identity changes; following is closed when it has.
+	stopFollowing context.CancelFunc
+	following     chan struct{}
 }
 
 // New builds the service; nothing is served until Run.
@@ -105,6 +108,15 @@ func New(ctx context.Context, name string, cfg config.Config, o Options) (*Servi
 		Keys: keyspace.For(cfg.Partnership), Registry: reg, Tracing: tp, Now: o.Now,
 		router: httpapi.NewRouter(), metrics: httpapi.NewMetrics(reg),
 	}
+	// Every process drops its cached session answers for an identity the portal changed.
+	followCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	changes := rdb.Subscribe(followCtx, s.Keys.AuthChanges())
+	// A blocked receive ends only when the subscription closes, so stopping closes it too.
+	s.stopFollowing, s.following = func() { stop(); _ = changes.Close() }, make(chan struct{})
+	go func() {
+		defer close(s.following)
+		authenticator.Follow(followCtx, identityChanges{changes})
+	}()
 	s.router.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("ok\n"))
@@ -112,6 +124,32 @@ func New(ctx context.Context, name string, cfg config.Config, o Options) (*Servi
 	s.router.HandleFunc("GET /readyz", s.ready)
 	s.router.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	return s, nil
+}
+
+// identityChanges reads identity ids from the tenant's auth-changes channel.
+type identityChanges struct{ sub *redis.PubSub }
+
+func (c identityChanges) Next(ctx context.Context) (string, error) {
+	msg, err := c.sub.ReceiveMessage(ctx)
+	if err != nil {
+		// A Redis that is down is retried by the subscription; wait a little rather than spin.
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+		return "", err
+	}
+	return msg.Payload, nil
+}
+
+// PublishIdentityChange tells every process of the tenant to drop its cached answers for the
+// identity (the portal calls it when the partnership admin changes a user), and drops its own.
+func (s *Service) PublishIdentityChange(ctx context.Context, identityID string) error {
+	s.Auth.Forget(identityID)
+	if err := s.Redis.Publish(ctx, s.Keys.AuthChanges(), identityID).Err(); err != nil {
+		return fmt.Errorf("publish identity change: %w", err)
+	}
+	return nil
 }
 
 // NewLogger writes JSON logs at a level.
@@ -175,6 +213,8 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) Close(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
+	s.stopFollowing()
+	<-s.following
 	return errors.Join(s.Tracing.Shutdown(ctx), s.Redis.Close())
 }
 

@@ -74,6 +74,16 @@ func AppendMany(ctx context.Context, rdb redis.Scripter, keys keyspace.Tenant, k
 	return nil
 }
 
+// Append records one entry on its own, for a change whose record lives outside Redis (a staff
+// identity in Kratos, changed by the partnership admin through the portal).
+func Append(ctx context.Context, rdb redis.Cmdable, keys keyspace.Tenant, kind, id string, e Entry) error {
+	f := e.fields()
+	if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: keys.Audit(kind, id), Values: []string{f[0], f[1]}}).Err(); err != nil {
+		return fmt.Errorf("record audit: %w", err)
+	}
+	return nil
+}
+
 // Trail reads up to limit entries of one record, oldest first, after the entry id after ("" for
 // the start).
 func Trail(ctx context.Context, rdb redis.Cmdable, keys keyspace.Tenant, kind, id, after string, limit int64) ([]Entry, error) {

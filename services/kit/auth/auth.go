@@ -233,6 +233,40 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*Pri
 	return v.(*Principal), nil
 }
 
+// Forget drops every cached answer for the identity, so its next request is checked with Kratos:
+// how a deactivation or a change of roles takes effect at once rather than within MaxCacheTTL.
+func (a *Authenticator) Forget(identityID string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for k, p := range a.cache {
+		if p.IdentityID == identityID {
+			delete(a.cache, k)
+		}
+	}
+}
+
+// Changes carries the ids of identities whose state or roles changed, published by the portal
+// when the partnership admin changes a user (the channel is keyspace.Tenant.AuthChanges).
+type Changes interface {
+	// Next blocks until an identity id arrives, or fails when the subscription ends.
+	Next(ctx context.Context) (string, error)
+}
+
+// Follow forgets each identity a change names until ctx ends. A change missed while the
+// subscription was down still takes effect within MaxCacheTTL.
+func (a *Authenticator) Follow(ctx context.Context, changes Changes) {
+	for {
+		id, err := changes.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			continue
+		}
+		a.Forget(id)
+	}
+}
+
 func (a *Authenticator) store(key [32]byte, p *Principal) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -18,15 +18,15 @@ import (
 
 // TestPermissionTable pins every cell of the role × permission table.
 func TestPermissionTable(t *testing.T) {
-	all := []Permission{ReferralCreate, ReferralReadOwn, ReferralRead, ReferralManage, ReferralWork, AuditRead, CalendarManage, HousingRead, HousingManage, ReportRead, ReportRebuild, RecordsImport}
+	all := []Permission{ReferralCreate, ReferralReadOwn, ReferralRead, ReferralManage, ReferralWork, AuditRead, CalendarManage, HousingRead, HousingManage, ReportRead, ReportRebuild, RecordsImport, UsersManage}
 	want := map[Role]string{
-		//                    create own read manage work audit cal hread hmanage report rebuild import
-		RoleReferrer:         "1 1 0 0 0 0 0 0 0 0 0 0",
-		RoleCoordinator:      "1 1 1 1 1 0 0 1 1 1 0 0",
-		RoleHousingOfficer:   "0 1 1 0 1 0 0 1 1 1 0 0",
-		RoleManager:          "1 1 1 1 1 0 0 1 1 1 0 0",
-		RoleCommissioner:     "0 0 0 0 0 0 0 0 0 1 0 0",
-		RolePartnershipAdmin: "0 0 0 0 0 1 1 0 0 1 1 1",
+		//                    create own read manage work audit cal hread hmanage report rebuild import users
+		RoleReferrer:         "1 1 0 0 0 0 0 0 0 0 0 0 0",
+		RoleCoordinator:      "1 1 1 1 1 0 0 1 1 1 0 0 0",
+		RoleHousingOfficer:   "0 1 1 0 1 0 0 1 1 1 0 0 0",
+		RoleManager:          "1 1 1 1 1 0 0 1 1 1 0 0 0",
+		RoleCommissioner:     "0 0 0 0 0 0 0 0 0 1 0 0 0",
+		RolePartnershipAdmin: "0 0 0 0 0 1 1 0 0 1 1 1 1",
 	}
 	for _, role := range Roles {
 		cells := strings.Fields(want[role])

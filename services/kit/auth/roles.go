@@ -50,6 +50,9 @@ const (
 	ReportRebuild Permission = "report:rebuild"
 	// RecordsImport: bring a partnership's existing records in from files (POST /v1/imports).
 	RecordsImport Permission = "records:import"
+	// UsersManage: invite staff, change their roles, deactivate and reactivate them (the portal, through
+	// Kratos' admin API).
+	UsersManage Permission = "users:manage"
 )
 
 // permissions is the explicit table of what each role may do; the tests pin every cell.
@@ -59,7 +62,7 @@ var permissions = map[Role][]Permission{
 	RoleHousingOfficer:   {ReferralReadOwn, ReferralRead, ReferralWork, HousingRead, HousingManage, ReportRead},
 	RoleManager:          {ReferralCreate, ReferralReadOwn, ReferralRead, ReferralManage, ReferralWork, HousingRead, HousingManage, ReportRead},
 	RoleCommissioner:     {ReportRead},
-	RolePartnershipAdmin: {AuditRead, CalendarManage, ReportRead, ReportRebuild, RecordsImport},
+	RolePartnershipAdmin: {AuditRead, CalendarManage, ReportRead, ReportRebuild, RecordsImport, UsersManage},
 }
 
 // Allowed reports whether any of roles grants p.

@@ -34,6 +34,12 @@ type Config struct {
 	ShutdownGrace    time.Duration
 	// The tenant's service APIs, which the portal calls; the services themselves leave them empty.
 	ReferralURL, HousingURL, ReportingURL string
+	// KratosAdminURL is the tenant's Kratos admin API, which only the portal is given (from its server
+	// side, for the partnership admin's user management); the services leave it empty.
+	KratosAdminURL string
+	// AllowedEmailDomains limits whom the portal may invite (comma-separated, from the Partnership's
+	// identity.allowedEmailDomains); empty allows any.
+	AllowedEmailDomains string
 
 	// Read from the files and variables above by Load.
 	RedisPassword string
@@ -44,21 +50,23 @@ type Config struct {
 
 // Env names each flag's environment variable.
 var Env = map[string]string{
-	"partnership":         "HOMEWARD_PARTNERSHIP",
-	"listen":              "HOMEWARD_LISTEN",
-	"redis-addr":          "HOMEWARD_REDIS_ADDR",
-	"redis-user":          "HOMEWARD_REDIS_USER",
-	"redis-password-file": "HOMEWARD_REDIS_PASSWORD_FILE",
-	"pii-key-file":        "HOMEWARD_PII_KEY_FILE",
-	"kratos-public-url":   "HOMEWARD_KRATOS_PUBLIC_URL",
-	"otlp-endpoint":       "OTEL_EXPORTER_OTLP_ENDPOINT",
-	"trace-sample-ratio":  "HOMEWARD_TRACE_SAMPLE_RATIO",
-	"policy":              "HOMEWARD_POLICY",
-	"log-level":           "HOMEWARD_LOG_LEVEL",
-	"shutdown-grace":      "HOMEWARD_SHUTDOWN_GRACE",
-	"referral-url":        "HOMEWARD_REFERRAL_URL",
-	"housing-url":         "HOMEWARD_HOUSING_URL",
-	"reporting-url":       "HOMEWARD_REPORTING_URL",
+	"partnership":           "HOMEWARD_PARTNERSHIP",
+	"listen":                "HOMEWARD_LISTEN",
+	"redis-addr":            "HOMEWARD_REDIS_ADDR",
+	"redis-user":            "HOMEWARD_REDIS_USER",
+	"redis-password-file":   "HOMEWARD_REDIS_PASSWORD_FILE",
+	"pii-key-file":          "HOMEWARD_PII_KEY_FILE",
+	"kratos-public-url":     "HOMEWARD_KRATOS_PUBLIC_URL",
+	"otlp-endpoint":         "OTEL_EXPORTER_OTLP_ENDPOINT",
+	"trace-sample-ratio":    "HOMEWARD_TRACE_SAMPLE_RATIO",
+	"policy":                "HOMEWARD_POLICY",
+	"log-level":             "HOMEWARD_LOG_LEVEL",
+	"shutdown-grace":        "HOMEWARD_SHUTDOWN_GRACE",
+	"referral-url":          "HOMEWARD_REFERRAL_URL",
+	"housing-url":           "HOMEWARD_HOUSING_URL",
+	"reporting-url":         "HOMEWARD_REPORTING_URL",
+	"kratos-admin-url":      "HOMEWARD_KRATOS_ADMIN_URL",
+	"allowed-email-domains": "HOMEWARD_ALLOWED_EMAIL_DOMAINS",
 }
 
 // EnvVar is one environment variable of a tenant process.
@@ -74,6 +82,7 @@ func (c Config) Environ() []EnvVar {
 		{"redis-password-file", c.RedisPasswordFile}, {"pii-key-file", c.PIIKeyFile}, {"kratos-public-url", c.KratosPublicURL},
 		{"otlp-endpoint", c.OTLPEndpoint}, {"trace-sample-ratio", c.TraceSampleRatio}, {"policy", c.PolicyJSON}, {"log-level", c.LogLevel},
 		{"referral-url", c.ReferralURL}, {"housing-url", c.HousingURL}, {"reporting-url", c.ReportingURL},
+		{"kratos-admin-url", c.KratosAdminURL}, {"allowed-email-domains", c.AllowedEmailDomains},
 	} {
 		if v.value != "" {
 			out = append(out, EnvVar{Name: Env[v.flag], Value: v.value})
@@ -85,7 +94,21 @@ func (c Config) Environ() []EnvVar {
 	return out
 }
 
-var tenantName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+var (
+	tenantName  = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	emailDomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$`)
+)
+
+// EmailDomains are the allowed email domains, none meaning any.
+func (c Config) EmailDomains() []string {
+	var out []string
+	for _, d := range strings.Split(c.AllowedEmailDomains, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			out = append(out, d)
+		}
+	}
+	return out
+}
 
 // Parse reads flags (falling back to their variables) and then the files they name.
 func Parse(name string, args []string, getenv func(string) string) (Config, error) {
@@ -111,6 +134,8 @@ func Parse(name string, args []string, getenv func(string) string) (Config, erro
 	fs.StringVar(&c.ReferralURL, "referral-url", env("referral-url", ""), "the tenant's referral API (the portal's)")
 	fs.StringVar(&c.HousingURL, "housing-url", env("housing-url", ""), "the tenant's housing-options API (the portal's)")
 	fs.StringVar(&c.ReportingURL, "reporting-url", env("reporting-url", ""), "the tenant's reporting API (the portal's)")
+	fs.StringVar(&c.KratosAdminURL, "kratos-admin-url", env("kratos-admin-url", ""), "the tenant's Kratos admin API (the portal's, for managing users)")
+	fs.StringVar(&c.AllowedEmailDomains, "allowed-email-domains", env("allowed-email-domains", ""), "comma-separated email domains the portal may invite (empty: any)")
 	grace := env("shutdown-grace", "20s")
 	fs.Func("shutdown-grace", "how long in-flight requests may finish on shutdown", func(s string) error { grace = s; return nil })
 	if err := fs.Parse(args); err != nil {
@@ -187,7 +212,12 @@ func (c *Config) load() []error {
 			errs = append(errs, fmt.Errorf("kratos-public-url %q is not an http(s) URL", c.KratosPublicURL))
 		}
 	}
-	for flagName, v := range map[string]string{"referral-url": c.ReferralURL, "housing-url": c.HousingURL, "reporting-url": c.ReportingURL} {
+	for _, d := range c.EmailDomains() {
+		if !emailDomain.MatchString(d) {
+			errs = append(errs, fmt.Errorf("allowed-email-domains: %q is not a lower-case domain name", d))
+		}
+	}
+	for flagName, v := range map[string]string{"referral-url": c.ReferralURL, "housing-url": c.HousingURL, "reporting-url": c.ReportingURL, "kratos-admin-url": c.KratosAdminURL} {
 		if v == "" {
 			continue
 		}

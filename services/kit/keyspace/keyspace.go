@@ -35,6 +35,9 @@ func (t Tenant) key(parts ...string) string {
 // Events is the tenant's domain-event stream, read by the reporting service.
 func (t Tenant) Events() string { return t.key("events") }
 
+// AuditIdentity is the audit kind of staff identities, whose changes the portal records.
+const AuditIdentity = "identity"
+
 // Audit is the append-only audit stream of one record.
 func (t Tenant) Audit(kind, id string) string { return t.key("audit", kind, id) }
 
@@ -198,6 +201,10 @@ const (
 // idempotent, and lets a later file name the record by the old system's key.
 func (t Tenant) Imported(kind, key string) string { return t.Idempotency("import", kind+":"+key) }
 
+// AuthChanges is the Pub/Sub channel on which the portal names identities whose state or roles
+// changed, so every process drops its cached answer for them.
+func (t Tenant) AuthChanges() string { return t.key("auth", "changes") }
+
 // ClosureDays is the set of days (YYYY-MM-DD) the tenant declared closed.
 func (t Tenant) ClosureDays() string { return t.key("calendar", "closures") }
 
@@ -230,9 +237,12 @@ func (t Tenant) ACLRules(service string) []string {
 		}
 		return append(append(rules, common...), "(~"+audit+" +xadd)")
 	case ServiceReporting:
-		return append([]string{"%R~" + t.prefix + "*", "%RW~" + t.prefix + "agg:*", "%RW~" + t.prefix + "events*"}, common...)
+		return append([]string{"%R~" + t.prefix + "*", "%RW~" + t.prefix + "agg:*", "%RW~" + t.prefix + "events*", "&" + t.AuthChanges()}, common...)
 	case ServicePortal:
-		return append([]string{"~" + t.prefix + "portal:*"}, common...)
+		// The portal records the partnership admin's changes to staff identities in their audit
+		// streams, which it may read and append to, never trim or delete.
+		identityAudit := t.Audit(AuditIdentity, "*")
+		return append([]string{"~" + t.prefix + "portal:*", "%R~" + identityAudit, "&" + t.AuthChanges()}, append(common, "(~"+identityAudit+" +xadd)")...)
 	}
 	return []string{"-@all"}
 }

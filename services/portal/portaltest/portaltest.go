@@ -131,6 +131,20 @@ func ExpectHeading(t testing.TB, ctx context.Context, wantH1 string) {
 	t.Fatalf("the heading is %q, want %q; the page:\n%s", h1, wantH1, describe(ctx))
 }
 
+// Width is the page's scroll width once it has loaded with its stylesheets (a page measured while
+// still loading can be a few pixels wider than it will be).
+func Width(t testing.TB, ctx context.Context) int {
+	t.Helper()
+	deadline := time.Now().Add(stepTimeout)
+	for time.Now().Before(deadline) {
+		if done, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.readyState === 'complete'`)); done {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return Eval[int](t, ctx, `document.documentElement.scrollWidth`)
+}
+
 // Eval evaluates a JavaScript expression in the page.
 func Eval[T any](t testing.TB, parent context.Context, expr string) T {
 	t.Helper()
