@@ -319,13 +319,15 @@ func (p *Portal) unitTransition(w http.ResponseWriter, r *http.Request) {
 
 // unitForm is the add-a-unit form's answers, kept when the service refuses them.
 type unitForm struct {
+	// ID and ETag are set when the form edits an existing unit, at the version it was read.
+	ID, ETag                                                                         string
 	Scheme, Line1, Line2, Town, Postcode, Owner, Type, Bedrooms, WeeklyCost, MaxStay string
 	Features                                                                         []string
 	HousingBenefit                                                                   bool
 }
 
 func unitFormOf(r *http.Request) unitForm {
-	f := unitForm{Scheme: r.PostFormValue("scheme"), Line1: r.PostFormValue("line1"), Line2: r.PostFormValue("line2"), Town: r.PostFormValue("town"),
+	f := unitForm{ID: r.PathValue("id"), ETag: r.PostFormValue("etag"), Scheme: r.PostFormValue("scheme"), Line1: r.PostFormValue("line1"), Line2: r.PostFormValue("line2"), Town: r.PostFormValue("town"),
 		Postcode: r.PostFormValue("postcode"), Owner: r.PostFormValue("owner"), Type: r.PostFormValue("type"), Bedrooms: r.PostFormValue("bedrooms"),
 		WeeklyCost: strings.TrimPrefix(strings.TrimSpace(r.PostFormValue("weeklyCost")), "£"), MaxStay: r.PostFormValue("maxStay"),
 		HousingBenefit: r.PostFormValue("housingBenefit") == "yes"}
@@ -345,11 +347,39 @@ func (p *Portal) newUnit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Portal) unitFormPage(w http.ResponseWriter, r *http.Request, status int, f unitForm, errs []fieldError) {
-	p.render(w, r, status, "unit-form", view{Title: "Add a unit", Errors: errs, Data: map[string]any{
+	title := "Add a unit"
+	if f.ID != "" {
+		title = "Change the unit's details"
+	}
+	p.render(w, r, status, "unit-form", view{Title: title, Errors: errs, Data: map[string]any{
 		"F": f, "Types": unitTypes, "Features": unitFeatures}})
 }
 
-// createUnit sends the form to the service; a refusal is shown on the form with every answer kept.
+// editUnit is the unit's form filled with its facts, to be sent back against the version read.
+func (p *Portal) editUnit(w http.ResponseWriter, r *http.Request) {
+	if _, ok := p.require(w, r, auth.HousingManage); !ok {
+		return
+	}
+	res, err := p.housing.GetUnit(withSession(r), housing.GetUnitParams{ID: r.PathValue("id")})
+	got, ok := expect[housing.UnitHeaders](p, w, r, res, err)
+	if !ok {
+		return
+	}
+	u := got.Response
+	f := unitForm{ID: u.ID, ETag: got.ETag.Value, Scheme: u.Scheme, Line1: u.Address.Line1, Line2: u.Address.Line2.Value, Town: u.Address.Town,
+		Postcode: u.Address.Postcode, Owner: u.OwnerOrganisation, Type: string(u.Type), Bedrooms: strconv.Itoa(u.Bedrooms),
+		WeeklyCost: string(u.WeeklyCost), HousingBenefit: u.HousingBenefitEligible.Value}
+	if u.MaxStayDays.Set {
+		f.MaxStay = strconv.Itoa(u.MaxStayDays.Value)
+	}
+	for _, feat := range u.Features {
+		f.Features = append(f.Features, string(feat))
+	}
+	p.unitFormPage(w, r, http.StatusOK, f, nil)
+}
+
+// createUnit sends the form to the service — a new unit, or the unit's new facts against the version
+// the form was read at; a refusal is shown on the form with every answer kept.
 func (p *Portal) createUnit(w http.ResponseWriter, r *http.Request) {
 	f := unitFormOf(r)
 	req := &housing.UnitFields{Scheme: strings.TrimSpace(f.Scheme), OwnerOrganisation: strings.TrimSpace(f.Owner), Type: housing.UnitType(pick(f.Type, unitTypes)),
@@ -378,6 +408,10 @@ func (p *Portal) createUnit(w http.ResponseWriter, r *http.Request) {
 		p.unitFormPage(w, r, http.StatusUnprocessableEntity, f, errs)
 		return
 	}
+	if f.ID != "" {
+		p.replaceUnit(w, r, f, req)
+		return
+	}
 	res, err := p.housing.CreateUnit(withSession(r), req)
 	if err != nil {
 		p.fail(w, r, http.StatusServiceUnavailable, err)
@@ -392,6 +426,30 @@ func (p *Portal) createUnit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.answerProblem(w, r, res)
+}
+
+// replaceUnit sends an edited unit; a unit changed since the form was read is said so plainly, and
+// nothing is saved.
+func (p *Portal) replaceUnit(w http.ResponseWriter, r *http.Request, f unitForm, req *housing.UnitFields) {
+	res, err := p.housing.ReplaceUnit(withSession(r), req, housing.ReplaceUnitParams{ID: f.ID, IfMatch: f.ETag})
+	if err != nil {
+		p.fail(w, r, http.StatusServiceUnavailable, err)
+		return
+	}
+	if _, ok := res.(*housing.UnitHeaders); ok {
+		http.Redirect(w, r, "/units/"+url.PathEscape(f.ID)+"?done=unit-edited", http.StatusSeeOther)
+		return
+	}
+	pr, ok := problemOf(res)
+	switch {
+	case ok && pr.Status == http.StatusPreconditionFailed:
+		p.render(w, r, http.StatusConflict, "problem", view{Title: "Someone changed this unit while you were editing",
+			Message: "Nothing you entered was saved. Go back to the unit, which now shows their change, and make yours again."})
+	case ok && (pr.Status == http.StatusUnprocessableEntity || pr.Status == http.StatusBadRequest):
+		p.unitFormPage(w, r, http.StatusUnprocessableEntity, f, unitFieldErrors(pr.Errors, pr.Detail.Value))
+	default:
+		p.answerProblem(w, r, res)
+	}
 }
 
 // unitFieldErrors maps the service's field names onto the form's.

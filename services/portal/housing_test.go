@@ -61,6 +61,21 @@ func housingJourney(t *testing.T, e *env) (referralID, unitA, unitB, stay string
 	}
 	unitB = unitLink.FindStringSubmatch(b.submit(form, "/units", unitAnswers("Flat 2 Example Court")).url)[1]
 
+	// Editing a unit: the form holds its facts; a second edit from the same, now old, form is refused.
+	edit := b.get("/units/" + unitA + "/edit")
+	if !strings.Contains(edit.body, `value="Flat 1 Example Court"`) || !strings.Contains(edit.body, `value="203.77"`) {
+		t.Fatalf("the edit form does not hold the unit's facts:\n%s", edit.body)
+	}
+	changed := unitAnswers("Flat 1 Example Court")
+	changed.Set("weeklyCost", "210.00")
+	changed.Set("etag", etagOf(edit))
+	if saved := b.submit(edit, "/units/"+unitA, changed); !strings.Contains(saved.body, "Unit details saved.") || !strings.Contains(saved.body, "£210.00") {
+		t.Fatalf("saving the unit: %d %s", saved.status, saved.url)
+	}
+	if stale := b.submit(edit, "/units/"+unitA, changed); stale.status != 409 || stale.h1() != "Someone changed this unit while you were editing" {
+		t.Errorf("an edit from an old form: %d %q", stale.status, stale.h1())
+	}
+
 	page := b.get("/units/" + unitB)
 	voided := b.submit(page, "/units/"+unitB+"/transitions", url.Values{"to": {"void"}, "reason": {"repairs"}, "etag": {etagOf(page)}})
 	if !strings.Contains(voided.body, "The unit&#39;s state has changed.") || !strings.Contains(voided.body, "void 0 days (repairs)") {

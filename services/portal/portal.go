@@ -167,6 +167,8 @@ func (p *Portal) routes() {
 	page("POST /units", p.createUnit)
 	page("GET /units/calendar", p.calendar)
 	page("GET /units/{id}", p.unitPage)
+	page("GET /units/{id}/edit", p.editUnit)
+	page("POST /units/{id}", p.createUnit)
 	page("POST /units/{id}/transitions", p.unitTransition)
 	page("GET /placements/find", p.findUnit)
 	page("POST /placements", p.book)
