@@ -10798,9 +10798,19 @@ func (s *RehousingCase) encodeFields(e *jx.Encoder) {
 			e.ArrEnd()
 		}
 	}
+	{
+		if s.Allowed != nil {
+			e.FieldStart("allowed")
+			e.ArrStart()
+			for _, elem := range s.Allowed {
+				elem.Encode(e)
+			}
+			e.ArrEnd()
+		}
+	}
 }
 
-var jsonFieldsNameOfRehousingCase = [17]string{
+var jsonFieldsNameOfRehousingCase = [18]string{
 	0:  "id",
 	1:  "referralId",
 	2:  "referralSource",
@@ -10818,6 +10828,7 @@ var jsonFieldsNameOfRehousingCase = [17]string{
 	14: "createdAt",
 	15: "updatedAt",
 	16: "lateEntries",
+	17: "allowed",
 }
 
 // Decode decodes RehousingCase from json.
@@ -11042,6 +11053,23 @@ func (s *RehousingCase) Decode(d *jx.Decoder) error {
 			}(); err != nil {
 				return errors.Wrap(err, "decode field \"lateEntries\"")
 			}
+		case "allowed":
+			if err := func() error {
+				s.Allowed = make([]RehousingCaseAllowedItem, 0)
+				if err := d.Arr(func(d *jx.Decoder) error {
+					var elem RehousingCaseAllowedItem
+					if err := elem.Decode(d); err != nil {
+						return err
+					}
+					s.Allowed = append(s.Allowed, elem)
+					return nil
+				}); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"allowed\"")
+			}
 		default:
 			return d.Skip()
 		}
@@ -11096,6 +11124,52 @@ func (s *RehousingCase) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON implements stdjson.Unmarshaler.
 func (s *RehousingCase) UnmarshalJSON(data []byte) error {
+	d := jx.DecodeBytes(data)
+	return s.Decode(d)
+}
+
+// Encode encodes RehousingCaseAllowedItem as json.
+func (s RehousingCaseAllowedItem) Encode(e *jx.Encoder) {
+	e.Str(string(s))
+}
+
+// Decode decodes RehousingCaseAllowedItem from json.
+func (s *RehousingCaseAllowedItem) Decode(d *jx.Decoder) error {
+	if s == nil {
+		return errors.New("invalid: unable to decode RehousingCaseAllowedItem to nil")
+	}
+	v, err := d.StrBytes()
+	if err != nil {
+		return err
+	}
+	// Try to use constant string.
+	switch RehousingCaseAllowedItem(v) {
+	case RehousingCaseAllowedItemBid:
+		*s = RehousingCaseAllowedItemBid
+	case RehousingCaseAllowedItemOffer:
+		*s = RehousingCaseAllowedItemOffer
+	case RehousingCaseAllowedItemRespond:
+		*s = RehousingCaseAllowedItemRespond
+	case RehousingCaseAllowedItemMoveIn:
+		*s = RehousingCaseAllowedItemMoveIn
+	case RehousingCaseAllowedItemWithdraw:
+		*s = RehousingCaseAllowedItemWithdraw
+	default:
+		*s = RehousingCaseAllowedItem(v)
+	}
+
+	return nil
+}
+
+// MarshalJSON implements stdjson.Marshaler.
+func (s RehousingCaseAllowedItem) MarshalJSON() ([]byte, error) {
+	e := jx.Encoder{}
+	s.Encode(&e)
+	return e.Bytes(), nil
+}
+
+// UnmarshalJSON implements stdjson.Unmarshaler.
+func (s *RehousingCaseAllowedItem) UnmarshalJSON(data []byte) error {
 	d := jx.DecodeBytes(data)
 	return s.Decode(d)
 }

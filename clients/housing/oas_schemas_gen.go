@@ -4135,6 +4135,8 @@ type RehousingCase struct {
 	UpdatedAt                time.Time                 `json:"updatedAt"`
 	// What was recorded after the day it happened (within policy.lateEntryDays), and by whom.
 	LateEntries []LateEntry `json:"lateEntries"`
+	// The steps open now (absent from lists).
+	Allowed []RehousingCaseAllowedItem `json:"allowed"`
 }
 
 // GetID returns the value of ID.
@@ -4222,6 +4224,11 @@ func (s *RehousingCase) GetLateEntries() []LateEntry {
 	return s.LateEntries
 }
 
+// GetAllowed returns the value of Allowed.
+func (s *RehousingCase) GetAllowed() []RehousingCaseAllowedItem {
+	return s.Allowed
+}
+
 // SetID sets the value of ID.
 func (s *RehousingCase) SetID(val string) {
 	s.ID = val
@@ -4305,6 +4312,73 @@ func (s *RehousingCase) SetUpdatedAt(val time.Time) {
 // SetLateEntries sets the value of LateEntries.
 func (s *RehousingCase) SetLateEntries(val []LateEntry) {
 	s.LateEntries = val
+}
+
+// SetAllowed sets the value of Allowed.
+func (s *RehousingCase) SetAllowed(val []RehousingCaseAllowedItem) {
+	s.Allowed = val
+}
+
+type RehousingCaseAllowedItem string
+
+const (
+	RehousingCaseAllowedItemBid      RehousingCaseAllowedItem = "bid"
+	RehousingCaseAllowedItemOffer    RehousingCaseAllowedItem = "offer"
+	RehousingCaseAllowedItemRespond  RehousingCaseAllowedItem = "respond"
+	RehousingCaseAllowedItemMoveIn   RehousingCaseAllowedItem = "move-in"
+	RehousingCaseAllowedItemWithdraw RehousingCaseAllowedItem = "withdraw"
+)
+
+// AllValues returns all RehousingCaseAllowedItem values.
+func (RehousingCaseAllowedItem) AllValues() []RehousingCaseAllowedItem {
+	return []RehousingCaseAllowedItem{
+		RehousingCaseAllowedItemBid,
+		RehousingCaseAllowedItemOffer,
+		RehousingCaseAllowedItemRespond,
+		RehousingCaseAllowedItemMoveIn,
+		RehousingCaseAllowedItemWithdraw,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s RehousingCaseAllowedItem) MarshalText() ([]byte, error) {
+	switch s {
+	case RehousingCaseAllowedItemBid:
+		return []byte(s), nil
+	case RehousingCaseAllowedItemOffer:
+		return []byte(s), nil
+	case RehousingCaseAllowedItemRespond:
+		return []byte(s), nil
+	case RehousingCaseAllowedItemMoveIn:
+		return []byte(s), nil
+	case RehousingCaseAllowedItemWithdraw:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *RehousingCaseAllowedItem) UnmarshalText(data []byte) error {
+	switch RehousingCaseAllowedItem(data) {
+	case RehousingCaseAllowedItemBid:
+		*s = RehousingCaseAllowedItemBid
+		return nil
+	case RehousingCaseAllowedItemOffer:
+		*s = RehousingCaseAllowedItemOffer
+		return nil
+	case RehousingCaseAllowedItemRespond:
+		*s = RehousingCaseAllowedItemRespond
+		return nil
+	case RehousingCaseAllowedItemMoveIn:
+		*s = RehousingCaseAllowedItemMoveIn
+		return nil
+	case RehousingCaseAllowedItemWithdraw:
+		*s = RehousingCaseAllowedItemWithdraw
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
 }
 
 type RehousingCaseBidsItem struct {

@@ -306,6 +306,29 @@ type RehousingCase struct {
 	UpdatedAt                time.Time    `json:"updatedAt"`
 	// LateEntries are what was recorded after the day it happened.
 	LateEntries []app.LateEntry `json:"lateEntries,omitempty"`
+	// Allowed are the steps open now (bid, offer, respond, move-in, withdraw), filled when the case is
+	// answered so the portal offers exactly those.
+	Allowed []string `json:"allowed,omitzero"`
+}
+
+// withAllowed fills the steps open from the case's status: any open case takes bids and may be
+// withdrawn; an offer comes while none awaits its answer; the answer while one does; the move-in
+// after an offer is accepted.
+func (c *RehousingCase) withAllowed() {
+	c.Allowed = nil
+	if !c.Status.open() {
+		return
+	}
+	c.Allowed = append(c.Allowed, "bid")
+	switch c.Status {
+	case RehousingApplying:
+		c.Allowed = append(c.Allowed, "offer")
+	case RehousingOffered:
+		c.Allowed = append(c.Allowed, "respond")
+	case RehousingAccepted:
+		c.Allowed = append(c.Allowed, "move-in")
+	}
+	c.Allowed = append(c.Allowed, "withdraw")
 }
 
 // Bid is an application or bid for a home with a landlord.

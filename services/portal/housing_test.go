@@ -168,7 +168,9 @@ func TestHousingOfficerJourney(t *testing.T) {
 // TestHousingInABrowser checks every housing page with axe in Chromium after the journey.
 func TestHousingInABrowser(t *testing.T) {
 	e := startEnv(t, "oldham")
-	referralID, unitA, _, stay, _ := housingJourney(t, e)
+	referralID, unitA, _, stay, officer := housingJourney(t, e)
+	opened := officer.submit(officer.get("/referrals/"+referralID+"?tab=summary"), "/rehousing", url.Values{"referral": {referralID}})
+	rehousingCase := strings.TrimPrefix(opened.url[:strings.Index(opened.url, "?")], e.url)
 	ctx := portaltest.Start(t)
 	portaltest.Open(t, ctx, e.url+"/login", "Sign in")
 	portaltest.Do(t, ctx, chromedp.SendKeys(chromedp.CSS("#field-identifier"), "housing.officer@oldham.example"),
@@ -185,6 +187,8 @@ func TestHousingInABrowser(t *testing.T) {
 			"&arrival-year=" + today.Format("2006") + "&expected=7", "Find a unit", "find-unit"},
 		{"/placements/over-stays", "Over-stays", ""},
 		{"/placements/housing-benefit", "Housing benefit not yet claimed", ""},
+		{"/rehousing", "Rehousing cases", ""},
+		{rehousingCase, "Rehousing case", "rehousing"},
 	} {
 		portaltest.Open(t, ctx, e.url+pg.path, pg.h1)
 		if pg.shot != "" {
@@ -197,5 +201,81 @@ func TestHousingInABrowser(t *testing.T) {
 		if wide := portaltest.Width(t, ctx); wide > 320 {
 			t.Errorf("%s is %d px wide at a 320 px viewport", path, wide)
 		}
+	}
+}
+
+// TestRehousingCase: a housing officer opens a case from a referral, records a bid, an offer the
+// person refuses, another they accept and the move-in; each step is offered only when the case allows
+// it, and days to rehoused show beside the waiting-list baseline.
+func TestRehousingCase(t *testing.T) {
+	e := startEnv(t, "oldham")
+	coordinator, cpw := e.person(t, "key.worker@oldham.example", "oldham", "coordinator")
+	c := e.browser(t)
+	c.signIn(coordinator, cpw)
+	sent := c.submit(c.fillReferral(referAnswers("")), "/refer", url.Values{"step": {"send"}})
+	record := strings.TrimPrefix(sent.url[:strings.Index(sent.url, "?")], e.url)
+
+	email, pw := e.person(t, "housing.officer@oldham.example", "oldham", "housing-officer")
+	b := e.browser(t)
+	b.signIn(email, pw)
+	summary := b.get(record + "?tab=summary")
+	opened := b.submit(summary, "/rehousing", url.Values{"referral": {strings.TrimPrefix(record, "/referrals/")}})
+	if !strings.Contains(opened.body, "Rehousing case opened.") || strings.Contains(opened.body, "Record the move-in") || !strings.Contains(opened.body, "Record an offer") {
+		t.Fatalf("opening a case: %d %s\n%s", opened.status, opened.url, opened.body)
+	}
+	caseURL := strings.TrimPrefix(opened.url[:strings.Index(opened.url, "?")], e.url)
+	if again := b.submit(summary, "/rehousing", url.Values{"referral": {strings.TrimPrefix(record, "/referrals/")}}); again.status != 409 {
+		t.Errorf("a second open case for the referral: %d", again.status)
+	}
+	today := e.clock.Now()
+	dateOf := func(prefix string, d time.Time) url.Values {
+		return url.Values{prefix + "-day": {d.Format("2")}, prefix + "-month": {d.Format("1")}, prefix + "-year": {d.Format("2006")}}
+	}
+	step := func(name string, form url.Values) page {
+		page := b.get(caseURL)
+		form.Set("etag", etagOf(page))
+		got := b.submit(page, caseURL+"/"+name, form)
+		if !strings.Contains(got.url, "done="+name) {
+			t.Fatalf("%s: %d %s\n%s", name, got.status, got.url, got.body)
+		}
+		return got
+	}
+	bid := dateOf("submitted", today)
+	bid.Set("landlord", "Oldham Council")
+	bid.Set("reference", "OC-1234")
+	step("bid", bid)
+	offer := dateOf("offered", today)
+	offer.Set("landlord", "Oldham Council")
+	offer.Set("property", "Flat 3 Example House")
+	offered := step("offer", offer)
+	if !strings.Contains(offered.body, "Record the answer to the offer") || strings.Contains(offered.body, "Record an offer") {
+		t.Errorf("a case with an offer awaiting its answer offers the wrong steps")
+	}
+	refuse := dateOf("responded", today)
+	refuse.Set("decision", "refused")
+	refuse.Set("reason", "too far from family")
+	page := b.get(caseURL)
+	refuse.Set("offer", regexp.MustCompile(`name="offer" value="([^"]+)"`).FindStringSubmatch(page.body)[1])
+	step("respond", refuse)
+	offer.Set("property", "2 Example Close")
+	step("offer", offer)
+	accept := dateOf("responded", today)
+	accept.Set("decision", "accepted")
+	page = b.get(caseURL)
+	accept.Set("offer", regexp.MustCompile(`name="offer" value="([^"]+)"`).FindStringSubmatch(page.body)[1])
+	accepted := step("respond", accept)
+	if !strings.Contains(accepted.body, "Record the move-in") {
+		t.Fatalf("an accepted offer does not lead to the move-in")
+	}
+	moved := step("move-in", dateOf("moved", today))
+	if !strings.Contains(moved.body, "against 129 days on the waiting list") || !strings.Contains(moved.body, "too far from family") ||
+		strings.Contains(moved.body, "Record a bid") {
+		t.Errorf("a rehoused case:\n%s", moved.body)
+	}
+	if list := b.get("/rehousing?status=rehoused"); !strings.Contains(list.body, "Case ") || !strings.Contains(list.body, "(waiting list 129)") {
+		t.Errorf("the rehoused list: %d", list.status)
+	}
+	if list := b.get("/rehousing?status=applying"); !strings.Contains(list.body, "No rehousing case is applying.") {
+		t.Errorf("the applying list is not empty")
 	}
 }

@@ -47,7 +47,7 @@ type fieldError struct {
 
 // pageNames are the pages; each is parsed as its own template set with the layout and components.
 var pageNames = []string{"problem", "not-authorised", "signed-out", "accessibility", "privacy", "cookies",
-	"home", "board", "record", "refer", "flow", "overdue", "audit", "follow-ups", "outcomes", "units", "unit", "unit-form", "find-unit", "placement", "calendar", "placements", "closure-days", "users", "invite", "invited", "user"}
+	"home", "board", "record", "refer", "flow", "overdue", "audit", "follow-ups", "outcomes", "units", "unit", "unit-form", "find-unit", "placement", "calendar", "placements", "closure-days", "users", "invite", "invited", "user", "rehousing-list", "rehousing"}
 
 func parsePages(memo *ui.Memo) (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
@@ -419,6 +419,7 @@ func (p *Portal) navFor(r *http.Request, who *auth.Principal) []navItem {
 	if who.Can(auth.HousingRead) {
 		add("Units", "/units")
 		add("Calendar", "/units/calendar")
+		add("Rehousing", "/rehousing")
 	}
 	if who.Can(auth.ReportRead) {
 		add("Outcomes", "/outcomes")
