@@ -12,6 +12,7 @@ import (
 var regexMap = map[string]ogenregex.Regexp{
 	"^[0-7][0-9A-HJKMNP-TV-Z]{25}$": ogenregex.MustCompile("^[0-7][0-9A-HJKMNP-TV-Z]{25}$"),
 	"^[0-9]+(\\.[0-9]{1,2})?$":      ogenregex.MustCompile("^[0-9]+(\\.[0-9]{1,2})?$"),
+	"^[0-9]{4}-[0-9]{2}$":           ogenregex.MustCompile("^[0-9]{4}-[0-9]{2}$"),
 }
 
 type (

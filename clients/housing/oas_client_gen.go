@@ -121,6 +121,15 @@ type Invoker interface {
 	//
 	// GET /v1/occupancy
 	GetOccupancy(ctx context.Context, params GetOccupancyParams, options ...RequestOption) (GetOccupancyRes, error)
+	// GetOccupancyCalendar invokes getOccupancyCalendar operation.
+	//
+	// Each night of the month per unit: `occupied` (from the arrival to the departure, or to tonight for
+	// someone still there), `booked` (a stay not yet arrived, from its planned arrival to its planned
+	// departure), `void`, `closed`, `free`, or `not-in-scheme` before the unit joined. No person is named,
+	// so nothing is added to audit trails.
+	//
+	// GET /v1/occupancy/calendar
+	GetOccupancyCalendar(ctx context.Context, params GetOccupancyCalendarParams, options ...RequestOption) (GetOccupancyCalendarRes, error)
 	// GetOpenAPI invokes getOpenAPI operation.
 	//
 	// This description.
@@ -872,6 +881,161 @@ func (c *Client) sendGetOccupancy(ctx context.Context, params GetOccupancyParams
 	}
 
 	result, err := decodeGetOccupancyResponse(resp)
+	if err != nil {
+		return res, errors.Wrap(err, "decode response")
+	}
+
+	return result, nil
+}
+
+// GetOccupancyCalendar invokes getOccupancyCalendar operation.
+//
+// Each night of the month per unit: `occupied` (from the arrival to the departure, or to tonight for
+// someone still there), `booked` (a stay not yet arrived, from its planned arrival to its planned
+// departure), `void`, `closed`, `free`, or `not-in-scheme` before the unit joined. No person is named,
+// so nothing is added to audit trails.
+//
+// GET /v1/occupancy/calendar
+func (c *Client) GetOccupancyCalendar(ctx context.Context, params GetOccupancyCalendarParams, options ...RequestOption) (GetOccupancyCalendarRes, error) {
+	res, err := c.sendGetOccupancyCalendar(ctx, params, options...)
+	return res, err
+}
+
+func (c *Client) sendGetOccupancyCalendar(ctx context.Context, params GetOccupancyCalendarParams, requestOptions ...RequestOption) (res GetOccupancyCalendarRes, err error) {
+
+	var reqCfg requestConfig
+	reqCfg.setDefaults(c.baseClient)
+	for _, o := range requestOptions {
+		o(&reqCfg)
+	}
+
+	u := c.serverURL
+	if override := reqCfg.ServerURL; override != nil {
+		u = override
+	}
+	u = uri.Clone(u)
+	var pathParts [1]string
+	pathParts[0] = "/v1/occupancy/calendar"
+	uri.AddPathParts(u, pathParts[:]...)
+
+	q := uri.NewQueryEncoder()
+	{
+		// Encode "month" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "month",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			return e.EncodeValue(conv.StringToString(params.Month))
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	{
+		// Encode "scheme" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "scheme",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.Scheme.Get(); ok {
+				return e.EncodeValue(conv.StringToString(val))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	u.RawQuery = q.Values().Encode()
+
+	r, err := ht.NewRequest(ctx, "GET", u)
+	if err != nil {
+		return res, errors.Wrap(err, "create request")
+	}
+
+	{
+		type bitset = [1]uint8
+		var satisfied bitset
+		{
+
+			switch err := c.securitySessionToken(ctx, GetOccupancyCalendarOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 0
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"SessionToken\"")
+			}
+		}
+		{
+
+			switch err := c.securityBearer(ctx, GetOccupancyCalendarOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 1
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"Bearer\"")
+			}
+		}
+		{
+
+			switch err := c.securitySessionCookie(ctx, GetOccupancyCalendarOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 2
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"SessionCookie\"")
+			}
+		}
+
+		if ok := func() bool {
+		nextRequirement:
+			for _, requirement := range []bitset{
+				{0b00000001},
+				{0b00000010},
+				{0b00000100},
+			} {
+				for i, mask := range requirement {
+					if satisfied[i]&mask != mask {
+						continue nextRequirement
+					}
+				}
+				return true
+			}
+			return false
+		}(); !ok {
+			return res, ogenerrors.ErrSecurityRequirementIsNotSatisfied
+		}
+	}
+
+	if err := reqCfg.onRequest(r); err != nil {
+		return res, errors.Wrap(err, "edit request")
+	}
+
+	resp, err := reqCfg.Client.Do(r)
+	if err != nil {
+		return res, errors.Wrap(err, "do request")
+	}
+	body := resp.Body
+	defer func() {
+		// Drain the body to EOF before closing, so the underlying
+		// connection can be reused by the Transport regardless of the
+		// response status code. See https://github.com/ogen-go/ogen/issues/1670.
+		_, _ = io.Copy(io.Discard, body)
+		_ = body.Close()
+	}()
+
+	if err := reqCfg.onResponse(resp); err != nil {
+		return res, errors.Wrap(err, "edit response")
+	}
+
+	result, err := decodeGetOccupancyCalendarResponse(resp)
 	if err != nil {
 		return res, errors.Wrap(err, "decode response")
 	}

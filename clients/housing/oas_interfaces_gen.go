@@ -9,6 +9,10 @@ type CreateUnitRes interface {
 	createUnitRes()
 }
 
+type GetOccupancyCalendarRes interface {
+	getOccupancyCalendarRes()
+}
+
 type GetOccupancyRes interface {
 	getOccupancyRes()
 }

@@ -11,6 +11,7 @@ const (
 	GetLivenessOperation                 OperationName = "GetLiveness"
 	GetMetricsOperation                  OperationName = "GetMetrics"
 	GetOccupancyOperation                OperationName = "GetOccupancy"
+	GetOccupancyCalendarOperation        OperationName = "GetOccupancyCalendar"
 	GetOpenAPIOperation                  OperationName = "GetOpenAPI"
 	GetPlacementOperation                OperationName = "GetPlacement"
 	GetPlacementAuditOperation           OperationName = "GetPlacementAudit"

@@ -14,6 +14,14 @@ type GetOccupancyParams struct {
 	Unit   OptString `json:",omitempty,omitzero"`
 }
 
+// GetOccupancyCalendarParams is parameters of getOccupancyCalendar operation.
+type GetOccupancyCalendarParams struct {
+	// YYYY-MM.
+	Month string
+	// Scheme name, any case.
+	Scheme OptString `json:",omitempty,omitzero"`
+}
+
 // GetPlacementParams is parameters of getPlacement operation.
 type GetPlacementParams struct {
 	ID string

@@ -584,6 +584,176 @@ type GetOccupancyBadRequest Problem
 
 func (*GetOccupancyBadRequest) getOccupancyRes() {}
 
+type GetOccupancyCalendarBadRequest Problem
+
+func (*GetOccupancyCalendarBadRequest) getOccupancyCalendarRes() {}
+
+type GetOccupancyCalendarForbidden Problem
+
+func (*GetOccupancyCalendarForbidden) getOccupancyCalendarRes() {}
+
+type GetOccupancyCalendarOK struct {
+	Month string                            `json:"month"`
+	From  Date                              `json:"from"`
+	Units []GetOccupancyCalendarOKUnitsItem `json:"units"`
+}
+
+// GetMonth returns the value of Month.
+func (s *GetOccupancyCalendarOK) GetMonth() string {
+	return s.Month
+}
+
+// GetFrom returns the value of From.
+func (s *GetOccupancyCalendarOK) GetFrom() Date {
+	return s.From
+}
+
+// GetUnits returns the value of Units.
+func (s *GetOccupancyCalendarOK) GetUnits() []GetOccupancyCalendarOKUnitsItem {
+	return s.Units
+}
+
+// SetMonth sets the value of Month.
+func (s *GetOccupancyCalendarOK) SetMonth(val string) {
+	s.Month = val
+}
+
+// SetFrom sets the value of From.
+func (s *GetOccupancyCalendarOK) SetFrom(val Date) {
+	s.From = val
+}
+
+// SetUnits sets the value of Units.
+func (s *GetOccupancyCalendarOK) SetUnits(val []GetOccupancyCalendarOKUnitsItem) {
+	s.Units = val
+}
+
+func (*GetOccupancyCalendarOK) getOccupancyCalendarRes() {}
+
+type GetOccupancyCalendarOKUnitsItem struct {
+	UnitId string                                      `json:"unitId"`
+	Scheme string                                      `json:"scheme"`
+	Line1  string                                      `json:"line1"`
+	Nights []GetOccupancyCalendarOKUnitsItemNightsItem `json:"nights"`
+}
+
+// GetUnitId returns the value of UnitId.
+func (s *GetOccupancyCalendarOKUnitsItem) GetUnitId() string {
+	return s.UnitId
+}
+
+// GetScheme returns the value of Scheme.
+func (s *GetOccupancyCalendarOKUnitsItem) GetScheme() string {
+	return s.Scheme
+}
+
+// GetLine1 returns the value of Line1.
+func (s *GetOccupancyCalendarOKUnitsItem) GetLine1() string {
+	return s.Line1
+}
+
+// GetNights returns the value of Nights.
+func (s *GetOccupancyCalendarOKUnitsItem) GetNights() []GetOccupancyCalendarOKUnitsItemNightsItem {
+	return s.Nights
+}
+
+// SetUnitId sets the value of UnitId.
+func (s *GetOccupancyCalendarOKUnitsItem) SetUnitId(val string) {
+	s.UnitId = val
+}
+
+// SetScheme sets the value of Scheme.
+func (s *GetOccupancyCalendarOKUnitsItem) SetScheme(val string) {
+	s.Scheme = val
+}
+
+// SetLine1 sets the value of Line1.
+func (s *GetOccupancyCalendarOKUnitsItem) SetLine1(val string) {
+	s.Line1 = val
+}
+
+// SetNights sets the value of Nights.
+func (s *GetOccupancyCalendarOKUnitsItem) SetNights(val []GetOccupancyCalendarOKUnitsItemNightsItem) {
+	s.Nights = val
+}
+
+type GetOccupancyCalendarOKUnitsItemNightsItem string
+
+const (
+	GetOccupancyCalendarOKUnitsItemNightsItemFree        GetOccupancyCalendarOKUnitsItemNightsItem = "free"
+	GetOccupancyCalendarOKUnitsItemNightsItemBooked      GetOccupancyCalendarOKUnitsItemNightsItem = "booked"
+	GetOccupancyCalendarOKUnitsItemNightsItemOccupied    GetOccupancyCalendarOKUnitsItemNightsItem = "occupied"
+	GetOccupancyCalendarOKUnitsItemNightsItemVoid        GetOccupancyCalendarOKUnitsItemNightsItem = "void"
+	GetOccupancyCalendarOKUnitsItemNightsItemClosed      GetOccupancyCalendarOKUnitsItemNightsItem = "closed"
+	GetOccupancyCalendarOKUnitsItemNightsItemNotInScheme GetOccupancyCalendarOKUnitsItemNightsItem = "not-in-scheme"
+)
+
+// AllValues returns all GetOccupancyCalendarOKUnitsItemNightsItem values.
+func (GetOccupancyCalendarOKUnitsItemNightsItem) AllValues() []GetOccupancyCalendarOKUnitsItemNightsItem {
+	return []GetOccupancyCalendarOKUnitsItemNightsItem{
+		GetOccupancyCalendarOKUnitsItemNightsItemFree,
+		GetOccupancyCalendarOKUnitsItemNightsItemBooked,
+		GetOccupancyCalendarOKUnitsItemNightsItemOccupied,
+		GetOccupancyCalendarOKUnitsItemNightsItemVoid,
+		GetOccupancyCalendarOKUnitsItemNightsItemClosed,
+		GetOccupancyCalendarOKUnitsItemNightsItemNotInScheme,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s GetOccupancyCalendarOKUnitsItemNightsItem) MarshalText() ([]byte, error) {
+	switch s {
+	case GetOccupancyCalendarOKUnitsItemNightsItemFree:
+		return []byte(s), nil
+	case GetOccupancyCalendarOKUnitsItemNightsItemBooked:
+		return []byte(s), nil
+	case GetOccupancyCalendarOKUnitsItemNightsItemOccupied:
+		return []byte(s), nil
+	case GetOccupancyCalendarOKUnitsItemNightsItemVoid:
+		return []byte(s), nil
+	case GetOccupancyCalendarOKUnitsItemNightsItemClosed:
+		return []byte(s), nil
+	case GetOccupancyCalendarOKUnitsItemNightsItemNotInScheme:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *GetOccupancyCalendarOKUnitsItemNightsItem) UnmarshalText(data []byte) error {
+	switch GetOccupancyCalendarOKUnitsItemNightsItem(data) {
+	case GetOccupancyCalendarOKUnitsItemNightsItemFree:
+		*s = GetOccupancyCalendarOKUnitsItemNightsItemFree
+		return nil
+	case GetOccupancyCalendarOKUnitsItemNightsItemBooked:
+		*s = GetOccupancyCalendarOKUnitsItemNightsItemBooked
+		return nil
+	case GetOccupancyCalendarOKUnitsItemNightsItemOccupied:
+		*s = GetOccupancyCalendarOKUnitsItemNightsItemOccupied
+		return nil
+	case GetOccupancyCalendarOKUnitsItemNightsItemVoid:
+		*s = GetOccupancyCalendarOKUnitsItemNightsItemVoid
+		return nil
+	case GetOccupancyCalendarOKUnitsItemNightsItemClosed:
+		*s = GetOccupancyCalendarOKUnitsItemNightsItemClosed
+		return nil
+	case GetOccupancyCalendarOKUnitsItemNightsItemNotInScheme:
+		*s = GetOccupancyCalendarOKUnitsItemNightsItemNotInScheme
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+type GetOccupancyCalendarServiceUnavailable Problem
+
+func (*GetOccupancyCalendarServiceUnavailable) getOccupancyCalendarRes() {}
+
+type GetOccupancyCalendarUnauthorized Problem
+
+func (*GetOccupancyCalendarUnauthorized) getOccupancyCalendarRes() {}
+
 type GetOccupancyForbidden Problem
 
 func (*GetOccupancyForbidden) getOccupancyRes() {}

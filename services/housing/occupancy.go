@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/kit/calendar"
@@ -231,4 +232,113 @@ func (s *Service) placementsBefore(r *http.Request, units []*Unit, before calend
 		out[p.UnitID] = append(out[p.UnitID], p)
 	}
 	return out, nil
+}
+
+// Night states of the occupancy calendar.
+const (
+	NightFree     = "free"
+	NightBooked   = "booked"
+	NightOccupied = "occupied"
+	NightVoid     = "void"
+	NightClosed   = "closed"
+	// NightNotInScheme is a night before the unit joined its scheme.
+	NightNotInScheme = "not-in-scheme"
+)
+
+// CalendarUnit is one unit's nights in a month, the first night first.
+type CalendarUnit struct {
+	UnitID string   `json:"unitId"`
+	Scheme string   `json:"scheme"`
+	Line1  string   `json:"line1"`
+	Nights []string `json:"nights"`
+}
+
+// OccupancyCalendar is every unit's nights in a month: no person in it, as the occupancy figures.
+type OccupancyCalendar struct {
+	Month string         `json:"month"`
+	From  calendar.Date  `json:"from"`
+	Units []CalendarUnit `json:"units"`
+}
+
+// calendarNights works out each night of [from, to) for a unit: its void and closed spells, then its
+// stays — booked from the planned arrival to the planned departure, occupied from the arrival to
+// the departure (or, for someone still there past their planned departure, to tonight).
+func calendarNights(u *Unit, placements []*Placement, from, to, today calendar.Date) []string {
+	nights := make([]string, from.DaysUntil(to))
+	mark := func(start, end calendar.Date, state string) {
+		for i := range nights {
+			if d := from.AddDays(i); !d.Before(start) && d.Before(end) {
+				nights[i] = state
+			}
+		}
+	}
+	mark(from, to, NightFree)
+	mark(from, u.CreatedOn, NightNotInScheme)
+	for _, sp := range u.Periods {
+		end := to
+		if sp.To != nil {
+			end = *sp.To
+		}
+		state := NightVoid
+		if sp.Status == UnitClosed {
+			state = NightClosed
+		}
+		mark(sp.From, end, state)
+	}
+	for _, p := range placements {
+		switch {
+		case p.Status == PlacementCancelled || p.Status == PlacementNotArrived:
+		case p.ArrivedOn == nil:
+			mark(p.Arrival, p.PlannedDeparture, NightBooked)
+		default:
+			end := p.PlannedDeparture
+			if p.DepartedOn != nil {
+				end = *p.DepartedOn
+			} else if end.Before(today.AddDays(1)) {
+				end = today.AddDays(1)
+			}
+			mark(*p.ArrivedOn, end, NightOccupied)
+		}
+	}
+	return nights
+}
+
+func (s *Service) occupancyCalendar(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var e fields
+	for k := range q {
+		if k != "month" && k != "scheme" {
+			e.Add(k, "is not a parameter of the calendar")
+		}
+	}
+	month, err := time.Parse("2006-01", q.Get("month"))
+	if err != nil || month.Year() < 2000 || month.Year() > 2200 {
+		e.Add("month", "is required, as YYYY-MM")
+	}
+	if len(e) > 0 {
+		httpapi.WriteProblem(w, r, httpapi.BadRequest("the month is not valid", e...))
+		return
+	}
+	from := calendar.Date{Year: month.Year(), Month: month.Month(), Day: 1}
+	next := month.AddDate(0, 1, 0)
+	to := calendar.Date{Year: next.Year(), Month: next.Month(), Day: 1}
+	units, err := s.repo.allUnits(r.Context(), true)
+	if err != nil {
+		app.WriteStorageProblem(w, r, err, "the units")
+		return
+	}
+	scheme := q.Get("scheme")
+	units = slices.DeleteFunc(units, func(u *Unit) bool { return scheme != "" && !strings.EqualFold(u.Scheme, scheme) })
+	placements, err := s.placementsBefore(r, units, to)
+	if err != nil {
+		app.WriteStorageProblem(w, r, err, "the placements")
+		return
+	}
+	today := s.today()
+	out := OccupancyCalendar{Month: month.Format("2006-01"), From: from, Units: make([]CalendarUnit, 0, len(units))}
+	for _, u := range units {
+		out.Units = append(out.Units, CalendarUnit{UnitID: u.ID, Scheme: u.Scheme, Line1: u.Address.Line1,
+			Nights: calendarNights(u, placements[u.ID], from, to, today)})
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
 }

@@ -69,6 +69,7 @@ func New(a *app.Service) *Service {
 	a.API("POST /v1/rehousing-cases/{id}/withdraw", s.rehousingMutation(s.withdraw), manage)
 	a.API("GET /v1/rehousing-cases/{id}/audit", a.AuditTrail(kindRehousing), auth.AuditRead)
 	a.API("GET /v1/occupancy", s.occupancy, read, auth.ReportRead)
+	a.API("GET /v1/occupancy/calendar", s.occupancyCalendar, read, auth.ReportRead)
 	a.API("POST /v1/imports", app.Imports{
 		UnitLayout.Name:      func(w http.ResponseWriter, r *http.Request, f *app.ImportFile) { s.unitImport().Run(w, r, f) },
 		PlacementLayout.Name: func(w http.ResponseWriter, r *http.Request, f *app.ImportFile) { s.placementImport().Run(w, r, f) },

@@ -59,6 +59,26 @@ func (e *env) seed(b *testing.B, api *servicetest.Client, n int) []string {
 	return ids
 }
 
+// getter is one GET with the session cookie, which must answer 200; the body is read and dropped.
+func getter(client *http.Client, cookie, url string) func() error {
+	return func() error {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req.Header.Set("Cookie", cookie)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: %d", url, resp.StatusCode)
+		}
+		return nil
+	}
+}
+
 // latencies sends total GETs from users goroutines and returns each one's time, sorted.
 func latencies(b *testing.B, users, total int, get func() error) []time.Duration {
 	b.Helper()
@@ -121,24 +141,7 @@ func BenchmarkPortalPages(b *testing.B) {
 		}
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchUsers * 2}}
-	get := func(url string) func() error {
-		return func() error {
-			req, _ := http.NewRequest(http.MethodGet, url, nil)
-			req.Header.Set("Cookie", cookie)
-			resp, err := client.Do(req)
-			if err != nil {
-				return err
-			}
-			defer resp.Body.Close()
-			if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-				return err
-			}
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("GET %s: %d", url, resp.StatusCode)
-			}
-			return nil
-		}
-	}
+	get := func(url string) func() error { return getter(client, cookie, url) }
 	record := ids[len(ids)/2]
 	// Each page is compared with the service calls the portal makes for it, made the way it makes
 	// them: the board reads its page and the tabs' counts at once; the record reads the referral.

@@ -143,7 +143,7 @@ func housingJourney(t *testing.T, e *env) (referralID, unitA, unitB, stay string
 	return referralID, unitA, unitB, stay, b
 }
 
-var calendarCell = regexp.MustCompile(`<td class="govuk-table__cell hw-cal-day[^"]*">([^<]*)(?:<span[^>]*>free</span>)?</td>`)
+var calendarCell = regexp.MustCompile(`<td class="govuk-table__cell hw-cal-day[^"]*">([^<]*)(?:<span[^>]*>[a-z ]+</span>)?</td>`)
 
 // calendarRow is the letters of the calendar's row for the unit named.
 func calendarRow(body, unit string) []string {

@@ -1,7 +1,6 @@
 package portal
 
 import (
-	"context"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -307,8 +306,8 @@ func (p *Portal) benefitUnclaimed(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// calendar is units × days for a month: each night occupied, booked, void or closed, from the
-// units' stays and spells as the service records them, with a text key and the same as a table.
+// calendar is units × nights for a month, as the housing-options service works them out (occupied,
+// booked, void, closed, free), with a text key and the same as a table.
 func (p *Portal) calendar(w http.ResponseWriter, r *http.Request) {
 	if _, ok := p.require(w, r, auth.HousingRead); !ok {
 		return
@@ -325,10 +324,9 @@ func (p *Portal) calendar(w http.ResponseWriter, r *http.Request) {
 	}
 	next := calendar.DateOf(dateOf(month).AddDate(0, 1, 0).Add(12 * time.Hour))
 	prev := calendar.DateOf(dateOf(month).AddDate(0, -1, 0).Add(12 * time.Hour))
-	ctx := withSession(r)
-	units, refusal, err := p.allUnits(ctx)
-	if err != nil || refusal != nil {
-		p.answerService(w, r, refusal, err)
+	res, err := p.housing.GetOccupancyCalendar(withSession(r), housing.GetOccupancyCalendarParams{Month: fmt.Sprintf("%04d-%02d", month.Year, month.Month)})
+	cal, ok := expect[housing.GetOccupancyCalendarOK](p, w, r, res, err)
+	if !ok {
 		return
 	}
 	days := month.DaysUntil(next)
@@ -338,49 +336,15 @@ func (p *Portal) calendar(w http.ResponseWriter, r *http.Request) {
 	}
 	t := &ui.Table{Caption: fmt.Sprintf("Nights in %s %d, unit by unit", month.Month, month.Year), CaptionClasses: "govuk-table__caption--m",
 		Classes: "hw-calendar", FirstCellIsHeader: true, Head: head}
-	for _, u := range units {
-		nights := make([]string, days)
-		full, ok := p.unitWithPeriods(ctx, u.ID)
-		if !ok {
-			p.fail(w, r, http.StatusServiceUnavailable, fmt.Errorf("unit %s could not be read", u.ID))
-			return
-		}
-		for _, sp := range full.Periods {
-			to := next
-			if sp.To.Set {
-				to = dayOf(sp.To.Value)
-			}
-			mark(nights, month, dayOf(sp.From.Value), to, map[string]string{"void": "V", "closed": "C"}[string(sp.Status.Value)])
-		}
-		stays, refusal, err := p.placementsOf(ctx, housing.ListPlacementsParams{Unit: housing.NewOptString(u.ID)})
-		if err != nil || refusal != nil {
-			p.answerService(w, r, refusal, err)
-			return
-		}
-		for _, s := range stays {
-			switch s.Status {
-			case housing.PlacementStatusCancelled, housing.PlacementStatusNotArrived:
-				continue
-			}
-			from, to := dayOf(s.Arrival), dayOf(s.PlannedDeparture)
-			letter := "B"
-			if s.ArrivedOn.Set {
-				from, letter = dayOf(s.ArrivedOn.Value), "O"
-			}
-			if s.DepartedOn.Set {
-				to = dayOf(s.DepartedOn.Value)
-			} else if letter == "O" && to.Before(today.AddDays(1)) {
-				to = today.AddDays(1) // still there: an over-stay holds the unit tonight
-			}
-			mark(nights, month, from, to, letter)
-		}
-		row := []ui.TableCell{{HTML: ui.Link("/units/"+url.PathEscape(u.ID), u.Address.Line1)}}
-		for _, n := range nights {
-			cell := ui.TableCell{Text: ui.Text(n), Classes: "hw-cal-day"}
-			if n == "" {
-				cell.HTML = ui.VisuallyHidden("free")
+	for _, u := range cal.Units {
+		row := []ui.TableCell{{HTML: ui.Link("/units/"+url.PathEscape(u.UnitId), u.Line1)}}
+		for _, n := range u.Nights {
+			letter := nightLetters[string(n)]
+			cell := ui.TableCell{Text: ui.Text(letter), Classes: "hw-cal-day"}
+			if letter == "" {
+				cell.HTML = ui.VisuallyHidden(words(string(n)))
 			} else {
-				cell.Classes += " hw-cal-" + n
+				cell.Classes += " hw-cal-" + letter
 			}
 			row = append(row, cell)
 		}
@@ -389,29 +353,10 @@ func (p *Portal) calendar(w http.ResponseWriter, r *http.Request) {
 	p.render(w, r, http.StatusOK, "calendar", view{Title: "Occupancy calendar", Data: map[string]any{
 		"Table": t, "Month": fmt.Sprintf("%s %d", month.Month, month.Year), "Problem": problem,
 		"Prev": fmt.Sprintf("%04d-%02d", prev.Year, prev.Month), "Next": fmt.Sprintf("%04d-%02d", next.Year, next.Month),
-		"Units": len(units),
+		"Units": len(cal.Units),
 	}})
 }
 
-// unitWithPeriods reads a unit with its void and closed spells, which lists leave out.
-func (p *Portal) unitWithPeriods(ctx context.Context, id string) (*housing.Unit, bool) {
-	res, err := p.housing.GetUnit(ctx, housing.GetUnitParams{ID: id})
-	if err != nil {
-		return nil, false
-	}
-	got, ok := res.(*housing.UnitHeaders)
-	if !ok {
-		return nil, false
-	}
-	return &got.Response, true
-}
-
-// mark writes letter on the nights [from, to) that fall in the month starting at first.
-func mark(nights []string, first, from, to calendar.Date, letter string) {
-	for i := range nights {
-		d := first.AddDays(i)
-		if !d.Before(from) && d.Before(to) {
-			nights[i] = letter
-		}
-	}
-}
+// nightLetters are the calendar's one-letter marks, each explained in the page's key; a free night
+// (or one before the unit joined) is blank, its state said to screen readers.
+var nightLetters = map[string]string{"occupied": "O", "booked": "B", "void": "V", "closed": "C"}
