@@ -21,6 +21,10 @@ type CreateReferralRes interface {
 	createReferralRes()
 }
 
+type GetActorAuditRes interface {
+	getActorAuditRes()
+}
+
 type GetClosureDaysRes interface {
 	getClosureDaysRes()
 }

@@ -11,6 +11,7 @@ const (
 	CommissionActionOperation   OperationName = "CommissionAction"
 	CountReferralsOperation     OperationName = "CountReferrals"
 	CreateReferralOperation     OperationName = "CreateReferral"
+	GetActorAuditOperation      OperationName = "GetActorAudit"
 	GetClosureDaysOperation     OperationName = "GetClosureDays"
 	GetLivenessOperation        OperationName = "GetLiveness"
 	GetMetricsOperation         OperationName = "GetMetrics"

@@ -32,6 +32,15 @@ type CreateReferralParams struct {
 	IdempotencyKey OptString `json:",omitempty,omitzero"`
 }
 
+// GetActorAuditParams is parameters of getActorAudit operation.
+type GetActorAuditParams struct {
+	// Entry id to continue after.
+	After OptString `json:",omitempty,omitzero"`
+	Limit OptInt    `json:",omitempty,omitzero"`
+	// A staff identity's id.
+	ID string
+}
+
 // GetReferralParams is parameters of getReferral operation.
 type GetReferralParams struct {
 	ID string

@@ -351,6 +351,12 @@ type AuditEntry struct {
 	Detail     OptString           `json:"detail"`
 	TraceId    OptString           `json:"traceId"`
 	RequestId  OptString           `json:"requestId"`
+	// In a person's trail: the kind of record the entry is about.
+	Kind OptString `json:"kind"`
+	// In a person's trail: the record.
+	Record OptString `json:"record"`
+	// In a person's trail: the records a list showed.
+	Records []string `json:"records"`
 }
 
 // GetID returns the value of ID.
@@ -398,6 +404,21 @@ func (s *AuditEntry) GetRequestId() OptString {
 	return s.RequestId
 }
 
+// GetKind returns the value of Kind.
+func (s *AuditEntry) GetKind() OptString {
+	return s.Kind
+}
+
+// GetRecord returns the value of Record.
+func (s *AuditEntry) GetRecord() OptString {
+	return s.Record
+}
+
+// GetRecords returns the value of Records.
+func (s *AuditEntry) GetRecords() []string {
+	return s.Records
+}
+
 // SetID sets the value of ID.
 func (s *AuditEntry) SetID(val OptString) {
 	s.ID = val
@@ -441,6 +462,21 @@ func (s *AuditEntry) SetTraceId(val OptString) {
 // SetRequestId sets the value of RequestId.
 func (s *AuditEntry) SetRequestId(val OptString) {
 	s.RequestId = val
+}
+
+// SetKind sets the value of Kind.
+func (s *AuditEntry) SetKind(val OptString) {
+	s.Kind = val
+}
+
+// SetRecord sets the value of Record.
+func (s *AuditEntry) SetRecord(val OptString) {
+	s.Record = val
+}
+
+// SetRecords sets the value of Records.
+func (s *AuditEntry) SetRecords(val []string) {
+	s.Records = val
 }
 
 type AuditEntryAction string
@@ -1085,6 +1121,53 @@ func (s *DetailsRequest) SetPostcode(val OptString) {
 func (s *DetailsRequest) SetPhone(val OptString) {
 	s.Phone = val
 }
+
+type GetActorAuditBadRequest Problem
+
+func (*GetActorAuditBadRequest) getActorAuditRes() {}
+
+type GetActorAuditForbidden Problem
+
+func (*GetActorAuditForbidden) getActorAuditRes() {}
+
+type GetActorAuditNotFound Problem
+
+func (*GetActorAuditNotFound) getActorAuditRes() {}
+
+type GetActorAuditOK struct {
+	Items []AuditEntry `json:"items"`
+	Next  OptString    `json:"next"`
+}
+
+// GetItems returns the value of Items.
+func (s *GetActorAuditOK) GetItems() []AuditEntry {
+	return s.Items
+}
+
+// GetNext returns the value of Next.
+func (s *GetActorAuditOK) GetNext() OptString {
+	return s.Next
+}
+
+// SetItems sets the value of Items.
+func (s *GetActorAuditOK) SetItems(val []AuditEntry) {
+	s.Items = val
+}
+
+// SetNext sets the value of Next.
+func (s *GetActorAuditOK) SetNext(val OptString) {
+	s.Next = val
+}
+
+func (*GetActorAuditOK) getActorAuditRes() {}
+
+type GetActorAuditServiceUnavailable Problem
+
+func (*GetActorAuditServiceUnavailable) getActorAuditRes() {}
+
+type GetActorAuditUnauthorized Problem
+
+func (*GetActorAuditUnauthorized) getActorAuditRes() {}
 
 type GetClosureDaysForbidden Problem
 

@@ -91,7 +91,7 @@ func (rp *repo) commit(ctx context.Context, c change) (int64, error) {
 	for i, w := range c.writes {
 		ops = append(ops, store.IndexDiff(w.before, w.after)...)
 		if w.audit != nil {
-			ops = append(ops, audit.Op(rp.keys, w.kind, w.id, *w.audit))
+			ops = append(ops, audit.Ops(rp.keys, w.kind, w.id, *w.audit)...)
 		}
 		if i > 0 {
 			puts = append(puts, store.Put{Key: w.key, ExpectVersion: w.version, Doc: w.doc, Summary: w.summary})
@@ -353,7 +353,7 @@ func (rp *repo) loadPlacement(ctx context.Context, id string) (*Placement, int64
 // getPlacement reads a placement and records the read in its audit trail.
 func (rp *repo) getPlacement(ctx context.Context, id string, entry audit.Entry) (*Placement, int64, error) {
 	key := rp.keys.Placement(id)
-	rec, err := store.ReadAudited(ctx, rp.rdb, key, audit.Op(rp.keys, kindPlacement, id, entry))
+	rec, err := store.ReadAudited(ctx, rp.rdb, key, audit.Ops(rp.keys, kindPlacement, id, entry)...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -461,7 +461,7 @@ func (rp *repo) loadRehousing(ctx context.Context, id string) (*RehousingCase, i
 
 func (rp *repo) getRehousing(ctx context.Context, id string, entry audit.Entry) (*RehousingCase, int64, error) {
 	key := rp.keys.RehousingCase(id)
-	rec, err := store.ReadAudited(ctx, rp.rdb, key, audit.Op(rp.keys, kindRehousing, id, entry))
+	rec, err := store.ReadAudited(ctx, rp.rdb, key, audit.Ops(rp.keys, kindRehousing, id, entry)...)
 	if err != nil {
 		return nil, 0, err
 	}

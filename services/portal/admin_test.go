@@ -194,3 +194,33 @@ func TestInvitedUserInABrowser(t *testing.T) {
 	}
 	portaltest.Open(t, ctx, e.url+"/referrals", "Sign in")
 }
+
+// TestAuditByRecordAndPerson: after a housing officer's day, the partnership admin finds what they
+// read and changed across referrals and stays, and the trail of the stay they booked.
+func TestAuditByRecordAndPerson(t *testing.T) {
+	e := startEnv(t, "oldham")
+	referralID, _, _, stay, _ := housingJourney(t, e)
+	email, pw := e.person(t, "admin@oldham.example", "oldham", "partnership-admin")
+	a := e.browser(t)
+	a.signIn(email, pw)
+	officer := userID(t, a.get("/users"), "Test housing.officer")
+	page := a.get("/audit?actor=" + officer)
+	for _, want := range []string{"Stay in a unit " + stay, "Referral " + referralID, "/audit?kind=placement&amp;reference=" + stay, "create", "update"} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("the housing officer's trail lacks %q", want)
+		}
+	}
+	if strings.Contains(page.body, "Test Person") {
+		t.Error("the audit page names the referred person")
+	}
+	page = a.get("/audit?kind=placement&reference=" + stay)
+	if page.status != 200 || !strings.Contains(page.body, "housing.officer@oldham.example") || !strings.Contains(page.body, "create") {
+		t.Errorf("the stay's trail: %d", page.status)
+	}
+	if page := a.get("/audit?kind=placement&reference=not-a-reference"); page.status != 422 {
+		t.Errorf("a bad reference: %d", page.status)
+	}
+	if page := a.get("/audit?actor=" + userID(t, a.get("/users"), "Test admin")); page.status != 200 || !strings.Contains(page.body, "Entries, oldest first") {
+		t.Errorf("the admin's own trail: %d", page.status)
+	}
+}

@@ -117,7 +117,7 @@ func bareHandler(e *benchEnv) http.Handler {
 	})
 	mux.HandleFunc("GET /v1/referrals/{id}", func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
-		rec, err := store.ReadAudited(r.Context(), rdb, keys.Referral(id), audit.Op(keys, auditKind, id, audit.Entry{At: time.Now(), Action: "read"}))
+		rec, err := store.ReadAudited(r.Context(), rdb, keys.Referral(id), audit.Ops(keys, auditKind, id, audit.Entry{At: time.Now(), Action: "read"})...)
 		if err != nil {
 			http.Error(w, err.Error(), 404)
 			return

@@ -226,14 +226,14 @@ func (rp *repo) commit(ctx context.Context, c change) (int64, error) {
 		}
 		ops = append(ops, op)
 	}
-	ops = append(ops, audit.Op(rp.keys, auditKind, c.after.ID, c.audit))
+	ops = append(ops, audit.Ops(rp.keys, auditKind, c.after.ID, c.audit)...)
 	ops = append(ops, c.extra...)
 	return store.Apply(ctx, rp.rdb, store.Commit{Key: rp.keys.Referral(c.after.ID), ExpectVersion: c.version, Doc: doc, Summary: summary, Ops: ops})
 }
 
 // get reads a referral, recording the read in its audit trail.
 func (rp *repo) get(ctx context.Context, id string, entry audit.Entry) (*Referral, int64, error) {
-	rec, err := store.ReadAudited(ctx, rp.rdb, rp.keys.Referral(id), audit.Op(rp.keys, auditKind, id, entry))
+	rec, err := store.ReadAudited(ctx, rp.rdb, rp.keys.Referral(id), audit.Ops(rp.keys, auditKind, id, entry)...)
 	if err != nil {
 		return nil, 0, err
 	}

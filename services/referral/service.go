@@ -76,6 +76,7 @@ func New(a *app.Service) *Service {
 	a.API("POST /v1/referrals/{id}/readmissions", s.mutation(s.readmission), auth.ReferralManage)
 	a.API("PUT /v1/referrals/{id}/follow-ups/{days}", s.mutation(s.followUp), auth.ReferralManage)
 	a.API("GET /v1/referrals/{id}/audit", a.AuditTrail(auditKind), auth.AuditRead)
+	a.API("GET /v1/audit/actors/{id}", a.ActorTrail(), auth.AuditRead)
 	a.API("GET /v1/actions/overdue", s.overdueActions, read...)
 	a.API("GET /v1/follow-ups/due", s.followUpsDue, read...)
 	a.API("GET /v1/closure-days", s.getClosureDays, auth.ReferralRead, auth.ReferralReadOwn, auth.CalendarManage)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -106,10 +107,21 @@ func WriteStorageProblem(w http.ResponseWriter, r *http.Request, err error, what
 
 // AuditTrail serves the audit trail of the record whose id is the path's {id}: up to limit
 // (1–1000, default 100) entries, oldest first, after the entry id after.
-func (s *Service) AuditTrail(kind string) http.HandlerFunc {
+func (s *Service) AuditTrail(kind string) http.HandlerFunc { return s.trail(kind, ids.Valid) }
+
+// identityID matches a Kratos identity id, the actors of audit entries.
+var identityID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// ActorTrail serves the trail of what the person whose identity id is the path's {id} did, on any
+// record of any kind (each entry names its kind and record), in the same pages as AuditTrail.
+func (s *Service) ActorTrail() http.HandlerFunc {
+	return s.trail(audit.ActorKind, identityID.MatchString)
+}
+
+func (s *Service) trail(kind string, valid func(string) bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
-		if !ids.Valid(id) {
+		if !valid(id) {
 			httpapi.WriteProblem(w, r, httpapi.NotFound(kind+" "+strconv.Quote(id)))
 			return
 		}

@@ -36,7 +36,16 @@ type Entry struct {
 	Detail    string    `json:"detail,omitempty"`
 	TraceID   string    `json:"traceId,omitempty"`
 	RequestID string    `json:"requestId,omitempty"`
+	// Kind and Record (or, for a list, Records) name what the entry is about: they are set on the
+	// copy kept in the actor's own trail, where entries about every record meet.
+	Kind    string   `json:"kind,omitempty"`
+	Record  string   `json:"record,omitempty"`
+	Records []string `json:"records,omitempty"`
 }
+
+// ActorKind is the audit kind of a person's own trail: every entry about what they did, on any
+// record, so the partnership admin can search the audit by person.
+const ActorKind = "actor"
 
 // fields is the entry as one stream field: a single compact value costs Redis less to append
 // than eight fields, which matters when a list page appends fifty.
@@ -46,16 +55,23 @@ func (e Entry) fields() []string {
 	return []string{"e", string(b)}
 }
 
-// Op is the audit entry as a write of a store commit, so it lands with the change it records.
-func Op(keys keyspace.Tenant, kind, id string, e Entry) store.Op {
-	return store.AppendOnly(keys.Audit(kind, id), e.fields()...)
+// Ops are the audit entry as writes of a store commit, so they land with the change they record:
+// the record's trail, and the actor's own trail naming the record.
+func Ops(keys keyspace.Tenant, kind, id string, e Entry) []store.Op {
+	ops := []store.Op{store.AppendOnly(keys.Audit(kind, id), e.fields()...)}
+	if e.Actor != "" {
+		e.Kind, e.Record = kind, id
+		ops = append(ops, store.AppendOnly(keys.Audit(ActorKind, e.Actor), e.fields()...))
+	}
+	return ops
 }
 
 // appendManyScript appends one entry to many records' trails in one call. The streams are named in
 // ARGV, not KEYS: see store.AppendOnly.
 var appendManyScript = redis.NewScript(`
-for i = 2, #ARGV do redis.call('XADD', ARGV[i], '*', 'e', ARGV[1]) end
-return #ARGV - 1
+for i = 4, #ARGV do redis.call('XADD', ARGV[i], '*', 'e', ARGV[1]) end
+if ARGV[3] ~= '' then redis.call('XADD', ARGV[3], '*', 'e', ARGV[2]) end
+return #ARGV - 3
 `)
 
 // AppendMany records one access to many records, e.g. a list page.
@@ -63,8 +79,14 @@ func AppendMany(ctx context.Context, rdb redis.Scripter, keys keyspace.Tenant, k
 	if len(ids) == 0 {
 		return nil
 	}
-	args := make([]any, 0, 1+len(ids))
-	args = append(args, e.fields()[1])
+	args := make([]any, 0, 3+len(ids))
+	actorStream, actorEntry := "", ""
+	if e.Actor != "" {
+		listed := e
+		listed.Kind, listed.Records = kind, ids
+		actorStream, actorEntry = keys.Audit(ActorKind, e.Actor), listed.fields()[1]
+	}
+	args = append(args, e.fields()[1], actorEntry, actorStream)
 	for _, id := range ids {
 		args = append(args, keys.Audit(kind, id))
 	}

@@ -236,19 +236,26 @@ func (r Read) Result() (Record, error) {
 var readAuditedScript = redis.NewScript(`
 local d = redis.call('HMGET', KEYS[1], 'v', 'doc')
 if not d[1] then return false end
-redis.call('XADD', ARGV[1], '*', unpack(ARGV, 2))
+local a = 1
+while a <= #ARGV do
+  local n = tonumber(ARGV[a + 1])
+  redis.call('XADD', ARGV[a], '*', unpack(ARGV, a + 2, a + 1 + n))
+  a = a + 2 + n
+end
 return d
 `)
 
-// ReadAudited reads a record and appends op (an XAdd, typically audit.Op) when it exists.
-func ReadAudited(ctx context.Context, rdb redis.Scripter, key string, op Op) (Record, error) {
-	if op.kind != "xadd" {
-		return Record{}, fmt.Errorf("read %s: the audit op must be an XAdd", key)
-	}
-	args := make([]any, 0, len(op.args)+1)
-	args = append(args, op.key)
-	for _, a := range op.args {
-		args = append(args, a)
+// ReadAudited reads a record and appends ops (XAdds, typically audit.Ops) when it exists.
+func ReadAudited(ctx context.Context, rdb redis.Scripter, key string, ops ...Op) (Record, error) {
+	var args []any
+	for _, op := range ops {
+		if op.kind != "xadd" {
+			return Record{}, fmt.Errorf("read %s: the audit op must be an XAdd", key)
+		}
+		args = append(args, op.key, len(op.args))
+		for _, a := range op.args {
+			args = append(args, a)
+		}
 	}
 	// The audit stream is named in ARGV: see Op.undeclared.
 	res, err := readAuditedScript.Run(ctx, rdb, []string{key}, args...).Slice()
