@@ -280,7 +280,7 @@ func monthlyCharts(s *reporting.Series) []chartWithTable {
 		chart := ui.BarChart{ID: "chart-" + c.id, Title: c.title,
 			Description: fmt.Sprintf("Bar chart, one bar per month from %s to %s. The table after it gives every value.",
 				monthName(s.Months[0].Month.Value), monthName(s.Months[len(s.Months)-1].Month.Value))}
-		table := &ui.Table{Caption: c.title, CaptionClasses: "govuk-visually-hidden",
+		table := &ui.Table{Caption: c.title + ": the figures", CaptionClasses: "govuk-table__caption--s",
 			Head: []ui.TableCell{{Text: "Month"}, {Text: ui.Text(c.column), Format: "numeric"}}}
 		for _, m := range s.Months {
 			v, has, text := c.value(m)

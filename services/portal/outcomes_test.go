@@ -119,6 +119,10 @@ func TestOutcomesDashboard(t *testing.T) {
 	c := e.browser(t)
 	c.signIn(email, pw)
 	page = c.get(quarter)
+	// 105 bed days saved (the 129-day waiting list less the 24 days Alice waited) at £302.00 a day.
+	if !strings.Contains(page.body, ">NHS cost avoided</dt><dd class=\"govuk-summary-list__value\">£31,710.00<") {
+		t.Error("the commissioner's dashboard does not show the NHS cost avoided, £31,710.00, to the penny")
+	}
 	if page.status != http.StatusOK || !strings.Contains(page.body, ">Referrals received</dt><dd class=\"govuk-summary-list__value\">&lt;5<") ||
 		!strings.Contains(page.body, "Small numbers are shown as &lt;5") {
 		t.Errorf("the commissioner's dashboard does not show the referrals as <5 under disclosure control:\n%s", page.body)
