@@ -63,6 +63,16 @@ screenshots: deps tools ## Refresh docs/screenshots/ from the portal's browser t
 build: ## Build every Homeward binary into bin/.
 	go build -o $(BIN)/ ./cmd/...
 
+IMAGES := $(CURDIR)/dist/images
+
+.PHONY: images
+images: deps ## Build the homeward, kratos and redis OCI images into dist/images/ (no Docker; same inputs, same digests) and print their digests.
+	@hack/tools.sh kratos
+	@echo "[images] building static homeward and homeward-operator"
+	@mkdir -p $(IMAGES)/bin
+	@CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -buildid=" -o $(IMAGES)/bin/ ./cmd/homeward ./cmd/homeward-operator
+	@go run ./cmd/homeward-images --out $(IMAGES) --bin $(IMAGES)/bin --kratos $(BIN)/kratos --redis-server /usr/bin/redis-server
+
 .PHONY: node-tools
 node-tools: ## Install the pinned npm tooling (package-lock.json) into node_modules/ when it is missing or stale.
 	@if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \

@@ -7,6 +7,7 @@ import (
 	"context"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -85,6 +86,15 @@ func TestManifestsApplyToARealAPIServer(t *testing.T) {
 		_, stderr, err = helm("--set", "otlpEndpoint=not a host")
 		g.Expect(err).To(HaveOccurred(), "values.schema.json refuses a malformed OTLP endpoint")
 		g.Expect(stderr).To(ContainSubstring("otlpEndpoint"))
+		digest := "sha256:" + strings.Repeat("0123456789abcdef", 4)
+		pinned, stderr, err := helm("--set", "image.digest="+digest, "--set", "tenantImages.redis=ghcr.io/homeward-dev/redis@"+digest)
+		g.Expect(err).NotTo(HaveOccurred(), stderr)
+		g.Expect(string(pinned)).To(ContainSubstring(`image: "ghcr.io/homeward-dev/homeward@` + digest + `"`))
+		g.Expect(string(pinned)).To(ContainSubstring("--homeward-image=ghcr.io/homeward-dev/homeward@" + digest))
+		g.Expect(string(pinned)).To(ContainSubstring("--redis-image=ghcr.io/homeward-dev/redis@" + digest))
+		_, stderr, err = helm("--set", "image.digest=latest")
+		g.Expect(err).To(HaveOccurred(), "values.schema.json refuses a digest that is not one")
+		g.Expect(stderr).To(ContainSubstring("digest"))
 		_, stderr, err = helm("--set", "operator.healthRecheck=soon")
 		g.Expect(err).To(HaveOccurred(), "values.schema.json refuses a recheck that is not a duration")
 		g.Expect(stderr).To(ContainSubstring("healthRecheck"))

@@ -15,3 +15,12 @@ app.kubernetes.io/component: operator
 {{- define "homeward.fullname" -}}
 {{- printf "%s-homeward" .Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
+
+{{/* The operator's image: repository@digest when a digest is given (make images prints it), else repository:tag. */}}
+{{- define "homeward.image" -}}
+{{- if .Values.image.digest -}}
+{{ .Values.image.repository }}@{{ .Values.image.digest }}
+{{- else -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
+{{- end -}}
