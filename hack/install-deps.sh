@@ -13,6 +13,10 @@ declare -A PACKAGES=(
   [flock]=util-linux
   # The portal's browser tests drive a real headless Chromium.
   [chromium]=chromium
+  # The images' test runs them in a real containerd with runc.
+  [containerd]=containerd
+  [ctr]=containerd
+  [runc]=runc
 )
 
 missing=()

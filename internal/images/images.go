@@ -231,7 +231,8 @@ func BinaryWithLibraries(source, dest string) ([]File, error) {
 		if err != nil {
 			return nil, err
 		}
-		files = append(files, File{Path: l, Source: real, Mode: 0o444})
+		// The loader is exec'd by the kernel, so libraries keep the execute bit they have on the host.
+		files = append(files, File{Path: l, Source: real, Mode: 0o555})
 	}
 	return files, nil
 }
