@@ -169,8 +169,12 @@ func (cp *ControlPlane) startControllerManager(ctx context.Context, binDir strin
 				Args: []string{
 					"--kubeconfig=" + kubeconfig,
 					// Never "*": some controllers touch the host outside any temp dir. PVC protection is here
-					// because a namespace holding a claim cannot finish deleting without it.
-					"--controllers=namespace-controller,garbage-collector-controller,persistentvolumeclaim-protection-controller",
+					// because a namespace holding a claim cannot finish deleting without it; the quota
+					// controller because quotas are enforced only once it has counted usage (a tenant's
+					// "no NodePorts" is otherwise not enforced); role aggregation so the built-in
+					// admin, edit and view roles hold what they do on a real cluster.
+					"--controllers=namespace-controller,garbage-collector-controller,persistentvolumeclaim-protection-controller," +
+						"resourcequota-controller,clusterrole-aggregation-controller",
 					"--bind-address=127.0.0.1",
 					"--secure-port=" + strconv.Itoa(port),
 					"--cert-dir=" + filepath.Join(cp.dir, "kcm-certs"),

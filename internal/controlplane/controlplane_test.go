@@ -12,7 +12,9 @@ import (
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -40,6 +42,41 @@ func TestControlPlane(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+
+	t.Run("a quota is enforced: no NodePort or LoadBalancer Service where the quota allows none", func(t *testing.T) {
+		g := NewWithT(t)
+		ctx := context.Background()
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "hw-quota"}}
+		g.Expect(c.Create(ctx, ns)).To(Succeed())
+		quota := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "tenant-quota", Namespace: ns.Name},
+			Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{
+				corev1.ResourceServicesNodePorts: resource.MustParse("0"), corev1.ResourceServicesLoadBalancers: resource.MustParse("0")}}}
+		g.Expect(c.Create(ctx, quota)).To(Succeed())
+		// The quota controller counts usage first; until then admission cannot check it.
+		g.Eventually(func(g Gomega) {
+			g.Expect(c.Get(ctx, client.ObjectKeyFromObject(quota), quota)).To(Succeed())
+			g.Expect(quota.Status.Hard).To(HaveKey(corev1.ResourceServicesNodePorts))
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+		port := []corev1.ServicePort{{Port: 80}}
+		for _, typ := range []corev1.ServiceType{corev1.ServiceTypeNodePort, corev1.ServiceTypeLoadBalancer} {
+			svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: strings.ToLower(string(typ)), Namespace: ns.Name},
+				Spec: corev1.ServiceSpec{Type: typ, Ports: port}}
+			err := c.Create(ctx, svc)
+			g.Expect(apierrors.IsForbidden(err)).To(BeTrue(), "a %s Service: %v", typ, err)
+			g.Expect(err).To(MatchError(ContainSubstring("exceeded quota")))
+		}
+		g.Expect(c.Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "inside", Namespace: ns.Name},
+			Spec: corev1.ServiceSpec{Ports: port}})).To(Succeed(), "a ClusterIP Service is still allowed")
+	})
+
+	t.Run("the built-in roles hold what they do on a real cluster", func(t *testing.T) {
+		g := NewWithT(t)
+		var edit rbacv1.ClusterRole
+		g.Eventually(func(g Gomega) {
+			g.Expect(c.Get(context.Background(), client.ObjectKey{Name: "edit"}, &edit)).To(Succeed())
+			g.Expect(edit.Rules).NotTo(BeEmpty())
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+	})
 
 	t.Run("a deleted namespace actually disappears", func(t *testing.T) {
 		g := NewWithT(t)
