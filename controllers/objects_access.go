@@ -82,6 +82,15 @@ func QuantityOr(q *resource.Quantity, fallback string) resource.Quantity {
 	return *q
 }
 
+// count is a quota's object count: the spec's, or the API's default where the object was not
+// defaulted by the API server (objects built in tests).
+func count(n, fallback int32) resource.Quantity {
+	if n == 0 {
+		n = fallback
+	}
+	return *resource.NewQuantity(int64(n), resource.DecimalSI)
+}
+
 func resourceQuota(p *platformv1alpha1.Partnership) *corev1ac.ResourceQuotaApplyConfiguration {
 	r := p.Spec.Resources
 	pods := r.Pods
@@ -92,12 +101,18 @@ func resourceQuota(p *platformv1alpha1.Partnership) *corev1ac.ResourceQuotaApply
 		WithLabels(TenantLabels(p, "")).
 		WithOwnerReferences(OwnerRef(p)).
 		WithSpec(corev1ac.ResourceQuotaSpec().WithHard(corev1.ResourceList{
-			corev1.ResourceRequestsCPU:     QuantityOr(r.RequestsCPU, "4"),
-			corev1.ResourceRequestsMemory:  QuantityOr(r.RequestsMemory, "8Gi"),
-			corev1.ResourceLimitsCPU:       QuantityOr(r.LimitsCPU, "8"),
-			corev1.ResourceLimitsMemory:    QuantityOr(r.LimitsMemory, "16Gi"),
-			corev1.ResourceRequestsStorage: QuantityOr(r.RequestsStorage, "50Gi"),
-			corev1.ResourcePods:            *resource.NewQuantity(int64(pods), resource.DecimalSI),
+			corev1.ResourceRequestsCPU:              QuantityOr(r.RequestsCPU, "4"),
+			corev1.ResourceRequestsMemory:           QuantityOr(r.RequestsMemory, "8Gi"),
+			corev1.ResourceLimitsCPU:                QuantityOr(r.LimitsCPU, "8"),
+			corev1.ResourceLimitsMemory:             QuantityOr(r.LimitsMemory, "16Gi"),
+			corev1.ResourceRequestsStorage:          QuantityOr(r.RequestsStorage, "50Gi"),
+			corev1.ResourcePods:                     *resource.NewQuantity(int64(pods), resource.DecimalSI),
+			corev1.ResourceRequestsEphemeralStorage: QuantityOr(r.RequestsEphemeralStorage, "10Gi"),
+			corev1.ResourceLimitsEphemeralStorage:   QuantityOr(r.LimitsEphemeralStorage, "20Gi"),
+			corev1.ResourceConfigMaps:               count(r.Objects.ConfigMaps, 40),
+			corev1.ResourceSecrets:                  count(r.Objects.Secrets, 60),
+			corev1.ResourceServices:                 count(r.Objects.Services, 20),
+			corev1.ResourcePersistentVolumeClaims:   count(r.Objects.PersistentVolumeClaims, 10),
 			// No tenant may open a port on the nodes or the internet directly.
 			corev1.ResourceServicesNodePorts:     resource.MustParse("0"),
 			corev1.ResourceServicesLoadBalancers: resource.MustParse("0"),
@@ -110,8 +125,11 @@ func limitRange(p *platformv1alpha1.Partnership) *corev1ac.LimitRangeApplyConfig
 		WithOwnerReferences(OwnerRef(p)).
 		WithSpec(corev1ac.LimitRangeSpec().WithLimits(corev1ac.LimitRangeItem().
 			WithType(corev1.LimitTypeContainer).
-			WithDefaultRequest(corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi")}).
-			WithDefault(corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("256Mi")}).
+			// Ephemeral storage too: a quota on it refuses any container that does not say how much.
+			WithDefaultRequest(corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi"),
+				corev1.ResourceEphemeralStorage: resource.MustParse("64Mi")}).
+			WithDefault(corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("256Mi"),
+				corev1.ResourceEphemeralStorage: resource.MustParse("1Gi")}).
 			WithMax(corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse("2Gi")})))
 }
 

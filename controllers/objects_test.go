@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -177,5 +179,30 @@ func TestTraceSampleRatio(t *testing.T) {
 		if got := TraceSampleRatio(p); got != tc.want {
 			t.Errorf("%v%%: %q, want %q", tc.percent, got, tc.want)
 		}
+	}
+}
+
+// The tenant quota bounds ephemeral storage and object counts as well as compute, from the spec or
+// the API's defaults; the LimitRange gives every container an ephemeral-storage default, without
+// which a quota on it would refuse the tenant's own pods.
+func TestQuotaBoundsStorageAndObjects(t *testing.T) {
+	p := builderPartnership()
+	p.Spec.Resources.Objects.Secrets = 75
+	hard := resourceQuota(p).Spec.Hard
+	for name, want := range map[corev1.ResourceName]string{
+		corev1.ResourceRequestsEphemeralStorage: "10Gi", corev1.ResourceLimitsEphemeralStorage: "20Gi",
+		corev1.ResourceConfigMaps: "40", corev1.ResourceSecrets: "75", corev1.ResourceServices: "20",
+		corev1.ResourcePersistentVolumeClaims: "10", corev1.ResourceServicesNodePorts: "0", corev1.ResourceServicesLoadBalancers: "0",
+	} {
+		if got, ok := (*hard)[name]; !ok || got.String() != want {
+			t.Errorf("quota %s = %v, want %s", name, got.String(), want)
+		}
+	}
+	item := limitRange(p).Spec.Limits[0]
+	if _, ok := (*item.DefaultRequest)[corev1.ResourceEphemeralStorage]; !ok {
+		t.Error("containers get no default ephemeral-storage request")
+	}
+	if _, ok := (*item.Default)[corev1.ResourceEphemeralStorage]; !ok {
+		t.Error("containers get no default ephemeral-storage limit")
 	}
 }

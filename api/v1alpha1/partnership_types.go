@@ -362,6 +362,44 @@ type TenantResources struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000
 	Pods int32 `json:"pods,omitempty"`
+	// RequestsEphemeralStorage and LimitsEphemeralStorage bound the node disk the tenant's pods may
+	// use outside their volumes (logs, /tmp); each container gets a default from the LimitRange.
+	// +optional
+	// +kubebuilder:default="10Gi"
+	RequestsEphemeralStorage *resource.Quantity `json:"requestsEphemeralStorage,omitempty"`
+	// +optional
+	// +kubebuilder:default="20Gi"
+	LimitsEphemeralStorage *resource.Quantity `json:"limitsEphemeralStorage,omitempty"`
+	// Objects bounds how many of each kind of object the tenant namespace may hold, so nobody with
+	// write access there can fill the API server.
+	// +optional
+	// +kubebuilder:default={}
+	Objects ObjectCounts `json:"objects,omitempty"`
+}
+
+// ObjectCounts are the most objects of each kind a tenant namespace holds.
+type ObjectCounts struct {
+	// +optional
+	// +kubebuilder:default=40
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10000
+	ConfigMaps int32 `json:"configMaps,omitempty"`
+	// Secrets include one per admin invitation waiting to be used.
+	// +optional
+	// +kubebuilder:default=60
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10000
+	Secrets int32 `json:"secrets,omitempty"`
+	// +optional
+	// +kubebuilder:default=20
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	Services int32 `json:"services,omitempty"`
+	// +optional
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	PersistentVolumeClaims int32 `json:"persistentVolumeClaims,omitempty"`
 }
 
 // DeletionPolicy says what deleting a Partnership removes.

@@ -50,6 +50,9 @@ func TestPartnershipValidation(t *testing.T) {
 		g.Expect(p.Spec.DeletionPolicy).To(Equal(v1.DeletionRetain))
 		g.Expect(p.Spec.Observability.TraceSamplePercent).To(Equal(ptr.To[int32](100)))
 		g.Expect(p.Spec.Resources.Pods).To(Equal(int32(50)))
+		g.Expect(p.Spec.Resources.RequestsEphemeralStorage.String()).To(Equal("10Gi"))
+		g.Expect(p.Spec.Resources.LimitsEphemeralStorage.String()).To(Equal("20Gi"))
+		g.Expect(p.Spec.Resources.Objects).To(Equal(v1.ObjectCounts{ConfigMaps: 40, Secrets: 60, Services: 20, PersistentVolumeClaims: 10}))
 		g.Expect(p.Spec.Resources.LimitsMemory.Equal(resource.MustParse("16Gi"))).To(BeTrue())
 	})
 
@@ -81,6 +84,7 @@ func TestPartnershipValidation(t *testing.T) {
 		{"unknown deletion policy", func(p *v1.Partnership) { p.Spec.DeletionPolicy = "Orphan" }, `Unsupported value: "Orphan"`},
 		{"negative replicas", func(p *v1.Partnership) { p.Spec.Services.Reporting = ptr.To[int32](-1) }, "spec.services.reporting"},
 		{"more than every trace", func(p *v1.Partnership) { p.Spec.Observability.TraceSamplePercent = ptr.To[int32](101) }, "spec.observability.traceSamplePercent"},
+		{"no secrets at all", func(p *v1.Partnership) { p.Spec.Resources.Objects.Secrets = -1 }, "spec.resources.objects.secrets"},
 		{"name too long for a namespace", func(p *v1.Partnership) { p.Name = strings.Repeat("a", 41) }, "metadata.name must be a DNS label of at most 40 characters"},
 		{"padded display name", func(p *v1.Partnership) { p.Spec.DisplayName = " Camden " }, "displayName must not start or end with spaces"},
 	} {
