@@ -37,6 +37,7 @@ manifests: ## Generate the CRD and RBAC role (and the chart's copies) from the A
 	cp config/crd/bases/*.yaml charts/homeward/crds/
 	cp config/rbac/role.yaml charts/homeward/files/role.yaml
 	cp config/rbac/metrics_reader_role.yaml charts/homeward/files/metrics_reader_role.yaml
+	cp config/admission/tenant-guard.yaml charts/homeward/files/tenant-guard.yaml
 
 .PHONY: generate
 generate: ## Generate DeepCopy methods for the API types and the Go clients of the services' OpenAPI descriptions.

@@ -32,14 +32,25 @@ type AccessOptions struct {
 	// ScraperNamespace, when set, runs the Prometheus allowed to reach the tenant processes' HTTP port
 	// for their /metrics (the API behind it still needs a session).
 	ScraperNamespace string
+	// OperatorUser is the operator's own user name, written on each tenant namespace: the admission
+	// policies (config/admission) let only that user change the namespace's isolation and limits.
+	OperatorUser string
 }
 
-func namespaceObject(p *platformv1alpha1.Partnership) *corev1ac.NamespaceApplyConfiguration {
+// AnnotationOperator names, on a tenant namespace, the user the admission policies let change its
+// NetworkPolicies, Roles, RoleBindings, ResourceQuotas and LimitRanges.
+const AnnotationOperator = "homeward.dev/operator"
+
+func namespaceObject(p *platformv1alpha1.Partnership, opts AccessOptions) *corev1ac.NamespaceApplyConfiguration {
 	labels := TenantLabels(p, "")
 	// Pod Security "restricted": no privileged pods, host namespaces or root, whatever a tenant runs.
 	labels["pod-security.kubernetes.io/enforce"] = "restricted"
 	labels["pod-security.kubernetes.io/enforce-version"] = "latest"
-	return corev1ac.Namespace(NamespaceName(p.Name)).WithLabels(labels)
+	ns := corev1ac.Namespace(NamespaceName(p.Name)).WithLabels(labels)
+	if opts.OperatorUser != "" {
+		ns = ns.WithAnnotations(map[string]string{AnnotationOperator: opts.OperatorUser})
+	}
+	return ns
 }
 
 func serviceAccountObject(p *platformv1alpha1.Partnership, component string) *corev1ac.ServiceAccountApplyConfiguration {
@@ -233,7 +244,7 @@ func networkPolicies(p *platformv1alpha1.Partnership, opts AccessOptions) []*net
 // order: its service accounts, support Role and RoleBinding, ResourceQuota, LimitRange and
 // NetworkPolicies.
 func AccessObjects(p *platformv1alpha1.Partnership, opts AccessOptions) []runtime.ApplyConfiguration {
-	objs := []runtime.ApplyConfiguration{namespaceObject(p)}
+	objs := []runtime.ApplyConfiguration{namespaceObject(p, opts)}
 	for _, comp := range AllComponents {
 		objs = append(objs, serviceAccountObject(p, comp))
 	}

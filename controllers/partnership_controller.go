@@ -173,7 +173,7 @@ func (r *PartnershipReconciler) reconcileNamespace(ctx context.Context, s *scope
 		s.requeue = 2 * time.Second
 		return nil
 	}
-	if _, err := ApplyIfChanged(ctx, r.Client, client.ObjectKey{Name: s.ns}, &corev1.Namespace{}, namespaceObject(s.p), corev1ac.ExtractNamespace); err != nil {
+	if _, err := ApplyIfChanged(ctx, r.Client, client.ObjectKey{Name: s.ns}, &corev1.Namespace{}, namespaceObject(s.p, r.Access), corev1ac.ExtractNamespace); err != nil {
 		return s.obs.Namespace.fail(v1.ReasonApplyFailed, err)
 	}
 	keys, err := ensureKeys(ctx, r.Client, s.p)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -30,7 +31,8 @@ import (
 
 const eventually = 60 * time.Second
 
-// writeCounter counts the requests a client sends that could change the cluster.
+// writeCounter counts the requests a client sends that could change the cluster. A review (the
+// operator asking who it is, at start) is a POST that stores nothing, so it is not one.
 type writeCounter struct {
 	next   http.RoundTripper
 	writes atomic.Int64
@@ -39,7 +41,7 @@ type writeCounter struct {
 }
 
 func (w *writeCounter) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+	if req.Method != http.MethodGet && req.Method != http.MethodHead && !strings.HasSuffix(req.URL.Path, "reviews") {
 		w.writes.Add(1)
 		w.mu.Lock()
 		w.seen = append(w.seen, req.Method+" "+req.URL.Path)

@@ -22,6 +22,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -167,6 +170,9 @@ func run(ctx context.Context, log *slog.Logger, opts options, out io.Writer) err
 	if err != nil {
 		return shutdown(err)
 	}
+	if err := applyManifest(ctx, c, filepath.Join(root, "config", "admission", "tenant-guard.yaml")); err != nil {
+		return shutdown(err)
+	}
 	if err := applySamples(ctx, c, opts.Samples); err != nil {
 		return shutdown(err)
 	}
@@ -201,6 +207,30 @@ func newClient(cfg *rest.Config) (client.Client, error) {
 		return nil, fmt.Errorf("client: %w", err)
 	}
 	return c, nil
+}
+
+// applyManifest creates every object of a YAML file (the admission policies the chart installs too).
+func applyManifest(ctx context.Context, c client.Client, file string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", file, err)
+	}
+	defer f.Close()
+	dec := utilyaml.NewYAMLOrJSONDecoder(f, 4096)
+	for {
+		var obj unstructured.Unstructured
+		if err := dec.Decode(&obj.Object); errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		if len(obj.Object) == 0 {
+			continue
+		}
+		if err := c.Create(ctx, &obj); err != nil {
+			return fmt.Errorf("apply %s %s: %w", obj.GetKind(), obj.GetName(), err)
+		}
+	}
 }
 
 func applySamples(ctx context.Context, c client.Client, files []string) error {

@@ -81,6 +81,16 @@ func TestDevPlatformServesKubectlAndStopsCleanly(t *testing.T) {
 		g.Expect(traces).To(ContainElement(HaveField("RootSpan", gstruct.PointTo(HaveField("ServiceName", "homeward-portal")))))
 	}).WithTimeout(time.Minute).Should(Succeed())
 
+	// The admission policies guard the tenant namespace, and the operator (named on it) still reconciled
+	// it to Ready under them.
+	ann, err := exec.Command("kubectl", "--kubeconfig", kubeconfig, "get", "namespace", "hw-kirklees", "-o",
+		`jsonpath={.metadata.annotations.homeward\.dev/operator}`).CombinedOutput()
+	g.Expect(err).NotTo(HaveOccurred(), string(ann))
+	g.Expect(string(ann)).NotTo(BeEmpty())
+	vap, err := exec.Command("kubectl", "--kubeconfig", kubeconfig, "get", "validatingadmissionpolicies", "-o", "name").CombinedOutput()
+	g.Expect(err).NotTo(HaveOccurred(), string(vap))
+	g.Expect(string(vap)).To(ContainSubstring("homeward-tenant-access"))
+
 	get, err := exec.Command("kubectl", "--kubeconfig", kubeconfig, "get", "crd", "partnerships.platform.homeward.dev", "-o", "name").CombinedOutput()
 	g.Expect(err).NotTo(HaveOccurred(), string(get))
 	g.Expect(string(get)).To(Equal("customresourcedefinition.apiextensions.k8s.io/partnerships.platform.homeward.dev\n"))

@@ -10,6 +10,10 @@ import (
 	"strings"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -82,6 +86,22 @@ type Options struct {
 	// accepts and authorises for GET /metrics (the metrics-reader ClusterRole); otherwise plain HTTP.
 	MetricsSecure          bool
 	HealthProbeBindAddress string
+}
+
+// whoAmI asks the API server who the operator is (a SelfSubjectReview, which every authenticated
+// user may make): the name the tenant namespaces' admission policies let change their isolation.
+func whoAmI(cfg *rest.Config) (string, error) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return "", fmt.Errorf("client: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	review, err := cs.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	if err != nil {
+		return "", fmt.Errorf("learn the operator's own user name (SelfSubjectReview): %w", err)
+	}
+	return review.Status.UserInfo.Username, nil
 }
 
 // DefaultHealthRecheck keeps the partnerships-not-ready alerts within minutes of a silent fault
@@ -212,6 +232,11 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Operator, error) {
 	scheme, err := controllers.NewScheme()
 	if err != nil {
 		return nil, err
+	}
+	if opts.Access.OperatorUser == "" {
+		if opts.Access.OperatorUser, err = whoAmI(cfg); err != nil {
+			return nil, err
+		}
 	}
 	// The operator exports its reconciles where the tenants export their requests.
 	tp, err := telemetry.NewTracerProvider(context.Background(), telemetry.Options{Service: "operator", Version: opts.Version,
