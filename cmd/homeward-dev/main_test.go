@@ -48,13 +48,20 @@ func TestDevPlatformServesKubectlAndStopsCleanly(t *testing.T) {
 	g := NewWithT(t)
 	state := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	var out syncBuffer
-	done := make(chan error, 1)
+	finished := make(chan struct{})
+	var runErr error
 	kirklees := filepath.Join(testenv.RepoRoot(t), "config", "samples", "platform_v1alpha1_partnership_kirklees.yaml")
 	go func() {
-		done <- run(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), options{StateDir: state, Samples: []string{kirklees}, FastHasher: true, Demo: true}, &out)
+		defer close(finished)
+		runErr = run(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), options{StateDir: state, Samples: []string{kirklees}, FastHasher: true, Demo: true}, &out)
 	}()
+	// However the test ends, the platform is stopped as Ctrl-C stops it: a failed check must not
+	// leave the tenant's detached processes running.
+	t.Cleanup(func() {
+		cancel()
+		<-finished
+	})
 
 	g.Eventually(out.String).WithTimeout(2 * time.Minute).Should(ContainSubstring("Press Ctrl-C to stop."))
 	kubeconfig := filepath.Join(state, "kubeconfig")
@@ -96,7 +103,8 @@ func TestDevPlatformServesKubectlAndStopsCleanly(t *testing.T) {
 	g.Expect(string(get)).To(Equal("customresourcedefinition.apiextensions.k8s.io/partnerships.platform.homeward.dev\n"))
 
 	cancel()
-	g.Eventually(done).WithTimeout(time.Minute).Should(Receive(BeNil()))
+	g.Eventually(finished).WithTimeout(time.Minute).Should(BeClosed())
+	g.Expect(runErr).NotTo(HaveOccurred())
 	_, err = os.Stat(kubeconfig)
 	g.Expect(os.IsNotExist(err)).To(BeTrue(), "the kubeconfig of a stopped platform is removed")
 	g.Expect(exec.Command("pgrep", "-f", state).Run()).NotTo(Succeed(), "no process of the platform is left")
