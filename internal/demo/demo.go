@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/homeward-dev/homeward/services/kit/calendar"
+	"github.com/homeward-dev/homeward/services/kit/nhsnumber"
 )
 
 // Scheme is a partnership's step-down units.
@@ -214,20 +215,16 @@ func (g *generator) pick(ws []Weighted) string {
 // past reports whether d is before today: the import takes nothing from the future.
 func (g *generator) past(d calendar.Date) bool { return d.Before(g.today) }
 
-// nhsNumber is a valid number from the never-issued 999 range.
+// nhsNumber is a valid number from the never-issued 999 range: nine random digits after 999, then
+// the check digit that the Modulus 11 rule accepts (a tenth of the prefixes have none, and are drawn
+// again).
 func (g *generator) nhsNumber() string {
 	for {
 		d := fmt.Sprintf("999%06d", g.rng.IntN(1_000_000))
-		sum := 0
-		for i := range 9 {
-			sum += int(d[i]-'0') * (10 - i)
-		}
-		check := 11 - sum%11
-		if check == 11 {
-			check = 0
-		}
-		if check != 10 {
-			return d[:3] + " " + d[3:6] + " " + d[6:] + strconv.Itoa(check)
+		for check := range 10 {
+			if n, err := nhsnumber.Normalize(d + strconv.Itoa(check)); err == nil {
+				return nhsnumber.Format(n)
+			}
 		}
 	}
 }

@@ -249,7 +249,7 @@ func (p *Portal) unitPage(w http.ResponseWriter, r *http.Request) {
 	add("Scheme", u.Scheme)
 	add("Address", strings.Join(nonEmpty(u.Address.Line1, u.Address.Line2.Value, u.Address.Town, u.Address.Postcode), ", "))
 	add("Landlord", u.OwnerOrganisation)
-	add("Type", fmt.Sprintf("%s, %s", sentenceCase(words(string(u.Type))), plural(u.Bedrooms, "bedroom", "bedrooms")))
+	add("Type", fmt.Sprintf("%s, %s", sentenceCase(string(u.Type)), plural(u.Bedrooms, "bedroom", "bedrooms")))
 	facts.Rows = append(facts.Rows, &ui.SummaryRow{Key: ui.SummaryText{Text: "Features"}, Value: ui.SummaryText{HTML: featureTags(u.Features)}})
 	add("Weekly cost", moneyOf(u.WeeklyCost))
 	add("Housing benefit", map[bool]string{true: "Eligible", false: "Not eligible"}[u.HousingBenefitEligible.Value])
@@ -276,7 +276,9 @@ func nonEmpty(parts ...string) []string {
 	return out
 }
 
+// sentenceCase turns an API value ("awaiting-care-home-bed") into words with a capital.
 func sentenceCase(s string) string {
+	s = words(s)
 	if s == "" {
 		return s
 	}
@@ -463,7 +465,7 @@ func unitFieldErrors(errs []referral.ProblemErrorsItem, detail string) []fieldEr
 		if !ok {
 			id = "scheme"
 		}
-		out = append(out, fieldError{Field: id, Href: "#" + id, Text: sentenceCase(words(e.Field.Value)) + " " + e.Message.Value})
+		out = append(out, fieldError{Field: id, Href: "#" + id, Text: sentenceCase(e.Field.Value) + " " + e.Message.Value})
 	}
 	if len(out) == 0 {
 		out = append(out, fieldError{Href: "#scheme", Text: detail})

@@ -219,7 +219,7 @@ func fillOutcomes(data *outcomesPage, rep *reporting.Report) {
 			Head: []ui.TableCell{{Text: "Reason"}, {Text: "Delayed days", Format: "numeric"}}}
 		keys := sortedKeys(reasons)
 		for _, k := range keys {
-			data.Delays.Rows = append(data.Delays.Rows, []ui.TableCell{{Text: ui.Text(capitalised(k))}, {Text: ui.Text(thousands(reasons[k])), Format: "numeric"}})
+			data.Delays.Rows = append(data.Delays.Rows, []ui.TableCell{{Text: ui.Text(sentenceCase(k))}, {Text: ui.Text(thousands(reasons[k])), Format: "numeric"}})
 		}
 	}
 	if schemes := rep.StepDown.Value.Schemes; len(schemes) > 0 {
@@ -237,7 +237,7 @@ func fillOutcomes(data *outcomesPage, rep *reporting.Report) {
 		data.Destinations = &ui.Table{Caption: "Where people went on discharge", CaptionClasses: "govuk-table__caption--m",
 			Head: []ui.TableCell{{Text: "Destination"}, {Text: "People", Format: "numeric"}, {Text: "Share", Format: "numeric"}}}
 		for _, k := range sortedKeys(dest) {
-			data.Destinations.Rows = append(data.Destinations.Rows, []ui.TableCell{{Text: ui.Text(capitalised(k))},
+			data.Destinations.Rows = append(data.Destinations.Rows, []ui.TableCell{{Text: ui.Text(sentenceCase(k))},
 				{Text: ui.Text(countText(dest[k].Count)), Format: "numeric"}, {Text: ui.Text(ratioText(dest[k].Percent, "%")), Format: "numeric"}})
 		}
 	}
@@ -387,15 +387,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-// capitalised turns a key of the API ("awaiting-care-home-bed") into words with a capital.
-func capitalised(key string) string {
-	s := words(key)
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func monthTime(month string) (time.Time, bool) {

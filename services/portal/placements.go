@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,20 +30,11 @@ func findFormOf(q url.Values) findForm {
 		Scheme: strings.TrimSpace(q.Get("scheme")), Carer: q.Get("carer") == "yes",
 		Arrival: dateAnswer{Day: trimTo(q.Get("arrival-day"), 2), Month: trimTo(q.Get("arrival-month"), 2), Year: trimTo(q.Get("arrival-year"), 4)}}
 	for _, v := range q["features"] {
-		if contains(unitFeatures, v) {
+		if slices.Contains(unitFeatures, v) {
 			f.Features = append(f.Features, v)
 		}
 	}
 	return f
-}
-
-func contains(list []string, v string) bool {
-	for _, s := range list {
-		if s == v {
-			return true
-		}
-	}
-	return false
 }
 
 // findUnit asks the housing-options service for the units free for the whole stay, best first,
@@ -105,7 +97,7 @@ func (p *Portal) findUnit(w http.ResponseWriter, r *http.Request) {
 				if id == "" {
 					id = "arrival"
 				}
-				errs = append(errs, fieldError{Field: id, Href: "#" + id, Text: sentenceCase(words(e.Field.Value)) + " " + e.Message.Value})
+				errs = append(errs, fieldError{Field: id, Href: "#" + id, Text: sentenceCase(e.Field.Value) + " " + e.Message.Value})
 			}
 			if len(errs) == 0 {
 				errs = append(errs, fieldError{Href: "#arrival-day", Text: pr.Detail.Value})
@@ -188,7 +180,7 @@ func (p *Portal) placementPage(w http.ResponseWriter, r *http.Request) {
 		add("Left", ui.Escape(day(pl.DepartedOn.Value)))
 	}
 	if pl.Departure.Set && pl.Departure.Value.Destination.Set {
-		add("Went to", ui.Escape(sentenceCase(words(string(pl.Departure.Value.Destination.Value)))))
+		add("Went to", ui.Escape(sentenceCase(string(pl.Departure.Value.Destination.Value))))
 	}
 	add("Weekly cost", ui.Escape(moneyOf(pl.WeeklyCost)))
 	hb := "Not eligible"
