@@ -57,21 +57,21 @@ func day(d housing.Date) string { return formatDay(calendar.DateOf(time.Time(d).
 
 func dayOf(d housing.Date) calendar.Date { return calendar.DateOf(time.Time(d).Add(12 * time.Hour)) }
 
-// unitState is a unit's state as staff say it: available, booked (available with a stay to come),
-// occupied, void for so many days, or closed.
+// unitState is a unit's state as staff say it — a tag (available, booked: available with a stay to
+// come, occupied, void, closed) and what the tag alone does not say: since when, and why.
 func unitState(u housing.Unit, today calendar.Date) (string, ui.Tag) {
 	switch u.Status {
 	case housing.UnitStatusVoid:
 		days := dayOf(u.StatusSince).DaysUntil(today)
-		text := "void " + plural(days, "day", "days")
+		text := "for " + plural(days, "day", "days")
 		if u.VoidReason.Set {
 			text += " (" + words(string(u.VoidReason.Value)) + ")"
 		}
 		return text, ui.Tag{Text: "Void", Classes: "govuk-tag--orange"}
 	case housing.UnitStatusOccupied:
-		return "occupied", ui.Tag{Text: "Occupied", Classes: "govuk-tag--blue"}
+		return "", ui.Tag{Text: "Occupied", Classes: "govuk-tag--blue"}
 	case housing.UnitStatusClosed:
-		return "closed", ui.Tag{Text: "Closed", Classes: "govuk-tag--grey"}
+		return "", ui.Tag{Text: "Closed", Classes: "govuk-tag--grey"}
 	}
 	if len(u.Bookings) > 0 {
 		next := u.Bookings[0]
@@ -80,9 +80,9 @@ func unitState(u housing.Unit, today calendar.Date) (string, ui.Tag) {
 				next = b
 			}
 		}
-		return "booked from " + day(next.From.Value), ui.Tag{Text: "Booked", Classes: "govuk-tag--light-blue"}
+		return "from " + day(next.From.Value), ui.Tag{Text: "Booked", Classes: "govuk-tag--light-blue"}
 	}
-	return "available", ui.Tag{Text: "Available", Classes: "govuk-tag--green"}
+	return "", ui.Tag{Text: "Available", Classes: "govuk-tag--green"}
 }
 
 func featureTags(fs []housing.Feature) template.HTML {

@@ -78,7 +78,7 @@ func housingJourney(t *testing.T, e *env) (referralID, unitA, unitB, stay string
 
 	page := b.get("/units/" + unitB)
 	voided := b.submit(page, "/units/"+unitB+"/transitions", url.Values{"to": {"void"}, "reason": {"repairs"}, "etag": {etagOf(page)}})
-	if !strings.Contains(voided.body, "The unit&#39;s state has changed.") || !strings.Contains(voided.body, "void 0 days (repairs)") {
+	if !strings.Contains(voided.body, "The unit&#39;s state has changed.") || !strings.Contains(voided.body, ">Void</strong> for 0 days (repairs)") {
 		t.Fatalf("voiding a unit: %s\n%s", voided.url, voided.body)
 	}
 	// The old version of the page is refused, saying someone changed it.
@@ -132,7 +132,7 @@ func housingJourney(t *testing.T, e *env) (referralID, unitA, unitB, stay string
 	if !strings.Contains(left.body, "Departure recorded.") || !strings.Contains(left.body, "Own home") {
 		t.Fatalf("recording the departure: %s\n%s", left.url, left.body)
 	}
-	if unit := b.get("/units/" + unitA); !strings.Contains(unit.body, "void 0 days (cleaning)") || !strings.Contains(unit.body, "Stay from") {
+	if unit := b.get("/units/" + unitA); !strings.Contains(unit.body, ">Void</strong> for 0 days (cleaning)") || !strings.Contains(unit.body, "Stay from") {
 		t.Errorf("unit A after the departure:\n%s", unit.body)
 	}
 	for _, path := range []string{"/placements/over-stays", "/placements/housing-benefit"} {

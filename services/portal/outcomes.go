@@ -126,6 +126,7 @@ type outcomesPage struct {
 }
 
 type chartWithTable struct {
+	Title string
 	Chart template.HTML
 	Table *ui.Table
 }
@@ -280,14 +281,14 @@ func monthlyCharts(s *reporting.Series) []chartWithTable {
 		chart := ui.BarChart{ID: "chart-" + c.id, Title: c.title,
 			Description: fmt.Sprintf("Bar chart, one bar per month from %s to %s. The table after it gives every value.",
 				monthName(s.Months[0].Month.Value), monthName(s.Months[len(s.Months)-1].Month.Value))}
-		table := &ui.Table{Caption: c.title + ": the figures", CaptionClasses: "govuk-table__caption--s",
+		table := &ui.Table{Caption: c.title + ": the figures", CaptionClasses: "govuk-visually-hidden",
 			Head: []ui.TableCell{{Text: "Month"}, {Text: ui.Text(c.column), Format: "numeric"}}}
 		for _, m := range s.Months {
 			v, has, text := c.value(m)
 			chart.Bars = append(chart.Bars, ui.Bar{Label: shortMonth(m.Month.Value), Value: v, HasBar: has && v > 0, Display: text})
 			table.Rows = append(table.Rows, []ui.TableCell{{Text: ui.Text(monthName(m.Month.Value))}, {Text: ui.Text(text), Format: "numeric"}})
 		}
-		out = append(out, chartWithTable{Chart: chart.HTML(), Table: table})
+		out = append(out, chartWithTable{Title: c.title, Chart: chart.HTML(), Table: table})
 	}
 	return out
 }

@@ -52,13 +52,13 @@ func (c BarChart) HTML() template.HTML {
 	for i, b := range c.Bars {
 		y := chartGap + i*(chartBarHeight+chartGap)
 		mid := y + chartBarHeight/2 + 5
-		fmt.Fprintf(&sb, `<text x="%d" y="%d" text-anchor="end" fill="#0b0c0c" font-size="14">%s</text>`, chartLabelWidth-8, mid, template.HTMLEscapeString(b.Label))
+		fmt.Fprintf(&sb, `<text x="%d" y="%d" text-anchor="end" fill="#0b0c0c" font-size="16">%s</text>`, chartLabelWidth-8, mid, template.HTMLEscapeString(b.Label))
 		barWidth := 0
 		if b.HasBar && maxValue > 0 && b.Value > 0 {
 			barWidth = max(1, int(b.Value/maxValue*chartPlotWidth+0.5))
 			fmt.Fprintf(&sb, `<rect x="%d" y="%d" width="%d" height="%d" fill="#1d70b8"></rect>`, chartLabelWidth, y, barWidth, chartBarHeight)
 		}
-		fmt.Fprintf(&sb, `<text x="%d" y="%d" fill="#0b0c0c" font-size="14">%s</text>`, chartLabelWidth+barWidth+6, mid, template.HTMLEscapeString(b.Display))
+		fmt.Fprintf(&sb, `<text x="%d" y="%d" fill="#0b0c0c" font-size="16">%s</text>`, chartLabelWidth+barWidth+6, mid, template.HTMLEscapeString(b.Display))
 	}
 	sb.WriteString(`<line x1="` + fmt.Sprint(chartLabelWidth) + `" y1="0" x2="` + fmt.Sprint(chartLabelWidth) + `" y2="` + fmt.Sprint(height) + `" stroke="#505a5f" stroke-width="1"></line></svg>`)
 	return template.HTML(sb.String()) // #nosec G203 -- every text is escaped above
