@@ -97,8 +97,21 @@ lint: lint-openapi ## go vet, gofmt, goimports, staticcheck, helm lint and the O
 	$(BIN)/helm lint --strict charts/homeward
 
 .PHONY: test
-test: deps tools verify-generated build ## Install what is missing, then run the whole suite against real parts.
-	go test $(TEST_FLAGS) -p $(TEST_PARALLEL) ./...
+test: deps tools verify-generated build images ## Install what is missing, then run the whole suite against real parts, the end-to-end tests on a one-node cluster last.
+	@hack/tools.sh --node
+	go test $(TEST_FLAGS) -p $(TEST_PARALLEL) $$(go list ./... | grep -v '/test/e2e$$')
+	@# Alone, after the rest: it changes the machine's network (restored when it ends) and loads both cores.
+	HOMEWARD_E2E_IMAGES=$(IMAGES) go test $(TEST_FLAGS) ./test/e2e/
+
+.PHONY: cluster
+cluster: deps images ## Run a one-node Kubernetes cluster with real pods (containerd, kubelet, kube-proxy, CoreDNS, enforced NetworkPolicies) and the images imported, until Ctrl-C; prints a kubeconfig. Needs root.
+	@hack/tools.sh --node
+	go run ./cmd/homeward-cluster --images $(IMAGES)
+
+.PHONY: e2e
+e2e: deps images ## helm install Homeward into a one-node cluster with real pods and run the end-to-end tests (docs/operations.md). Needs root.
+	@hack/tools.sh --node
+	HOMEWARD_E2E_IMAGES=$(IMAGES) go test -count=1 -timeout 30m -v ./test/e2e/
 
 .PHONY: dev
 dev: deps ## Run the local platform (control plane, trace viewer, operator, sample partnerships) until Ctrl-C; DEMO=1 adds a year of synthetic history.

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/homeward-dev/homeward/internal/binaries"
 	"github.com/homeward-dev/homeward/internal/testenv"
 )
 
@@ -28,7 +29,9 @@ func TestTenantAdmissionPolicies(t *testing.T) {
 	g := NewWithT(t)
 	root := testenv.RepoRoot(t)
 	cp := testenv.ControlPlane(t, testenv.ControlPlaneOptions{})
-	out, err := exec.Command("kubectl", "--kubeconfig", cp.KubeconfigPath, "apply", "--server-side", "--field-manager=homeward-test",
+	kubectl, err := binaries.Path("kubectl")
+	g.Expect(err).NotTo(HaveOccurred())
+	out, err := exec.Command(kubectl, "--kubeconfig", cp.KubeconfigPath, "apply", "--server-side", "--field-manager=homeward-test",
 		"-f", root+"/config/admission/tenant-guard.yaml").CombinedOutput()
 	g.Expect(err).NotTo(HaveOccurred(), string(out))
 
@@ -47,6 +50,8 @@ func TestTenantAdmissionPolicies(t *testing.T) {
 	const operator = "system:serviceaccount:homeward-system:homeward-operator"
 	for _, ns := range []*corev1.Namespace{
 		{ObjectMeta: metav1.ObjectMeta{Name: "hw-oldham", Labels: map[string]string{"homeward.dev/partnership": "oldham"},
+			Annotations: map[string]string{"homeward.dev/operator": operator}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "hw-closing", Labels: map[string]string{"homeward.dev/partnership": "closing"},
 			Annotations: map[string]string{"homeward.dev/operator": operator}}},
 		{ObjectMeta: metav1.ObjectMeta{Name: "elsewhere"}},
 	} {
@@ -73,6 +78,34 @@ func TestTenantAdmissionPolicies(t *testing.T) {
 	// A binding takes effect once its policy is compiled: wait until the guard refuses.
 	g.Eventually(func() error { return as("mallory").Create(ctx, allowAll("hw-oldham")) }).WithTimeout(30 * time.Second).
 		Should(Satisfy(apierrors.IsForbidden))
+	// Each tenant namespace holds the operator's policy; hw-closing is being deleted (this control
+	// plane runs no namespace controller, so it stays Terminating).
+	operatorCfg := rest.CopyConfig(cp.Config)
+	operatorCfg.Impersonate = rest.ImpersonationConfig{UserName: operator, Groups: []string{"system:masters", "system:authenticated"}}
+	asOperator, err := client.New(operatorCfg, client.Options{Scheme: scheme})
+	g.Expect(err).NotTo(HaveOccurred())
+	held := func(ns string) client.Object {
+		return &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "held", Namespace: ns},
+			Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}}}
+	}
+	for _, ns := range []string{"hw-oldham", "hw-closing"} {
+		g.Expect(asOperator.Create(ctx, held(ns))).To(Succeed())
+	}
+	g.Expect(admin.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "hw-closing"}})).To(Succeed())
+	for _, tc := range []struct {
+		name, ns string
+		allowed  bool
+	}{
+		{"someone else deletes a tenant's NetworkPolicy", "hw-oldham", false},
+		{"in a tenant namespace being deleted, its controller-manager (by whatever name) deletes what it holds", "hw-closing", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := as("kube-controller-manager").Delete(ctx, held(tc.ns))
+			if tc.allowed && err != nil || !tc.allowed && !apierrors.IsForbidden(err) {
+				t.Errorf("allowed=%v, got %v", tc.allowed, err)
+			}
+		})
+	}
 	for _, tc := range []struct {
 		name, user, ns string
 		obj            func(string) client.Object

@@ -25,7 +25,7 @@ func TestManifestsApplyToARealAPIServer(t *testing.T) {
 	cp := testenv.ControlPlane(t, testenv.ControlPlaneOptions{})
 	kubectl := func(t *testing.T, stdin []byte, args ...string) string {
 		t.Helper()
-		path, err := exec.LookPath("kubectl")
+		path, err := binaries.Path("kubectl")
 		if err != nil {
 			t.Fatalf("kubectl: %v", err)
 		}

@@ -114,7 +114,7 @@ func resourceQuota(p *platformv1alpha1.Partnership) *corev1ac.ResourceQuotaApply
 		WithSpec(corev1ac.ResourceQuotaSpec().WithHard(corev1.ResourceList{
 			corev1.ResourceRequestsCPU:              QuantityOr(r.RequestsCPU, "4"),
 			corev1.ResourceRequestsMemory:           QuantityOr(r.RequestsMemory, "8Gi"),
-			corev1.ResourceLimitsCPU:                QuantityOr(r.LimitsCPU, "8"),
+			corev1.ResourceLimitsCPU:                QuantityOr(r.LimitsCPU, "16"),
 			corev1.ResourceLimitsMemory:             QuantityOr(r.LimitsMemory, "16Gi"),
 			corev1.ResourceRequestsStorage:          QuantityOr(r.RequestsStorage, "50Gi"),
 			corev1.ResourcePods:                     *resource.NewQuantity(int64(pods), resource.DecimalSI),

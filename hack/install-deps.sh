@@ -17,11 +17,27 @@ declare -A PACKAGES=(
   [containerd]=containerd
   [ctr]=containerd
   [runc]=runc
+  # The one-node cluster (make cluster, make e2e): kube-proxy and the NetworkPolicy enforcer program
+  # iptables and ipsets; the CNI bridge plugins wire pods; catatonit is every pod's sandbox.
+  [iptables]=iptables
+  [ip6tables]=iptables
+  [nft]=nftables
+  [ipset]=ipset
+  [conntrack]=conntrack
+  [catatonit]=catatonit
+  [ip]=iproute2
+)
+# file → Debian package, for what is not a command on PATH
+declare -A FILES=(
+  [/usr/lib/cni/bridge]=containernetworking-plugins
 )
 
 missing=()
 for cmd in "${!PACKAGES[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${PACKAGES[$cmd]}")
+done
+for file in "${!FILES[@]}"; do
+  [[ -e $file ]] || missing+=("${FILES[$file]}")
 done
 ((${#missing[@]})) || exit 0
 

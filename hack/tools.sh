@@ -3,6 +3,7 @@
 # No prebuilt binary can be downloaded here, so every tool is compiled from its pinned module version.
 #
 #   hack/tools.sh [tool ...]     build the named tools (default: the ones `make test` needs)
+#   hack/tools.sh --node         those and the one-node cluster's (kubelet, kube-proxy, …)
 #   hack/tools.sh --list         print each tool with its pinned version
 #
 # Each build lands in a per-version cache ($HOMEWARD_TOOLS_CACHE, default ~/.cache/homeward/tools)
@@ -29,6 +30,11 @@ GOIMPORTS_VERSION=v0.52.0
 JAEGER_VERSION=v1.76.0
 # The trace viewer make dev starts: an OTLP receiver with its web UI embedded.
 OTEL_VIEWER_VERSION=v0.4.1
+# The one-node cluster (make cluster, make e2e): DNS for Services, and kube-router's firewall
+# controller alone as the NetworkPolicy enforcer (iptables and ipset; this kernel has no NFQUEUE).
+# kube-router's advisories (GHSA-v5mh-h5hx-7v92) concern its BGP routing controller, which is not run.
+COREDNS_VERSION=v1.15.0
+KUBE_ROUTER_VERSION=v2.1.0
 
 declare -A VERSION=(
   [kube-apiserver]=$K8S_VERSION
@@ -41,8 +47,16 @@ declare -A VERSION=(
   [goimports]=$GOIMPORTS_VERSION
   [jaeger]=$JAEGER_VERSION
   [otel-desktop-viewer]=$OTEL_VIEWER_VERSION
+  [kubelet]=$K8S_VERSION
+  [kube-scheduler]=$K8S_VERSION
+  [kubectl]=$K8S_VERSION
+  [kube-proxy]=$K8S_VERSION
+  [coredns]=$COREDNS_VERSION
+  [kube-router]=$KUBE_ROUTER_VERSION
 )
-DEFAULT_TOOLS=(kube-apiserver etcd kube-controller-manager kratos controller-gen helm jaeger otel-desktop-viewer)
+DEFAULT_TOOLS=(kube-apiserver etcd kube-controller-manager kubectl kratos controller-gen helm jaeger otel-desktop-viewer)
+# What the one-node cluster adds (make cluster, make e2e).
+NODE_TOOLS=(kube-scheduler kubelet kube-proxy coredns kube-router)
 
 log() { printf '[tools] %s\n' "$*" >&2; }
 
@@ -132,6 +146,19 @@ build_otel_viewer() {
     github.com/CtrlSpice/otel-desktop-viewer)
 }
 
+build_coredns() {
+  local dir="$cache/src/coredns"
+  throwaway_module "$dir" github.com/coredns/coredns "$COREDNS_VERSION"
+  (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w" -o "$1" github.com/coredns/coredns)
+}
+
+build_kube_router() {
+  local dir="$cache/src/kube-router"
+  throwaway_module "$dir" github.com/cloudnativelabs/kube-router/v2 "$KUBE_ROUTER_VERSION"
+  (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w" -o "$1" \
+    github.com/cloudnativelabs/kube-router/v2/cmd/kube-router)
+}
+
 build_go_install() { # OUT PACKAGE@VERSION
   local gobin
   gobin=$(mktemp -d "$cache/gobin.XXXXXX")
@@ -141,11 +168,13 @@ build_go_install() { # OUT PACKAGE@VERSION
 
 build() { # NAME OUT
   case $1 in
-    kube-apiserver | kube-controller-manager) build_kubernetes "$1" "$2" ;;
+    kube-apiserver | kube-controller-manager | kube-scheduler | kubelet | kube-proxy | kubectl) build_kubernetes "$1" "$2" ;;
     etcd) build_etcd "$2" ;;
     kratos) build_kratos "$2" ;;
     jaeger) build_jaeger "$2" ;;
     otel-desktop-viewer) build_otel_viewer "$2" ;;
+    coredns) build_coredns "$2" ;;
+    kube-router) build_kube_router "$2" ;;
     controller-gen) build_go_install "$2" "sigs.k8s.io/controller-tools/cmd/controller-gen@$CONTROLLER_GEN_VERSION" ;;
     helm) build_go_install "$2" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" ;;
     staticcheck) build_go_install "$2" "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" ;;
@@ -186,6 +215,7 @@ fi
 
 tools=("$@")
 ((${#tools[@]})) || tools=("${DEFAULT_TOOLS[@]}")
+if [[ ${tools[0]} == --node ]]; then tools=("${DEFAULT_TOOLS[@]}" "${NODE_TOOLS[@]}"); fi
 
 missing=()
 for t in "${tools[@]}"; do installed "$t" || missing+=("$t"); done
@@ -197,7 +227,7 @@ for t in "${tools[@]}"; do installed "$t" || missing+=("$t"); done
 pids=() failed=0
 k8s=() others=()
 for t in "${missing[@]}"; do
-  case $t in kube-* | otel-desktop-viewer) k8s+=("$t") ;; *) others+=("$t") ;; esac
+  case $t in kube-apiserver | kube-controller-manager | kube-scheduler | kubelet | kube-proxy | kubectl | otel-desktop-viewer) k8s+=("$t") ;; *) others+=("$t") ;; esac
 done
 if ((${#k8s[@]})); then
   (for t in "${k8s[@]}"; do ensure "$t" || exit 1; done) &

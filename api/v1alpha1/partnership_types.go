@@ -348,8 +348,10 @@ type TenantResources struct {
 	// +optional
 	// +kubebuilder:default="8Gi"
 	RequestsMemory *resource.Quantity `json:"requestsMemory,omitempty"`
+	// LimitsCPU leaves room for a rolling update: every container is limited to one CPU, and each
+	// Deployment starts one new pod before it stops an old one.
 	// +optional
-	// +kubebuilder:default="8"
+	// +kubebuilder:default="16"
 	LimitsCPU *resource.Quantity `json:"limitsCPU,omitempty"`
 	// +optional
 	// +kubebuilder:default="16Gi"

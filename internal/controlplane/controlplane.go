@@ -14,7 +14,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -36,6 +38,22 @@ type Options struct {
 	CRDDirectoryPaths []string
 	// ControllerManager starts kube-controller-manager beside the apiserver.
 	ControllerManager bool
+	// Node readies the control plane for a real kubelet (package node): the apiserver serves on
+	// this non-loopback address, which pods reach through the kubernetes Service, with a certificate
+	// naming that Service too; the ServiceAccount admission plugin is on; the controller-manager
+	// runs the workload, endpoint, volume and node controllers; and kube-scheduler runs. Empty: a
+	// control plane without nodes, on loopback.
+	Node *NodeOptions
+}
+
+// NodeOptions are what a control plane for a real node needs to know.
+type NodeOptions struct {
+	// Address is the host address the apiserver serves on and advertises.
+	Address string
+	// ServiceCIDR holds the Services' ClusterIPs; the first is the kubernetes Service's.
+	ServiceCIDR string
+	// PodCIDR is what node IPAM hands out a /24 of to each node.
+	PodCIDR string
 }
 
 // ControlPlane is a running control plane.
@@ -45,9 +63,10 @@ type ControlPlane struct {
 	// KubeconfigPath is an admin kubeconfig for kubectl.
 	KubeconfigPath string
 
-	dir string
-	env *envtest.Environment
-	kcm *process.Process
+	dir       string
+	env       *envtest.Environment
+	kcm       *process.Process
+	scheduler *process.Process
 }
 
 // AdminUser is the name of the cluster-admin user in the kubeconfig.
@@ -79,8 +98,14 @@ func Start(ctx context.Context, opts Options) (*ControlPlane, error) {
 		ControlPlaneStartTimeout: 60 * time.Second,
 		ControlPlaneStopTimeout:  30 * time.Second,
 	}
+	apiserver := env.ControlPlane.GetAPIServer()
 	// envtest's default service range is a /24: 254 ClusterIPs, fewer than 50 tenants need.
-	env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.96.0.0/16")
+	apiserver.Configure().Set("service-cluster-ip-range", "10.96.0.0/16")
+	if opts.Node != nil {
+		if err := servePods(apiserver, opts.Dir, *opts.Node); err != nil {
+			return nil, err
+		}
+	}
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, fmt.Errorf("start etcd and kube-apiserver: %w", err)
@@ -90,8 +115,13 @@ func Start(ctx context.Context, opts Options) (*ControlPlane, error) {
 		return nil, errors.Join(err, cp.Stop())
 	}
 	cp.Config = cfg
-	if opts.ControllerManager {
-		if err := cp.startControllerManager(ctx, opts.BinDir); err != nil {
+	if opts.ControllerManager || opts.Node != nil {
+		if err := cp.startControllerManager(ctx, opts.BinDir, opts.Node); err != nil {
+			return nil, errors.Join(err, cp.Stop())
+		}
+	}
+	if opts.Node != nil {
+		if err := cp.startScheduler(ctx, opts.BinDir); err != nil {
 			return nil, errors.Join(err, cp.Stop())
 		}
 	}
@@ -148,48 +178,106 @@ func (cp *ControlPlane) writeUserKubeconfig(name, file string) (string, error) {
 	return path, nil
 }
 
-func (cp *ControlPlane) startControllerManager(ctx context.Context, binDir string) error {
+// WriteKubeconfig writes a kubeconfig for a cluster-admin user of that name (a node's kubelet,
+// kube-proxy, the policy enforcer) and returns its path.
+func (cp *ControlPlane) WriteKubeconfig(name string) (string, error) {
+	return cp.writeUserKubeconfig(name, name+".kubeconfig")
+}
+
+// withoutNodes are the controllers a control plane without nodes runs. Never "*": some controllers
+// touch the host outside any temp dir. PVC protection is here because a namespace holding a claim
+// cannot finish deleting without it; the quota controller because quotas are enforced only once it
+// has counted usage (a tenant's "no NodePorts" is otherwise not enforced); role aggregation so the
+// built-in admin, edit and view roles hold what they do on a real cluster.
+func controllersWithoutNodes() []string {
+	return []string{
+		"namespace-controller", "garbage-collector-controller", "persistentvolumeclaim-protection-controller",
+		"resourcequota-controller", "clusterrole-aggregation-controller",
+	}
+}
+
+// withNodes are the controllers a real node's pods need besides: workloads, the Services' endpoint
+// slices, ServiceAccounts and the root CA every projected token mounts, volume binding, pod CIDRs
+// for the network policy enforcer, and the node's lifecycle (its not-ready taint).
+func controllersForNodes() []string {
+	return []string{
+		"deployment-controller", "replicaset-controller", "statefulset-controller", "endpointslice-controller",
+		"serviceaccount-controller", "root-ca-certificate-publisher-controller", "persistentvolume-binder-controller",
+		"persistentvolume-protection-controller", "node-ipam-controller", "node-lifecycle-controller", "pod-garbage-collector-controller",
+		"disruption-controller",
+	}
+}
+
+func (cp *ControlPlane) startControllerManager(ctx context.Context, binDir string, node *NodeOptions) error {
 	path := filepath.Join(binDir, "kube-controller-manager")
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("%s is not built (run hack/tools.sh): %w", path, err)
 	}
-	kubeconfig, err := cp.writeUserKubeconfig("kube-controller-manager", "kcm.kubeconfig")
+	// The name a kubeadm cluster's controller-manager authenticates as (admission policies know it).
+	kubeconfig, err := cp.writeUserKubeconfig("system:kube-controller-manager", "kcm.kubeconfig")
 	if err != nil {
 		return err
 	}
-	return process.RetryOnPortTaken(func() {}, func() error {
+	controllers := controllersWithoutNodes()
+	var nodeArgs []string
+	if node != nil {
+		controllers = append(controllers, controllersForNodes()...)
+		nodeArgs = []string{"--allocate-node-cidrs", "--cluster-cidr=" + node.PodCIDR, "--service-cluster-ip-range=" + node.ServiceCIDR,
+			"--node-cidr-mask-size=24"}
+	}
+	cp.kcm, err = cp.startLoopbackComponent(ctx, "kube-controller-manager", path, append([]string{
+		"--kubeconfig=" + kubeconfig,
+		"--controllers=" + strings.Join(controllers, ","),
+		"--cert-dir=" + filepath.Join(cp.dir, "kcm-certs"),
+		"--leader-elect=false",
+		"--use-service-account-credentials=false",
+	}, nodeArgs...))
+	return err
+}
+
+func (cp *ControlPlane) startScheduler(ctx context.Context, binDir string) error {
+	path := filepath.Join(binDir, "kube-scheduler")
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("%s is not built (run hack/tools.sh kube-scheduler): %w", path, err)
+	}
+	kubeconfig, err := cp.writeUserKubeconfig("kube-scheduler", "scheduler.kubeconfig")
+	if err != nil {
+		return err
+	}
+	cp.scheduler, err = cp.startLoopbackComponent(ctx, "kube-scheduler", path, []string{
+		"--kubeconfig=" + kubeconfig,
+		"--authentication-kubeconfig=" + kubeconfig,
+		"--authorization-kubeconfig=" + kubeconfig,
+		"--cert-dir=" + filepath.Join(cp.dir, "scheduler-certs"),
+		"--leader-elect=false",
+	})
+	return err
+}
+
+// startLoopbackComponent starts a control-plane component serving its health on a free loopback
+// port, and waits until it is healthy.
+func (cp *ControlPlane) startLoopbackComponent(ctx context.Context, name, path string, args []string) (*process.Process, error) {
+	var proc *process.Process
+	err := process.RetryOnPortTaken(func() {}, func() error {
 		port, err := loopback.FreePort()
 		if err != nil {
 			return err
 		}
 		healthz := "https://127.0.0.1:" + strconv.Itoa(port) + "/healthz"
-		cp.kcm, err = process.StartReady(ctx, process.Launch{
+		proc, err = process.StartReady(ctx, process.Launch{
 			Spec: process.Spec{
-				Name: "kube-controller-manager", Path: path, Dir: cp.dir,
-				Args: []string{
-					"--kubeconfig=" + kubeconfig,
-					// Never "*": some controllers touch the host outside any temp dir. PVC protection is here
-					// because a namespace holding a claim cannot finish deleting without it; the quota
-					// controller because quotas are enforced only once it has counted usage (a tenant's
-					// "no NodePorts" is otherwise not enforced); role aggregation so the built-in
-					// admin, edit and view roles hold what they do on a real cluster.
-					"--controllers=namespace-controller,garbage-collector-controller,persistentvolumeclaim-protection-controller," +
-						"resourcequota-controller,clusterrole-aggregation-controller",
-					"--bind-address=127.0.0.1",
-					"--secure-port=" + strconv.Itoa(port),
-					"--cert-dir=" + filepath.Join(cp.dir, "kcm-certs"),
-					"--leader-elect=false",
-					"--use-service-account-credentials=false",
-				},
+				Name: name, Path: path, Dir: cp.dir,
+				Args: append(slices.Clone(args), "--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(port)),
 			},
-			LogPath:      filepath.Join(cp.dir, "kube-controller-manager.log"),
-			Ready:        func(ctx context.Context) error { return getOK(ctx, healthz) },
+			LogPath:      filepath.Join(cp.dir, name+".log"),
+			Ready:        func(ctx context.Context) error { return GetOK(ctx, healthz) },
 			Interval:     100 * time.Millisecond,
 			Timeout:      60 * time.Second,
 			PortTakenLog: "address already in use",
 		})
 		return err
 	})
+	return proc, err
 }
 
 // insecureLoopback checks the controller-manager's self-signed loopback endpoint.
@@ -198,7 +286,9 @@ var insecureLoopback = &http.Client{
 	Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, //nolint:gosec // loopback health check of a self-signed server
 }
 
-func getOK(ctx context.Context, url string) error {
+// GetOK is a readiness check: the URL answers 200 (over HTTP, or HTTPS with a self-signed
+// certificate on loopback).
+func GetOK(ctx context.Context, url string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
@@ -226,6 +316,10 @@ func (cp *ControlPlane) ControllerManagerPid() int {
 // waits about 20 s for the controller-manager's watches to drain.
 func (cp *ControlPlane) Stop() error {
 	var errs []error
+	if cp.scheduler != nil {
+		errs = append(errs, cp.scheduler.Stop(10*time.Second))
+		cp.scheduler = nil
+	}
 	if cp.kcm != nil {
 		errs = append(errs, cp.kcm.Stop(10*time.Second))
 		cp.kcm = nil

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/homeward-dev/homeward/internal/binaries"
-	"github.com/homeward-dev/homeward/internal/testenv"
 )
 
 // containerd runs a private containerd (its own root, state and socket, no CRI) until the test
@@ -49,6 +48,10 @@ func containerd(t *testing.T) func(args ...string) (string, error) {
 			}
 		}
 		_ = os.RemoveAll(dir)
+		// runc puts each container's cgroup under its containerd namespace's; the namespace's stays.
+		for _, h := range cgroupHierarchies() {
+			_ = syscall.Rmdir(filepath.Join(h, "homeward-test"))
+		}
 	})
 	ctr := func(args ...string) (string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -67,10 +70,18 @@ func containerd(t *testing.T) func(args ...string) (string, error) {
 	}
 }
 
+func cgroupHierarchies() []string {
+	matches, _ := filepath.Glob("/sys/fs/cgroup/*")
+	return matches
+}
+
 // TestImagesRunInContainerd builds the three images as make images does and runs each in a real
 // containerd with runc: as the non-root user, with a read-only root filesystem.
 func TestImagesRunInContainerd(t *testing.T) {
-	root := testenv.RepoRoot(t)
+	root, err := binaries.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -buildid=", "-o", dir+"/", "./cmd/homeward", "./cmd/homeward-operator")
 	build.Dir, build.Env = root, append(os.Environ(), "CGO_ENABLED=0")

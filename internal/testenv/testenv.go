@@ -19,6 +19,7 @@ import (
 	"github.com/homeward-dev/homeward/internal/controlplane"
 	"github.com/homeward-dev/homeward/internal/jaegerserver"
 	"github.com/homeward-dev/homeward/internal/kratosserver"
+	"github.com/homeward-dev/homeward/internal/node"
 	"github.com/homeward-dev/homeward/internal/redisserver"
 	"github.com/homeward-dev/homeward/internal/traceviewer"
 )
@@ -178,4 +179,31 @@ func TraceViewer(t testing.TB) *traceviewer.Server {
 		}
 	})
 	return srv
+}
+
+// Node starts a one-node cluster with real pods (package node) with the given OCI archives
+// imported, and stops it — restoring the machine — when the test ends. It needs root.
+func Node(t testing.TB, images []string) *node.Node {
+	t.Helper()
+	quietControllerRuntime.Do(func() { ctrllog.SetLogger(logr.Discard()) })
+	// containerd's socket lives in the folder, so it stays short (t.TempDir's can pass 108 bytes).
+	dir, err := os.MkdirTemp("", "hwn-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*startTimeout)
+	defer cancel()
+	n, err := node.Start(ctx, node.Options{Dir: dir, Images: images})
+	if err != nil {
+		t.Fatalf("start node: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := n.Stop(); err != nil {
+			t.Errorf("stop node: %v", err)
+		}
+		if changed := n.ChangedSysctls(); len(changed) > 0 {
+			t.Errorf("the node left kernel settings changed: %v", changed)
+		}
+	})
+	return n
 }
