@@ -48,7 +48,9 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("%w (and stopping: %v)", err, n.Stop())
 	}
-	fmt.Printf("one-node cluster ready (%d images imported)\n  export KUBECONFIG=%s\nCtrl-C stops it and removes every trace.\n", len(archives), kubeconfig)
+	fmt.Printf("one-node cluster ready (%d images imported)\n  export KUBECONFIG=%s\n"+
+		"Ingresses are served at http://%s (send the Ingress's host: curl -H 'Host: oldham.homeward.example' …)\n"+
+		"Ctrl-C stops it and removes every trace.\n", len(archives), kubeconfig, n.IngressAddress)
 	<-ctx.Done()
 	fmt.Println("stopping the node")
 	if err := n.Stop(); err != nil {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -64,6 +65,8 @@ type Node struct {
 	Client       kubernetes.Interface
 	// Address is the host address the apiserver and node use.
 	Address string
+	// IngressAddress is where the node serves its Ingresses (host:port, plain HTTP).
+	IngressAddress string
 
 	dir       string
 	host      *hostState
@@ -72,6 +75,7 @@ type Node struct {
 	procs     []*process.Process // started in order, stopped in reverse
 	stopAddon context.CancelFunc
 	addonDone chan struct{}
+	ingress   *http.Server
 }
 
 // Start brings the node up and waits until it is Ready and DNS answers. On error everything started
@@ -151,6 +155,9 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 	if err := n.installAddons(ctx); err != nil {
 		return nil, err
 	}
+	if err := n.startIngress(); err != nil {
+		return nil, err
+	}
 	if err := n.waitReady(ctx); err != nil {
 		return nil, err
 	}
@@ -225,6 +232,9 @@ func (n *Node) Stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var errs []error
+	if n.ingress != nil {
+		errs = append(errs, n.ingress.Shutdown(ctx))
+	}
 	if n.stopAddon != nil {
 		n.stopAddon()
 		<-n.addonDone

@@ -9,8 +9,10 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,7 +22,10 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -159,6 +164,51 @@ func TestHomewardOnARealNode(t *testing.T) {
 			if ns != releaseNamespace {
 				g.Expect(componentsOf(pods.Items)).To(ConsistOf("redis", "kratos", "referral", "housing", "reporting", "portal"), ns)
 			}
+		}
+	})
+
+	t.Run("the operator holds its leader lease and serves metrics only to a metrics reader", func(t *testing.T) {
+		g := NewWithT(t)
+		operatorPods := c.pods(releaseNamespace)
+		g.Expect(operatorPods).To(HaveLen(1))
+		leases, err := c.client.CoordinationV1().Leases(releaseNamespace).List(ctx, metav1.ListOptions{})
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(leases.Items).To(ContainElement(Satisfy(func(l coordinationv1.Lease) bool {
+			return l.Spec.HolderIdentity != nil && strings.HasPrefix(*l.Spec.HolderIdentity, operatorPods[0].Name)
+		})))
+		url := fmt.Sprintf("https://%s:8443/metrics", operatorPods[0].Status.PodIP)
+		reader, stranger := c.serviceAccountToken(t, "e2e-scraper", release+"-homeward-metrics-reader"), c.serviceAccountToken(t, "e2e-stranger", "")
+		for _, tc := range []struct {
+			name, token string
+			want        int
+		}{
+			{"no token", "", http.StatusUnauthorized},
+			{"a ServiceAccount without the metrics-reader role", stranger, http.StatusForbidden},
+			{"a ServiceAccount bound to the metrics-reader role", reader, http.StatusOK},
+		} {
+			status, body := metricsGet(g, url, tc.token)
+			g.Expect(status).To(Equal(tc.want), tc.name)
+			if tc.want == http.StatusOK {
+				g.Expect(body).To(ContainSubstring("controller_runtime_reconcile_total"))
+			}
+		}
+	})
+
+	t.Run("a portal answers through its Ingress, for its host only", func(t *testing.T) {
+		g := NewWithT(t)
+		for host, want := range map[string]int{"oldham.homeward.example": http.StatusOK, "nobody.homeward.example": http.StatusNotFound} {
+			req, err := http.NewRequest(http.MethodGet, "http://"+n.IngressAddress+"/healthz", nil)
+			g.Expect(err).NotTo(HaveOccurred())
+			req.Host = host
+			g.Eventually(func() string {
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					return err.Error()
+				}
+				defer resp.Body.Close()
+				body, _ := io.ReadAll(resp.Body)
+				return fmt.Sprintf("%d %s", resp.StatusCode, strings.TrimSpace(string(body)))
+			}).WithTimeout(eventually).Should(HavePrefix(fmt.Sprint(want)), host)
 		}
 	})
 
@@ -458,6 +508,50 @@ func logPodMemory(t *testing.T, c *cluster) {
 			}
 		}
 	}
+}
+
+// serviceAccountToken makes a ServiceAccount in the release's namespace, binds it to the cluster
+// role when one is named, and returns a token for it.
+func (c *cluster) serviceAccountToken(t *testing.T, name, clusterRole string) string {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := c.client.CoreV1().ServiceAccounts(releaseNamespace).Create(ctx,
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if clusterRole != "" {
+		if _, err := c.client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: clusterRole},
+			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: name, Namespace: releaseNamespace}},
+		}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr, err := c.client.CoreV1().ServiceAccounts(releaseNamespace).CreateToken(ctx, name, &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](600)},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr.Status.Token
+}
+
+// metricsGet reads the operator's metrics over its self-signed HTTPS, as a scraper would.
+func metricsGet(g Gomega, url, token string) (int, string) {
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // the operator's metrics certificate is self-signed
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	g.Expect(err).NotTo(HaveOccurred())
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(req)
+	g.Expect(err).NotTo(HaveOccurred())
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	g.Expect(err).NotTo(HaveOccurred())
+	return resp.StatusCode, string(body)
 }
 
 // tenant talks to one partnership's services through their ClusterIPs, as a coordinator.
