@@ -4,6 +4,7 @@
 package kratosserver
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	_ "embed"
@@ -139,6 +140,10 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("kratos data dir: %w", err)
 	}
+	// A folder the caller made (a test's, a data dir) may be open to others; what it holds is not.
+	if err := os.Chmod(opts.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("make the data dir private: %w", err)
+	}
 	if opts.CookieSecret == "" {
 		opts.CookieSecret = randomHex(16)
 	}
@@ -226,9 +231,11 @@ func (s *Server) startOnce(ctx context.Context) error {
 	proc, err := process.StartReady(ctx, process.Launch{
 		Spec: process.Spec{
 			Name: "kratos", Path: s.opts.Path, Dir: s.opts.Dir,
-			Args:     []string{"serve", "--config", s.configPath()},
-			Env:      append(s.dsnEnv(), s.opts.ExtraEnv...),
-			Detached: s.opts.Detached,
+			Args: []string{"serve", "--config", s.configPath()},
+			// SQLite creates the identity database 0644 (and its journal alike) under the default umask.
+			PrivateFiles: true,
+			Env:          append(s.dsnEnv(), s.opts.ExtraEnv...),
+			Detached:     s.opts.Detached,
 		},
 		LogPath:      s.LogPath(),
 		Ready:        s.Ready,
@@ -286,8 +293,13 @@ func (s *Server) migrate(ctx context.Context) error {
 	}
 	cmd := exec.CommandContext(ctx, s.opts.Path, "migrate", "sql", "--read-from-env", "--yes", "--config", s.configPath())
 	cmd.Env = append(append(os.Environ(), "DSN="+s.dsn(), "SQA_OPT_OUT=true"), s.opts.ExtraEnv...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("kratos migrate: %w: %s", err, lastLines(string(out), 10))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := process.WithPrivateUmask(cmd.Start); err != nil {
+		return fmt.Errorf("kratos migrate: %w", err)
+	}
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("kratos migrate: %w: %s", err, lastLines(out.String(), 10))
 	}
 	return nil
 }

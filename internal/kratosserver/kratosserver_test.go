@@ -84,6 +84,7 @@ func TestSQLiteIdentitiesSurviveKillNineAndRestart(t *testing.T) {
 	g.Expect(identity.Traits).To(HaveKeyWithValue("name", oldhamCoordinator.Name))
 	_, err = idp.Login(ctx, oldhamCoordinator.Email, oldhamCoordinator.Password)
 	g.Expect(err).NotTo(HaveOccurred())
+	testenv.ExpectPrivateFiles(t, dir)
 }
 
 func TestInvalidOptionsAreRefusedWithEveryReason(t *testing.T) {

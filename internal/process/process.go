@@ -28,6 +28,8 @@ type Spec struct {
 	// Detached children outlive their parent, so a restarted supervisor can adopt them instead of
 	// interrupting the tenant they serve. Everything else dies with its parent.
 	Detached bool
+	// PrivateFiles starts the child with umask 077: what it creates (a store's data) is its owner's only.
+	PrivateFiles bool
 }
 
 // Process is a started child. Its methods are safe to call from several goroutines.
@@ -54,7 +56,11 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
-	if err := cmd.Start(); err != nil {
+	start := cmd.Start
+	if spec.PrivateFiles {
+		start = func() error { return WithPrivateUmask(cmd.Start) }
+	}
+	if err := start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
 	p := &Process{spec: spec, pid: cmd.Process.Pid, done: make(chan struct{})}

@@ -112,6 +112,10 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("redis data dir: %w", err)
 	}
+	// A folder the caller made (a test's, a data dir) may be open to others; what it holds is not.
+	if err := os.Chmod(opts.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("make the data dir private: %w", err)
+	}
 	if opts.AdminPassword == "" {
 		opts.AdminPassword = randomSecret()
 	}
@@ -197,6 +201,8 @@ func (s *Server) startOnce(ctx context.Context) error {
 			Name: "redis-server", Path: s.opts.Path, Dir: s.opts.Dir,
 			Args:     []string{filepath.Join(s.opts.Dir, "redis.conf")},
 			Detached: s.opts.Detached,
+			// Redis makes its append-only directory 0755 and files 0644 under the default umask.
+			PrivateFiles: true,
 		},
 		LogPath:      s.LogPath(),
 		Ready:        func(ctx context.Context) error { return client.Ping(ctx).Err() },

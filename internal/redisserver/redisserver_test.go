@@ -32,6 +32,7 @@ func TestDataSurvivesKillNineAndRestart(t *testing.T) {
 
 	g.Expect(client.HGetAll(ctx, "t:{oldham}:referral:1").Val()).To(Equal(map[string]string{"priority": "urgent", "tenure": "social-rented"}))
 	g.Expect(client.XLen(ctx, "t:{oldham}:events").Val()).To(Equal(int64(1)))
+	testenv.ExpectPrivateFiles(t, srv.Dir())
 }
 
 func TestAppendOnlyFileIsOnAndFsyncsAsConfigured(t *testing.T) {

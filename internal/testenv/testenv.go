@@ -207,3 +207,25 @@ func Node(t testing.TB, images []string) *node.Node {
 	})
 	return n
 }
+
+// ExpectPrivateFiles fails the test for every file or folder under dir that its group or others
+// may read, write or enter: a store's data on disk is its owner's only.
+func ExpectPrivateFiles(t testing.TB, dir string) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if info.Mode()&os.ModeSocket == 0 && info.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s is mode %v: group or others can reach it", p, info.Mode().Perm())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Errorf("walk %s: %v", dir, err)
+	}
+}
