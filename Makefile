@@ -103,6 +103,10 @@ test: deps tools verify-generated build images ## Install what is missing, then 
 	@# Alone, after the rest: it changes the machine's network (restored when it ends) and loads both cores.
 	HOMEWARD_E2E_IMAGES=$(IMAGES) go test $(TEST_FLAGS) ./test/e2e/
 
+.PHONY: verify
+verify: deps tools ## Attack the platform as a whole (Redis ACLs, the support user's rights, host and privilege vectors, admission policies) — docs/security.md. Part of make test.
+	go test -count=1 ./test/verify/ ./config/
+
 .PHONY: cluster
 cluster: deps images ## Run a one-node Kubernetes cluster with real pods (containerd, kubelet, kube-proxy, CoreDNS, enforced NetworkPolicies) and the images imported, until Ctrl-C; prints a kubeconfig. Needs root.
 	@hack/tools.sh --node

@@ -254,8 +254,11 @@ func TestHomewardOnARealNode(t *testing.T) {
 			c.helm(append([]string{"upgrade", release, "charts/homeward", "--namespace", releaseNamespace, "--wait",
 				"--set", "operator.replicas=0", "--set", "admissionPolicies.enabled=false"}, c.helmValues(digests["HOMEWARD"])...)...)
 			g.Eventually(func() int { return len(c.pods(releaseNamespace)) }).WithTimeout(eventually).Should(BeZero())
+			// The API server drops a removed admission policy from its cache a moment later.
 			for _, ns := range []string{"hw-oldham", "hw-kirklees"} {
-				g.Expect(c.client.NetworkingV1().NetworkPolicies(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})).To(Succeed())
+				g.Eventually(func() error {
+					return c.client.NetworkingV1().NetworkPolicies(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
+				}).WithTimeout(time.Minute).Should(Succeed())
 			}
 			g.Expect(c.probe(t, "hw-oldham", referralLabels, kirkleesRedis, true)).To(BeTrue())
 			c.helm(append([]string{"upgrade", release, "charts/homeward", "--namespace", releaseNamespace, "--wait"},

@@ -227,7 +227,9 @@ var recordPrefixes = []string{"referral:", "housing:", "ix:", "idem:", "calendar
 // (through a selector), but no rule lets any service user delete, trim or rewrite them. The
 // reporting service reads records and writes only its aggregates and its consumer group.
 func (t Tenant) ACLRules(service string) []string {
-	common := []string{"+@all", "-@dangerous", "-scan", "-randomkey"}
+	// SCRIPT FLUSH and KILL and the FUNCTION commands are not in @dangerous, yet each reaches every
+	// tenant's scripts or installs code in the server: no service needs them (scripts load themselves).
+	common := []string{"+@all", "-@dangerous", "-scan", "-randomkey", "-script|flush", "-script|kill", "-function"}
 	audit := t.prefix + "audit:*"
 	switch service {
 	case ServiceReferral, ServiceHousing:

@@ -43,6 +43,13 @@ func TestACLRules(t *testing.T) {
 			t.Errorf("referral user may write every key: %v", referral)
 		}
 	}
+	for _, service := range []string{ServiceReferral, ServiceHousing, ServiceReporting, ServicePortal} {
+		for _, denied := range []string{"-@dangerous", "-scan", "-script|flush", "-function"} {
+			if !slices.Contains(k.ACLRules(service), denied) {
+				t.Errorf("%s's rules lack %s: %v", service, denied, k.ACLRules(service))
+			}
+		}
+	}
 	if got := k.ACLRules("unknown"); !slices.Equal(got, []string{"-@all"}) {
 		t.Errorf("unknown service gets %v", got)
 	}
