@@ -2,12 +2,14 @@ package controllers_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -184,6 +186,55 @@ func TestLocalRuntime(t *testing.T) {
 		})
 		g.Eventually(func() int { return recordedPid(NewWithT(t), dataDir, "kirklees", "referral") }).WithTimeout(eventually).ShouldNot(Equal(pid))
 		g.Eventually(refer).WithTimeout(eventually).Should(Equal("5 working days"))
+	})
+
+	t.Run("no tenant secret is in a running process's arguments or environment, a log, an event or the status; the data folder is private", func(t *testing.T) {
+		g := NewWithT(t)
+		var keys corev1.Secret
+		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: controllers.NamespaceName("kirklees"), Name: controllers.KeysSecret}, &keys)).To(Succeed())
+		var secrets []string
+		for name, value := range keys.Data {
+			g.Expect(len(value)).To(BeNumerically(">=", 16), name)
+			secrets = append(secrets, string(value), base64.StdEncoding.EncodeToString(value))
+		}
+		g.Expect(secrets).NotTo(BeEmpty())
+		expectNoSecret := func(where, text string) {
+			t.Helper()
+			for _, secret := range secrets {
+				if strings.Contains(text, secret) {
+					t.Errorf("a tenant secret is in %s", where)
+				}
+			}
+		}
+		// The subtest before scaled housing, reporting and the portal to zero: the rest run.
+		for _, comp := range []string{"redis", "kratos", "referral"} {
+			pid := recordedPid(g, dataDir, "kirklees", comp)
+			for _, file := range []string{"cmdline", "environ"} {
+				b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), file))
+				g.Expect(err).NotTo(HaveOccurred())
+				expectNoSecret(comp+"'s "+file, string(b))
+			}
+		}
+		g.Expect(filepath.WalkDir(filepath.Join(dataDir, "kirklees"), func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.HasSuffix(p, ".log") {
+				b, err := os.ReadFile(p)
+				if err != nil {
+					return err
+				}
+				expectNoSecret(p, string(b))
+			}
+			return err
+		})).To(Succeed())
+		var events eventsv1.EventList
+		g.Expect(c.List(ctx, &events)).To(Succeed())
+		var p v1.Partnership
+		g.Expect(c.Get(ctx, client.ObjectKey{Name: "kirklees"}, &p)).To(Succeed())
+		for where, obj := range map[string]any{"an event": events, "the status": p.Status} {
+			b, err := json.Marshal(obj)
+			g.Expect(err).NotTo(HaveOccurred())
+			expectNoSecret(where, string(b))
+		}
+		testenv.ExpectPrivateFiles(t, filepath.Join(dataDir, "kirklees"))
 	})
 
 	for _, component := range []struct{ name, condition string }{

@@ -143,18 +143,30 @@ func restoreTables(ctx context.Context, tool string, saved []byte) error {
 	return errors.Join(errs...)
 }
 
-// blockServiceRange refuses pods' traffic to a ClusterIP that kube-proxy has not (yet)
-// translated, as cluster networks do, instead of forwarding it out of the default route: the
-// gateway of a sandboxed machine may answer anything, and a client would then keep a connection to
-// the wrong server. A routing rule for packets from the bridge does it — routing happens after
-// kube-proxy's translation, and no firewall rule's position matters.
+// blockServiceRange keeps traffic to a ClusterIP that kube-proxy has not (yet) translated on this
+// machine, as cluster networks do, instead of sending it out of the default route: the gateway of a
+// sandboxed machine may answer anything, and a client would then keep a connection to the wrong
+// server. Pods' such traffic is refused by a routing rule (routing happens after kube-proxy's
+// translation, so no firewall rule's position matters); the host's goes to the node's bridge, where
+// no address answers it (a route to a real device, because the host looks its route up before
+// kube-proxy translates). The bridge is made here, before the CNI plugin, which adopts it.
 func (h *hostState) blockServiceRange(ctx context.Context, bridge, cidr string) error {
 	rule := []string{"iif", bridge, "to", cidr, "unreachable", "priority", "100"}
 	if _, err := output(ctx, "ip", append([]string{"rule", "add"}, rule...)...); err != nil {
 		return err
 	}
 	h.rules = append(h.rules, rule)
-	return nil
+	if _, err := os.Stat("/sys/class/net/" + bridge); err != nil {
+		if _, err := output(ctx, "ip", "link", "add", "name", bridge, "type", "bridge"); err != nil {
+			return err
+		}
+	}
+	if _, err := output(ctx, "ip", "link", "set", bridge, "up"); err != nil {
+		return err
+	}
+	// The route goes with the bridge when Stop deletes it.
+	_, err := output(ctx, "ip", "route", "add", cidr, "dev", bridge)
+	return err
 }
 
 // changedSysctls lists the settings that differ from what was recorded (for the test that the
