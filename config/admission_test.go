@@ -75,8 +75,10 @@ func TestTenantAdmissionPolicies(t *testing.T) {
 		return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "intercept", Namespace: ns},
 			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 443}}, ExternalIPs: []string{"203.0.113.10"}}}
 	}
-	// A binding takes effect once its policy is compiled: wait until the guard refuses.
+	// A binding takes effect once its policy is compiled: wait until each of the two guards refuses.
 	g.Eventually(func() error { return as("mallory").Create(ctx, allowAll("hw-oldham")) }).WithTimeout(30 * time.Second).
+		Should(Satisfy(apierrors.IsForbidden))
+	g.Eventually(func() error { return as("mallory").Create(ctx, externalIPs("hw-oldham")) }).WithTimeout(30 * time.Second).
 		Should(Satisfy(apierrors.IsForbidden))
 	// Each tenant namespace holds the operator's policy; hw-closing is being deleted (this control
 	// plane runs no namespace controller, so it stays Terminating).
