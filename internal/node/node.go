@@ -282,7 +282,7 @@ func killPods(socket string) {
 }
 
 // processesMentioning finds processes whose command line holds s (containerd's shims name the
-// socket of the containerd they serve).
+// socket of the containerd they serve; containerd itself names only its configuration file).
 func processesMentioning(s string) []int {
 	var pids []int
 	self := os.Getpid()
@@ -292,7 +292,7 @@ func processesMentioning(s string) []int {
 			continue
 		}
 		cmdline, err := os.ReadFile(filepath.Join("/proc", e, "cmdline"))
-		if err == nil && strings.Contains(string(cmdline), s) && !strings.HasPrefix(string(cmdline), "containerd\x00") {
+		if err == nil && strings.Contains(string(cmdline), s) {
 			pids = append(pids, pid)
 		}
 	}
