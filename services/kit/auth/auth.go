@@ -206,20 +206,16 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*Pri
 		return nil, errNoCredential
 	}
 	key := cred.hash()
-	now := a.opts.Now()
-	a.mu.Lock()
-	p, hit := a.cache[key]
-	if hit && !now.Before(p.expires) {
-		delete(a.cache, key)
-		hit = false
-	}
-	a.mu.Unlock()
-	if hit {
-		a.cached.Inc()
+	if p, hit := a.lookup(key); hit {
 		return p, nil
 	}
-	// Concurrent requests with the same credential share one Kratos call.
+	// Concurrent requests with the same credential share one Kratos call. A request that missed the
+	// cache just before another's call stored its answer looks again inside the flight, rather than
+	// asking Kratos a second time.
 	v, err, _ := a.group.Do(string(key[:]), func() (any, error) {
+		if p, hit := a.lookup(key); hit {
+			return p, nil
+		}
 		p, err := a.whoami(context.WithoutCancel(ctx), cred)
 		if err != nil {
 			return nil, err
@@ -231,6 +227,22 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*Pri
 		return nil, err
 	}
 	return v.(*Principal), nil
+}
+
+// lookup returns the cached principal of a credential while its answer holds, counting the hit.
+func (a *Authenticator) lookup(key [32]byte) (*Principal, bool) {
+	now := a.opts.Now()
+	a.mu.Lock()
+	p, hit := a.cache[key]
+	if hit && !now.Before(p.expires) {
+		delete(a.cache, key)
+		hit = false
+	}
+	a.mu.Unlock()
+	if hit {
+		a.cached.Inc()
+	}
+	return p, hit
 }
 
 // Forget drops every cached answer for the identity, so its next request is checked with Kratos:
