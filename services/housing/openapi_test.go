@@ -7,5 +7,5 @@ import (
 )
 
 func (f *fixture) testOpenAPI(t *testing.T) {
-	servicetest.CheckOpenAPI(t, OpenAPI(), f.svc.app.Routes(), f.base)
+	servicetest.CheckOpenAPI(t, OpenAPI(), f.svc.app, f.base)
 }

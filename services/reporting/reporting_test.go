@@ -509,5 +509,5 @@ func (f *fixture) testAccess(t *testing.T) {
 }
 
 func (f *fixture) testOpenAPI(t *testing.T) {
-	servicetest.CheckOpenAPI(t, OpenAPI(), f.svc.app.Routes(), f.base)
+	servicetest.CheckOpenAPI(t, OpenAPI(), f.svc.app, f.base)
 }

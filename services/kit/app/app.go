@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,9 +53,12 @@ type Service struct {
 	Tracing  *sdktrace.TracerProvider
 	Now      func() time.Time
 
-	router  *httpapi.Router
-	metrics *httpapi.Metrics
-	openAPI []byte
+	router *httpapi.Router
+	// permissions are each authenticated route's, as registered: the role table the OpenAPI
+	// description must state (x-homeward-permissions) and the isolation suite attacks.
+	permissions map[string][]Permission
+	metrics     *httpapi.Metrics
+	openAPI     []byte
 	// stopFollowing ends the subscription to identity changes; following is closed when it has.
 	stopFollowing context.CancelFunc
 	following     chan struct{}
@@ -106,7 +111,7 @@ func New(ctx context.Context, name string, cfg config.Config, o Options) (*Servi
 	s := &Service{
 		Name: name, Config: cfg, Log: log, Redis: rdb, Auth: authenticator, PII: protector,
 		Keys: keyspace.For(cfg.Partnership), Registry: reg, Tracing: tp, Now: o.Now,
-		router: httpapi.NewRouter(), metrics: httpapi.NewMetrics(reg),
+		router: httpapi.NewRouter(), permissions: map[string][]Permission{}, metrics: httpapi.NewMetrics(reg),
 	}
 	// Every process drops its cached session answers for an identity the portal changed.
 	followCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -183,8 +188,13 @@ func (s *Service) Public(pattern string, h http.Handler) { s.router.Handle(patte
 
 // API serves a route to authenticated callers of this partnership holding one of perms.
 func (s *Service) API(pattern string, h http.HandlerFunc, perms ...Permission) {
+	s.permissions[pattern] = slices.Clone(perms)
 	s.router.Handle(pattern, s.Auth.Middleware(auth.Require(h, perms...)))
 }
+
+// Permissions are the permissions of each authenticated route, any one of which lets a caller in;
+// public routes are absent.
+func (s *Service) Permissions() map[string][]Permission { return maps.Clone(s.permissions) }
 
 // Routes lists every registered route pattern, e.g. "GET /v1/referrals/{id}".
 func (s *Service) Routes() []string { return s.router.Patterns() }

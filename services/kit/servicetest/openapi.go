@@ -1,23 +1,31 @@
 package servicetest
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/homeward-dev/homeward/services/kit/app"
 	"github.com/homeward-dev/homeward/services/kit/httpapi"
 )
 
+// PermissionsExtension is the operation field stating which permissions let a caller in (any one
+// of them); a role's permissions are auth's table. A route without it needs no session.
+const PermissionsExtension = "x-homeward-permissions"
+
 // CheckOpenAPI checks a service's OpenAPI description: version 3.1, every route the service
-// registers described (and nothing else), every operation with a unique operationId, a summary
-// and the problem responses its inputs imply, every $ref resolving, and the same bytes served at
-// base/openapi.yaml.
-func CheckOpenAPI(t *testing.T, doc []byte, routes []string, base string) {
+// registers described (and nothing else), every operation with a unique operationId, a summary,
+// the problem responses its inputs imply and exactly the permissions the route is registered
+// with, every $ref resolving, and the same bytes served at base/openapi.yaml.
+func CheckOpenAPI(t *testing.T, doc []byte, svc *app.Service, base string) {
 	t.Helper()
+	routes, registeredPermissions := svc.Routes(), svc.Permissions()
 	var spec struct {
 		OpenAPI    string                    `json:"openapi"`
 		Paths      map[string]map[string]any `json:"paths"`
@@ -71,6 +79,21 @@ func CheckOpenAPI(t *testing.T, doc []byte, routes []string, base string) {
 			operationIDs[id] = route
 			if summary, _ := op["summary"].(string); summary == "" {
 				t.Errorf("%s has no summary", route)
+			}
+			var stated []string
+			if list, ok := op[PermissionsExtension].([]any); ok {
+				for _, p := range list {
+					stated = append(stated, fmt.Sprint(p))
+				}
+			}
+			var registered []string
+			for _, p := range registeredPermissions[route] {
+				registered = append(registered, string(p))
+			}
+			slices.Sort(stated)
+			slices.Sort(registered)
+			if !slices.Equal(stated, registered) {
+				t.Errorf("%s states %s %v; the service registers it with %v", route, PermissionsExtension, stated, registered)
 			}
 			for _, status := range problemsExpected(path, op, ops["parameters"], spec.Components.Parameters) {
 				if _, ok := responses[status]; !ok {
