@@ -423,9 +423,9 @@ func hashers(h Hasher) map[string]any {
 // Kill SIGKILLs kratos, as a crash would. Restart brings it back on the same ports and data.
 func (s *Server) Kill() error { return s.proc.Kill() }
 
-// Restart starts kratos again after Kill or Stop.
+// Restart starts kratos again after Kill, Stop or an exit of its own.
 func (s *Server) Restart(ctx context.Context) error {
-	if s.Pid() != 0 {
+	if s.Running() {
 		return errors.New("kratos is still running")
 	}
 	return s.start(ctx)

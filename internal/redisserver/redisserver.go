@@ -283,9 +283,10 @@ func ACLFile(adminPassword string, users []User) string {
 // Kill SIGKILLs redis-server, as a crash would. Restart brings it back on the same folder and port.
 func (s *Server) Kill() error { return s.proc.Kill() }
 
-// Restart starts redis-server again on the same folder, port and users after Kill or Stop.
+// Restart starts redis-server again on the same folder, port and users after Kill, Stop or an exit
+// of its own (Redis exits when it cannot append to its file under appendfsync always).
 func (s *Server) Restart(ctx context.Context) error {
-	if s.Pid() != 0 {
+	if s.Running() {
 		return errors.New("redis-server is still running")
 	}
 	return s.start(ctx)

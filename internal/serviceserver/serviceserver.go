@@ -158,9 +158,9 @@ func (s *Server) Kill() error { return s.proc.Kill() }
 // Stop lets in-flight requests finish, then stops the service.
 func (s *Server) Stop() error { return s.proc.Stop(25 * time.Second) }
 
-// Restart starts the service again on the same port after Kill or Stop.
+// Restart starts the service again on the same port after Kill, Stop or an exit of its own.
 func (s *Server) Restart(ctx context.Context) error {
-	if s.Pid() != 0 {
+	if s.Running() {
 		return fmt.Errorf("%s is still running", s.opts.Service)
 	}
 	return s.start(ctx)

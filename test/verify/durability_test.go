@@ -198,43 +198,7 @@ func TestAcknowledgedWritesSurviveRedisKilledUnderLoad(t *testing.T) {
 		}
 		t.Logf("%d creates acknowledged, %d answers were 503 during the outage", len(acknowledged), unavailable.Load())
 
-		// Every acknowledged create reads back as it was made.
-		for id, name := range acknowledged {
-			x := refs.call("GET", "/v1/referrals/"+id, nil)
-			var back struct{ Person struct{ Name string } }
-			if x.status != http.StatusOK || json.Unmarshal(x.body, &back) != nil || back.Person.Name != name {
-				t.Errorf("referral %s (%s) after the restart: %d %s", id, name, x.status, x.body)
-			}
-		}
-		// What Redis holds is whole, and no more than what was acknowledged: every key was retried
-		// until answered, so a create applied but unanswered when Redis died was answered by its retry.
-		records := scanIDs(ctx, t, tn.Admin, keys.Referral("*"))
-		if !sameSet(records, mapKeys(acknowledged)) {
-			t.Errorf("Redis holds %d referrals, %d were acknowledged", len(records), len(acknowledged))
-		}
-		for _, index := range []string{keys.AllReferrals(), keys.ReferralsByStatus("received"), keys.ReferralsByPriority("urgent"), keys.ResponseDue()} {
-			if members := tn.Admin.ZRange(ctx, index, 0, -1).Val(); !sameSet(members, records) {
-				t.Errorf("index %s has %d members for %d referrals", index, len(members), len(records))
-			}
-		}
-		received := map[string]int{}
-		for _, e := range streamEvents(ctx, t, tn.Admin, keys.Events()) {
-			if e.Type == events.TypeReferralReceived {
-				received[e.Referral]++
-			}
-		}
-		for _, id := range records {
-			if received[id] != 1 {
-				t.Errorf("referral %s has %d received events, want 1", id, received[id])
-			}
-			if creates := auditActions(ctx, t, tn.Admin, keys.Audit("referral", id))["create"]; creates != 1 {
-				t.Errorf("referral %s has %d create entries in its audit trail, want 1", id, creates)
-			}
-		}
-		if len(received) != len(records) {
-			t.Errorf("received events name %d referrals, Redis holds %d", len(received), len(records))
-		}
-		created = records
+		created = referralsWhole(ctx, t, tn, refs, acknowledged)
 	})
 
 	t.Run("placement bookings", func(t *testing.T) {
@@ -356,6 +320,49 @@ func TestAcknowledgedWritesSurviveRedisKilledUnderLoad(t *testing.T) {
 	})
 }
 
+// referralsWhole checks, after a crash, that every acknowledged create (id → name) reads back as it
+// was made, that Redis holds those referrals and no others, and that each is whole: in every index
+// it belongs in, with one received event and one create entry in its audit trail. It returns the
+// ids Redis holds.
+func referralsWhole(ctx context.Context, t *testing.T, tn *servicetest.Tenant, refs *caller, acknowledged map[string]string) []string {
+	t.Helper()
+	keys := keyspace.For(tn.Name)
+	for id, name := range acknowledged {
+		x := refs.call("GET", "/v1/referrals/"+id, nil)
+		var back struct{ Person struct{ Name string } }
+		if x.status != http.StatusOK || json.Unmarshal(x.body, &back) != nil || back.Person.Name != name {
+			t.Errorf("referral %s (%s) after the restart: %d %s", id, name, x.status, x.body)
+		}
+	}
+	records := scanIDs(ctx, t, tn.Admin, keys.Referral("*"))
+	if !sameSet(records, mapKeys(acknowledged)) {
+		t.Errorf("Redis holds %d referrals, %d were acknowledged", len(records), len(acknowledged))
+	}
+	for _, index := range []string{keys.AllReferrals(), keys.ReferralsByStatus("received"), keys.ReferralsByPriority("urgent"), keys.ResponseDue()} {
+		if members := tn.Admin.ZRange(ctx, index, 0, -1).Val(); !sameSet(members, records) {
+			t.Errorf("index %s has %d members for %d referrals", index, len(members), len(records))
+		}
+	}
+	received := map[string]int{}
+	for _, e := range streamEvents(ctx, t, tn.Admin, keys.Events()) {
+		if e.Type == events.TypeReferralReceived {
+			received[e.Referral]++
+		}
+	}
+	for _, id := range records {
+		if received[id] != 1 {
+			t.Errorf("referral %s has %d received events, want 1", id, received[id])
+		}
+		if creates := auditActions(ctx, t, tn.Admin, keys.Audit("referral", id))["create"]; creates != 1 {
+			t.Errorf("referral %s has %d create entries in its audit trail, want 1", id, creates)
+		}
+	}
+	if len(received) != len(records) {
+		t.Errorf("received events name %d referrals, Redis holds %d", len(received), len(records))
+	}
+	return records
+}
+
 func referralForm(name string) map[string]any {
 	return map[string]any{
 		"person":   map[string]any{"name": name, "dateOfBirth": "1941-06-30", "nhsNumber": "999 000 0018"},
@@ -428,4 +435,13 @@ func mapKeys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// createdID reads the id of what a 201 made.
+func createdID(x exchange) (string, error) {
+	var made struct{ ID string }
+	if err := json.Unmarshal(x.body, &made); err != nil || made.ID == "" {
+		return "", fmt.Errorf("a 201 without an id: %s", x.body)
+	}
+	return made.ID, nil
 }

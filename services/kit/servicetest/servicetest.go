@@ -79,6 +79,13 @@ func StartTenant(t testing.TB, name string) *Tenant {
 // StartTenantWith is StartTenant with Kratos options, e.g. the PortalURL a portal test serves on.
 func StartTenantWith(t testing.TB, name string, kratos kratosserver.Options) *Tenant {
 	t.Helper()
+	return StartTenantIn(t, name, "", kratos)
+}
+
+// StartTenantIn is StartTenantWith keeping Redis' files in redisDir (a fresh folder when empty),
+// e.g. a small filesystem that fills up.
+func StartTenantIn(t testing.TB, name, redisDir string, kratos kratosserver.Options) *Tenant {
+	t.Helper()
 	tn := &Tenant{Name: name, dir: t.TempDir(), keys: map[string]string{}, piiKey: make([]byte, 32)}
 	_, _ = rand.Read(tn.piiKey)
 	var users []redisserver.User
@@ -87,7 +94,7 @@ func StartTenantWith(t testing.TB, name string, kratos kratosserver.Options) *Te
 		tn.keys[svc] = pw
 		users = append(users, redisserver.User{Name: svc, Password: pw, Rules: keyspace.For(name).ACLRules(svc)})
 	}
-	tn.Redis = testenv.Redis(t, redisserver.Options{AppendFsync: "always", Users: users})
+	tn.Redis = testenv.Redis(t, redisserver.Options{Dir: redisDir, AppendFsync: "always", Users: users})
 	tn.Admin = tn.Redis.AdminClient()
 	t.Cleanup(func() { _ = tn.Admin.Close() })
 	tn.Identity = testenv.Kratos(t, kratos)
