@@ -100,12 +100,35 @@ lint: lint-openapi ## go vet, gofmt, goimports, staticcheck, helm lint and the O
 test: deps tools verify-generated build images ## Install what is missing, then run the whole suite against real parts, the end-to-end tests on a one-node cluster last.
 	@hack/tools.sh --node
 	go test $(TEST_FLAGS) -p $(TEST_PARALLEL) $$(go list ./... | grep -v '/test/e2e$$')
+	@$(MAKE) --no-print-directory fuzz
 	@# Alone, after the rest: it changes the machine's network (restored when it ends) and loads both cores.
 	HOMEWARD_E2E_IMAGES=$(IMAGES) go test $(TEST_FLAGS) ./test/e2e/
 
 .PHONY: verify
-verify: deps tools ## Attack the platform as a whole (Redis ACLs, the support user's rights, host and privilege vectors, admission policies) — docs/security.md. Part of make test.
-	go test -count=1 ./test/verify/ ./config/
+verify: deps tools build ## Attack the platform as a whole (isolation, durability and faults, bad input: docs/security.md), then fuzz. Part of make test.
+	go test -count=1 -timeout 20m ./test/verify/ ./config/ ./api/...
+	@$(MAKE) --no-print-directory fuzz
+
+# Every fuzz target, as package:Target. Each runs for FUZZTIME from its committed corpus
+# (testdata/fuzz/<Target>/), which `go test` also replays on every run of the suite.
+FUZZ_TARGETS := \
+	./services/kit/httpapi:FuzzDecode \
+	./services/kit/money:FuzzParseAgreesWithString \
+	./services/kit/nhsnumber:FuzzNormalize \
+	./services/kit/calendar:FuzzParseDate \
+	./services/kit/calendar:FuzzAddWorkingDays \
+	./services/kit/importer:FuzzReader \
+	./services/referral:FuzzCreateRequest \
+	./services/housing:FuzzRequests
+FUZZTIME ?= 8s
+
+.PHONY: fuzz
+fuzz: ## Fuzz every JSON decoder, the NHS number, date and money parsers, the working-day calculator and the CSV reader, FUZZTIME (8s) each. Part of make verify and make test.
+	@for target in $(FUZZ_TARGETS); do \
+		pkg=$${target%%:*}; name=$${target##*:}; \
+		echo "[fuzz] $$name ($$pkg) for $(FUZZTIME)"; \
+		log=$$(mktemp); go test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) "$$pkg" >"$$log" 2>&1 || { cat "$$log"; rm -f "$$log"; exit 1; }; rm -f "$$log"; \
+	done
 
 .PHONY: cluster
 cluster: deps images ## Run a one-node Kubernetes cluster with real pods (containerd, kubelet, kube-proxy, CoreDNS, enforced NetworkPolicies) and the images imported, until Ctrl-C; prints a kubeconfig. Needs root.

@@ -1,6 +1,7 @@
 package calendar
 
 import (
+	"errors"
 	"testing"
 	"time"
 )
@@ -157,4 +158,76 @@ func TestDateString(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzParseDate: a string is refused or read as a real day that prints and reads back as itself.
+func FuzzParseDate(f *testing.F) {
+	for _, s := range []string{"2026-11-30", "2024-02-29", "2025-02-29", "2026-13-01", "0000-01-01", "9999-12-31", "2026-1-1", " 2026-11-30", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseDate(s)
+		if err != nil {
+			if !d.IsZero() {
+				t.Fatalf("ParseDate(%q) refused but returned %v", s, d)
+			}
+			return
+		}
+		if back, err := ParseDate(d.String()); err != nil || back != d {
+			t.Fatalf("ParseDate(%q) = %v, which reads back as %v, %v", s, d, back, err)
+		}
+		if d.AddDays(1).AddDays(-1) != d || !d.Before(d.AddDays(1)) {
+			t.Fatalf("%v is not a day the calendar can move through", d)
+		}
+	})
+}
+
+// FuzzAddWorkingDays: from any moment, n working days later is a working day with exactly n
+// working days after the start day up to and including it — or the calendar says it does not
+// know those years.
+func FuzzAddWorkingDays(f *testing.F) {
+	f.Add(int64(0), uint16(3), []byte{1, 2})
+	f.Add(int64(86400*200+3600*23), uint16(10), []byte{})
+	f.Add(int64(86400*365*3), uint16(400), []byte{0, 0, 7})
+	first := time.Date(FirstYear, 1, 1, 0, 0, 0, 0, London())
+	span := time.Date(LastYear+1, 6, 1, 0, 0, 0, 0, London()).Sub(first)
+	f.Fuzz(func(t *testing.T, offset int64, n uint16, closureDays []byte) {
+		if offset < 0 {
+			offset = -offset
+		}
+		start := first.Add(time.Duration(offset%int64(span.Seconds())) * time.Second)
+		days := int(n % 500)
+		startDay := DateOf(start.In(London()))
+		var closures []Date
+		for _, b := range closureDays {
+			closures = append(closures, startDay.AddDays(int(b)))
+		}
+		c := New(closures)
+		end, err := c.AddWorkingDays(start, days)
+		if err != nil {
+			if !errors.Is(err, ErrOutsideCalendar) {
+				t.Fatalf("AddWorkingDays(%v, %d): %v", start, days, err)
+			}
+			return
+		}
+		endDay := DateOf(end.In(London()))
+		if days == 0 {
+			if endDay != startDay {
+				t.Fatalf("0 working days after %v is %v", start, end)
+			}
+			return
+		}
+		if ok, _ := c.WorkingDay(endDay); !ok {
+			t.Fatalf("%d working days after %v is %v, not a working day", days, start, end)
+		}
+		counted := 0
+		for d := startDay.AddDays(1); !endDay.Before(d); d = d.AddDays(1) {
+			if ok, _ := c.WorkingDay(d); ok {
+				counted++
+			}
+		}
+		if counted != days {
+			t.Fatalf("%v → %v holds %d working days, want %d", start, end, counted, days)
+		}
+	})
 }

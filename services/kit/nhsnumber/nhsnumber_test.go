@@ -1,6 +1,10 @@
 package nhsnumber
 
-import "testing"
+import (
+	"errors"
+	"strings"
+	"testing"
+)
 
 func TestNormalize(t *testing.T) {
 	tests := []struct {
@@ -29,4 +33,34 @@ func TestNormalize(t *testing.T) {
 	if got := Format("9434765919"); got != "943 476 5919" {
 		t.Errorf("Format = %q", got)
 	}
+}
+
+// FuzzNormalize: anything is either refused with ErrInvalid or gives ten digits whose Modulus 11
+// check digit is right, which print and read back as themselves.
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{"943 476 5919", "943-476-5919", "9434765918", "999 000 0018", "", "12345678901", "94347659١٩", "0000000000"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := Normalize(s)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) || n != "" {
+				t.Fatalf("Normalize(%q) = %q, %v", s, n, err)
+			}
+			return
+		}
+		if len(n) != 10 || strings.Trim(n, "0123456789") != "" {
+			t.Fatalf("Normalize(%q) = %q: not ten digits", s, n)
+		}
+		sum := 0
+		for i, weight := 0, 10; i < 9; i, weight = i+1, weight-1 {
+			sum += int(n[i]-'0') * weight
+		}
+		if want := (11 - sum%11) % 11; want == 10 || int(n[9]-'0') != want {
+			t.Fatalf("Normalize(%q) accepted %q, whose check digit is wrong", s, n)
+		}
+		if again, err := Normalize(Format(n)); err != nil || again != n {
+			t.Fatalf("Format(%q) = %q reads back as %q, %v", n, Format(n), again, err)
+		}
+	})
 }
