@@ -294,6 +294,7 @@ type Storage struct {
 }
 
 // RedisStorage configures the tenant's Redis, its system of record.
+// +kubebuilder:validation:XValidation:rule="!has(self.size) || quantity(string(self.size)).isGreaterThan(quantity('0'))",message="storage.redis.size must be greater than zero"
 type RedisStorage struct {
 	// AppendFsync defaults to always: health data is never lost.
 	// +optional
@@ -303,8 +304,11 @@ type RedisStorage struct {
 	// +optional
 	// +kubebuilder:default="5Gi"
 	Size *resource.Quantity `json:"size,omitempty"`
-	// StorageClassName of the persistent volume; the cluster default when empty.
+	// StorageClassName of the persistent volume; the cluster default when empty. A StorageClass is
+	// named by a lower-case DNS subdomain, which the volume claims the operator makes must carry.
 	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	StorageClassName *string `json:"storageClassName,omitempty"`
 }
 

@@ -87,6 +87,11 @@ func TestPartnershipValidation(t *testing.T) {
 		{"no secrets at all", func(p *v1.Partnership) { p.Spec.Resources.Objects.Secrets = -1 }, "spec.resources.objects.secrets"},
 		{"name too long for a namespace", func(p *v1.Partnership) { p.Name = strings.Repeat("a", 41) }, "metadata.name must be a DNS label of at most 40 characters"},
 		{"padded display name", func(p *v1.Partnership) { p.Spec.DisplayName = " Camden " }, "displayName must not start or end with spaces"},
+		// Found by test/verify's random manifests: the API let these in, and the volume claims the
+		// operator then made were refused, so the tenant could never start.
+		{"storage class not a DNS name", func(p *v1.Partnership) { p.Spec.Storage.Redis.StorageClassName = ptr.To("UPPER.example") }, "spec.storage.redis.storageClassName"},
+		{"no storage", func(p *v1.Partnership) { p.Spec.Storage.Redis.Size = ptr.To(resource.MustParse("0")) }, "storage.redis.size must be greater than zero"},
+		{"negative storage", func(p *v1.Partnership) { p.Spec.Storage.Redis.Size = ptr.To(resource.MustParse("-1Gi")) }, "storage.redis.size must be greater than zero"},
 	} {
 		t.Run("refuses "+tc.name, func(t *testing.T) {
 			g := NewWithT(t)
