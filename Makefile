@@ -99,8 +99,10 @@ lint: lint-openapi ## go vet, gofmt, goimports, staticcheck, helm lint and the O
 .PHONY: test
 test: deps tools verify-generated build images ## Install what is missing, then run the whole suite against real parts, the end-to-end tests on a one-node cluster last.
 	@hack/tools.sh --node
-	go test $(TEST_FLAGS) -p $(TEST_PARALLEL) $$(go list ./... | grep -v '/test/e2e$$')
+	go test $(TEST_FLAGS) -p $(TEST_PARALLEL) $$(go list ./... | grep -v -e '/test/e2e$$' -e '/test/soak$$')
 	@$(MAKE) --no-print-directory fuzz
+	@# Alone: a minute of mixed load whose latencies other tests would distort.
+	go test $(TEST_FLAGS) ./test/soak/
 	@# Alone, after the rest: it changes the machine's network (restored when it ends) and loads both cores.
 	HOMEWARD_E2E_IMAGES=$(IMAGES) go test $(TEST_FLAGS) ./test/e2e/
 
@@ -129,6 +131,12 @@ fuzz: ## Fuzz every JSON decoder, the NHS number, date and money parsers, the wo
 		echo "[fuzz] $$name ($$pkg) for $(FUZZTIME)"; \
 		log=$$(mktemp); go test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) "$$pkg" >"$$log" 2>&1 || { cat "$$log"; rm -f "$$log"; exit 1; }; rm -f "$$log"; \
 	done
+
+SOAK_DURATION ?= 10m
+
+.PHONY: soak
+soak: deps tools build ## 64 clients on three tenants for SOAK_DURATION (10m): 0 errors, p99 budgets, flat memory and goroutines; writes docs/soak/.
+	HOMEWARD_SOAK_DURATION=$(SOAK_DURATION) HOMEWARD_SOAK_OUT=$(CURDIR)/docs/soak go test -count=1 -timeout 60m -v ./test/soak/
 
 .PHONY: cluster
 cluster: deps images ## Run a one-node Kubernetes cluster with real pods (containerd, kubelet, kube-proxy, CoreDNS, enforced NetworkPolicies) and the images imported, until Ctrl-C; prints a kubeconfig. Needs root.

@@ -146,6 +146,9 @@ func (s *Server) LogPath() string { return filepath.Join(s.opts.Dir, s.opts.Serv
 // Pid is the current process id, 0 when stopped.
 func (s *Server) Pid() int { return s.proc.Pid() }
 
+// Service is the subcommand the process runs, e.g. "referral".
+func (s *Server) Service() string { return s.opts.Service }
+
 // Running reports whether the process is alive.
 func (s *Server) Running() bool { return s.proc.Running() }
 
