@@ -88,10 +88,13 @@ type Invoker interface {
 	// (another live placement holds any of the nights, named in the detail), 409 `referral-closed`, 422
 	// for a stay longer than the unit's maximum, a carer with no room, an arrival before today, or an
 	// unknown referral or unit. 503 `unit-busy` (with Retry-After) when other bookings of the unit kept
-	// landing first through every retry: nothing was written.
+	// landing first through every retry: nothing was written. Send `Idempotency-Key` to make retries safe
+	// (after a 503 or a lost answer): the same key and body return the placement the first attempt made,
+	// with `Idempotent-Replayed: true`; the same key with another body is refused with 422. Keys are per
+	// caller and remembered for 24 hours.
 	//
 	// POST /v1/placements
-	BookPlacement(ctx context.Context, request *BookRequest, options ...RequestOption) (BookPlacementRes, error)
+	BookPlacement(ctx context.Context, request *BookRequest, params BookPlacementParams, options ...RequestOption) (BookPlacementRes, error)
 	// CreateUnit invokes createUnit operation.
 	//
 	// The unit starts `available`. `maxStayDays` left out takes the partnership policy's.
@@ -338,15 +341,18 @@ func NewClient(serverURL string, sec SecuritySource, opts ...ClientOption) (*Cli
 // (another live placement holds any of the nights, named in the detail), 409 `referral-closed`, 422
 // for a stay longer than the unit's maximum, a carer with no room, an arrival before today, or an
 // unknown referral or unit. 503 `unit-busy` (with Retry-After) when other bookings of the unit kept
-// landing first through every retry: nothing was written.
+// landing first through every retry: nothing was written. Send `Idempotency-Key` to make retries safe
+// (after a 503 or a lost answer): the same key and body return the placement the first attempt made,
+// with `Idempotent-Replayed: true`; the same key with another body is refused with 422. Keys are per
+// caller and remembered for 24 hours.
 //
 // POST /v1/placements
-func (c *Client) BookPlacement(ctx context.Context, request *BookRequest, options ...RequestOption) (BookPlacementRes, error) {
-	res, err := c.sendBookPlacement(ctx, request, options...)
+func (c *Client) BookPlacement(ctx context.Context, request *BookRequest, params BookPlacementParams, options ...RequestOption) (BookPlacementRes, error) {
+	res, err := c.sendBookPlacement(ctx, request, params, options...)
 	return res, err
 }
 
-func (c *Client) sendBookPlacement(ctx context.Context, request *BookRequest, requestOptions ...RequestOption) (res BookPlacementRes, err error) {
+func (c *Client) sendBookPlacement(ctx context.Context, request *BookRequest, params BookPlacementParams, requestOptions ...RequestOption) (res BookPlacementRes, err error) {
 
 	var reqCfg requestConfig
 	reqCfg.setDefaults(c.baseClient)
@@ -369,6 +375,22 @@ func (c *Client) sendBookPlacement(ctx context.Context, request *BookRequest, re
 	}
 	if err := encodeBookPlacementRequest(request, r); err != nil {
 		return res, errors.Wrap(err, "encode request")
+	}
+
+	h := uri.NewHeaderEncoder(r.Header)
+	{
+		cfg := uri.HeaderParameterEncodingConfig{
+			Name:    "Idempotency-Key",
+			Explode: false,
+		}
+		if err := h.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.IdempotencyKey.Get(); ok {
+				return e.EncodeValue(conv.StringToString(val))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode header")
+		}
 	}
 
 	{

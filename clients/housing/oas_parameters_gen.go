@@ -6,6 +6,11 @@ import (
 	"time"
 )
 
+// BookPlacementParams is parameters of bookPlacement operation.
+type BookPlacementParams struct {
+	IdempotencyKey OptString `json:",omitempty,omitzero"`
+}
+
 // GetOccupancyParams is parameters of getOccupancy operation.
 type GetOccupancyParams struct {
 	From   time.Time

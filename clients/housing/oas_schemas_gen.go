@@ -3347,14 +3347,20 @@ func (s *Placement) SetAllowed(val []PlacementStatus) {
 
 // PlacementBookedHeaders wraps Placement with response headers.
 type PlacementBookedHeaders struct {
-	ETag     OptString
-	Location OptString
-	Response Placement
+	ETag               OptString
+	IdempotentReplayed OptString
+	Location           OptString
+	Response           Placement
 }
 
 // GetETag returns the value of ETag.
 func (s *PlacementBookedHeaders) GetETag() OptString {
 	return s.ETag
+}
+
+// GetIdempotentReplayed returns the value of IdempotentReplayed.
+func (s *PlacementBookedHeaders) GetIdempotentReplayed() OptString {
+	return s.IdempotentReplayed
 }
 
 // GetLocation returns the value of Location.
@@ -3370,6 +3376,11 @@ func (s *PlacementBookedHeaders) GetResponse() Placement {
 // SetETag sets the value of ETag.
 func (s *PlacementBookedHeaders) SetETag(val OptString) {
 	s.ETag = val
+}
+
+// SetIdempotentReplayed sets the value of IdempotentReplayed.
+func (s *PlacementBookedHeaders) SetIdempotentReplayed(val OptString) {
+	s.IdempotentReplayed = val
 }
 
 // SetLocation sets the value of Location.

@@ -145,6 +145,7 @@ func TestHousingService(t *testing.T) {
 	t.Run("every illegal unit move", f.testIllegalUnitMoves)
 	t.Run("void and closed units cannot be booked", f.testUnbookable)
 	t.Run("concurrent bookings never double-book", f.testConcurrentBooking)
+	t.Run("a booking retried with its Idempotency-Key is made once", f.testIdempotentBooking)
 	t.Run("over-stays and late housing-benefit claims", f.testFlags)
 	t.Run("placement lists", f.testPlacementLists)
 	t.Run("matching on Kirklees and Calderdale stock", f.testMatching)
@@ -1227,4 +1228,34 @@ func (f *fixture) testImportVoids(t *testing.T, occupiedUnit, freeUnit string) {
 	if f.housingKeys(t) != before {
 		t.Errorf("a file of voids with problems wrote something")
 	}
+}
+
+func (f *fixture) testIdempotentBooking(t *testing.T) {
+	u, _ := f.unit(t, unitBody("Home from Home", "flat", 1, "203.77"))
+	ref := f.newReferral(t)
+	c := f.as(t, "coordinator")
+	body := map[string]any{"referralId": ref, "unitId": u.ID, "arrival": day(801), "plannedDeparture": day(808)}
+	first := c.Must(http.StatusCreated, "POST", "/v1/placements", body, "Idempotency-Key", "book-801")
+	var made, again Placement
+	first.JSON(t, &made)
+	if first.Header.Get("Idempotent-Replayed") != "" {
+		t.Error("a first booking marked as replayed")
+	}
+	// The retry a client makes after a lost answer: the same placement, not a clash with itself.
+	retry := c.Must(http.StatusCreated, "POST", "/v1/placements", body, "Idempotency-Key", "book-801")
+	retry.JSON(t, &again)
+	if again.ID != made.ID || retry.Header.Get("Idempotent-Replayed") != "true" || retry.Header.Get("Location") != "/v1/placements/"+made.ID {
+		t.Errorf("retry answered %s (replayed %q, %s), first %s", again.ID, retry.Header.Get("Idempotent-Replayed"), retry.Header.Get("Location"), made.ID)
+	}
+	got, _ := f.getUnit(t, u.ID)
+	if len(got.Bookings) != 1 {
+		t.Errorf("the unit holds %d bookings after a retried booking: %+v", len(got.Bookings), got.Bookings)
+	}
+	// The same key for another booking is refused, and the key is the caller's own.
+	other := map[string]any{"referralId": ref, "unitId": u.ID, "arrival": day(820)}
+	if p := c.Must(http.StatusUnprocessableEntity, "POST", "/v1/placements", other, "Idempotency-Key", "book-801").Problem(t); p["type"] != "https://homeward.dev/problems/idempotency-key-reused" {
+		t.Errorf("key reused: %v", p)
+	}
+	f.as(t, "housing-officer").Must(http.StatusCreated, "POST", "/v1/placements", other, "Idempotency-Key", "book-801")
+	c.Must(http.StatusBadRequest, "POST", "/v1/placements", other, "Idempotency-Key", "a key with spaces")
 }

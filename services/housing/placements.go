@@ -54,6 +54,22 @@ func (s *Service) book(w http.ResponseWriter, r *http.Request) {
 			httpapi.FieldError{Field: "arrival", Message: "must not be before " + today.String() + "; to record a stay that has already begun, send arrived: true"}))
 		return
 	}
+	idem, prob := s.app.Idempotent(r, kindPlacement, req)
+	if prob != nil {
+		httpapi.WriteProblem(w, r, prob)
+		return
+	}
+	if id, prob, replayed, err := s.app.Earlier(r.Context(), idem); err != nil {
+		app.WriteStorageProblem(w, r, err, "the Idempotency-Key")
+		return
+	} else if replayed {
+		if prob != nil {
+			httpapi.WriteProblem(w, r, prob)
+			return
+		}
+		s.replayBooking(w, r, id)
+		return
+	}
 	ref, ok := s.referralOf(w, r, req.ReferralID)
 	if !ok {
 		return
@@ -118,7 +134,19 @@ func (s *Service) book(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		stamp(evs, now)
-		version, err := s.repo.commit(r.Context(), change{writes: []write{pw, uw}, events: evs})
+		c := change{writes: []write{pw, uw}, events: evs}
+		if idem != nil {
+			c.extra = []store.Op{idem.Claim(p.ID)}
+		}
+		version, err := s.repo.commit(r.Context(), c)
+		if id, prob, replayed := idem.Replayed(err); replayed {
+			if prob != nil {
+				httpapi.WriteProblem(w, r, prob)
+				return
+			}
+			s.replayBooking(w, r, id)
+			return
+		}
 		if isConflictOn(err, uw.key) {
 			if attempt < s.unitRetries {
 				continue // another booking of this unit landed first: look again
@@ -135,6 +163,19 @@ func (s *Service) book(w http.ResponseWriter, r *http.Request) {
 		writeRecord(w, http.StatusCreated, p, version)
 		return
 	}
+}
+
+// replayBooking answers a retried booking with the placement the first attempt made.
+func (s *Service) replayBooking(w http.ResponseWriter, r *http.Request, id string) {
+	p, version, err := s.repo.getPlacement(r.Context(), id, s.app.AuditEntry(r, audit.ActionRead, "idempotent replay"))
+	if err != nil {
+		app.WriteStorageProblem(w, r, err, "placement "+id)
+		return
+	}
+	w.Header().Set("Location", "/v1/placements/"+p.ID)
+	app.MarkReplayed(w)
+	p.Flags = p.flags(s.today(), s.policy.Rules.HousingBenefitClaimDays)
+	writeRecord(w, http.StatusCreated, p, version)
 }
 
 // unitBusy answers a change that lost the race for its unit more often than it retries: nothing

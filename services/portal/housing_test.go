@@ -95,6 +95,10 @@ func housingJourney(t *testing.T, e *env) (referralID, unitA, unitB, stay string
 		!strings.Contains(found.body, "Unit "+unitB[len(unitB)-8:]) {
 		t.Fatalf("find a unit: %d\n%s", found.status, found.body)
 	}
+	// Each offered unit's button books with its own Idempotency-Key, so pressing it twice books once.
+	if keys := bookingKey.FindAllStringSubmatch(found.body, -1); len(keys) != 1 || !strings.Contains(found.body, `href="/units/`+keys[0][1][strings.LastIndex(keys[0][1], "-")+1:]+`"`) {
+		t.Errorf("the offered unit's booking form carries keys %v, want one ending in its unit's id", keys)
+	}
 	arrival := today.Format("2006-01-02")
 	departure := today.AddDate(0, 0, 14).Format("2006-01-02")
 	booked := b.submit(found, "/placements", url.Values{"referral": {referralID}, "unit": {unitA}, "arrival": {arrival}, "departure": {departure}})
@@ -279,3 +283,5 @@ func TestRehousingCase(t *testing.T) {
 		t.Errorf("the applying list is not empty")
 	}
 }
+
+var bookingKey = regexp.MustCompile(`name="key" value="([^"]+)"`)

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"crypto/rand"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -113,6 +114,9 @@ func (p *Portal) findUnit(w http.ResponseWriter, r *http.Request) {
 	data["Arrival"] = day(result.Arrival.Value)
 	data["ArrivalISO"] = dayOf(result.Arrival.Value).String()
 	data["DepartureISO"] = dayOf(result.Departure.Value).String()
+	// Each booking button sends this key with its unit's id: pressed twice, or sent again after a
+	// lost answer, it books once.
+	data["BookingKey"] = rand.Text()
 	data["Matches"] = result.Matches
 	data["MatchCount"] = result.MatchCount.Value
 	if len(result.Excluded) > 0 {
@@ -145,7 +149,11 @@ func (p *Portal) book(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.Arrival, req.PlannedDeparture = housing.Date(dateOf(arrival)), housing.NewOptDate(housing.Date(dateOf(departure)))
-	res, err := p.housing.BookPlacement(withSession(r), req)
+	params := housing.BookPlacementParams{}
+	if key := r.PostFormValue("key"); key != "" {
+		params.IdempotencyKey = housing.NewOptString(key)
+	}
+	res, err := p.housing.BookPlacement(withSession(r), req, params)
 	if booked, ok := expect[housing.PlacementBookedHeaders](p, w, r, res, err); ok {
 		http.Redirect(w, r, "/placements/"+url.PathEscape(booked.Response.ID)+"?done=booked", http.StatusSeeOther)
 	}
