@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -165,6 +166,62 @@ func TestHomewardOnARealNode(t *testing.T) {
 				g.Expect(componentsOf(pods.Items)).To(ConsistOf("redis", "kratos", "referral", "housing", "reporting", "portal"), ns)
 			}
 		}
+	})
+
+	t.Run("no tenant secret is in a pod's spec, a container's log, an event or the status", func(t *testing.T) {
+		g := NewWithT(t)
+		var secrets []string
+		for _, name := range []string{"oldham", "kirklees"} {
+			list, err := c.client.CoreV1().Secrets("hw-"+name).List(ctx, metav1.ListOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			for _, s := range list.Items {
+				// The generated keys and the admins' invitation links (an invitation's email is in the
+				// spec, its six-digit code too short to look for); not the ServiceAccount tokens
+				// Kubernetes itself mounts.
+				data := s.Data
+				switch {
+				case s.Name == controllers.KeysSecret:
+				case strings.HasPrefix(s.Name, "invitation-"):
+					data = map[string][]byte{"recovery-link": s.Data["recovery-link"]}
+				default:
+					continue
+				}
+				for key, value := range data {
+					g.Expect(len(value)).To(BeNumerically(">=", 16), s.Name+"/"+key)
+					secrets = append(secrets, string(value), base64.StdEncoding.EncodeToString(value))
+				}
+			}
+		}
+		g.Expect(len(secrets)).To(BeNumerically(">=", 8), "the keys and invitations of both tenants")
+		expectNoSecret := func(where string, text []byte) {
+			t.Helper()
+			for _, secret := range secrets {
+				if strings.Contains(string(text), secret) {
+					t.Errorf("a tenant secret is in %s", where)
+				}
+			}
+		}
+		scanned := 0
+		for _, ns := range []string{releaseNamespace, "hw-oldham", "hw-kirklees"} {
+			pods, err := c.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			for _, pod := range pods.Items {
+				spec, err := json.Marshal(pod)
+				g.Expect(err).NotTo(HaveOccurred())
+				expectNoSecret(ns+"/"+pod.Name+"'s spec", spec)
+				logs := c.node.PodLogs(ns, pod.Name)
+				expectNoSecret(ns+"/"+pod.Name+"'s logs", []byte(logs))
+				scanned += len(logs)
+			}
+		}
+		g.Expect(scanned).To(BeNumerically(">", 0), "no log was read: the scan proved nothing")
+		events, err := c.client.EventsV1().Events("").List(ctx, metav1.ListOptions{})
+		g.Expect(err).NotTo(HaveOccurred())
+		b, err := json.Marshal(events)
+		g.Expect(err).NotTo(HaveOccurred())
+		expectNoSecret("an event", b)
+		out := c.run("kubectl", "get", "partnerships", "-o", "json")
+		expectNoSecret("a Partnership", []byte(out))
 	})
 
 	t.Run("the operator holds its leader lease and serves metrics only to a metrics reader", func(t *testing.T) {
