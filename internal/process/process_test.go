@@ -109,6 +109,38 @@ func TestStartReadyReportsATakenPortFromTheLog(t *testing.T) {
 	g.Expect(err).To(MatchError(process.ErrPortTaken))
 }
 
+// A supervisor killed while its server starts must leave a record of it: Started runs before the
+// server is ready, and a failing Started stops the server rather than leave it unrecorded.
+func TestStartedRunsBeforeReadyAndItsFailureStopsTheProcess(t *testing.T) {
+	g := NewWithT(t)
+	var startedPid int
+	proc, err := process.StartReady(context.Background(), process.Launch{
+		Spec:    process.Spec{Name: "sleeper", Path: "/bin/sleep", Args: []string{"30"}},
+		LogPath: filepath.Join(t.TempDir(), "sleeper.log"),
+		Started: func(p *process.Process) error { startedPid = p.Pid(); return nil },
+		Ready: func(context.Context) error {
+			if startedPid == 0 {
+				return errors.New("ready asked before Started ran")
+			}
+			return nil
+		},
+		Interval: 10 * time.Millisecond, Timeout: 10 * time.Second,
+	})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(startedPid).To(Equal(proc.Pid()))
+	g.Expect(proc.Kill()).To(Succeed())
+
+	var orphan int
+	_, err = process.StartReady(context.Background(), process.Launch{
+		Spec:    process.Spec{Name: "sleeper", Path: "/bin/sleep", Args: []string{"30"}},
+		LogPath: filepath.Join(t.TempDir(), "sleeper.log"),
+		Started: func(p *process.Process) error { orphan = p.Pid(); return errors.New("disk full") },
+		Ready:   func(context.Context) error { return nil }, Interval: 10 * time.Millisecond, Timeout: 10 * time.Second,
+	})
+	g.Expect(err).To(MatchError(ContainSubstring("disk full")))
+	g.Eventually(func() error { return syscall.Kill(orphan, 0) }).WithTimeout(5*time.Second).Should(HaveOccurred(), "the unrecorded process was stopped")
+}
+
 func TestCurrentKillAndStopAreSafeWithNothingRunning(t *testing.T) {
 	g := NewWithT(t)
 	var c process.Current

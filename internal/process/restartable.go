@@ -25,6 +25,10 @@ type Launch struct {
 	Timeout  time.Duration
 	// PortTakenLog is the text the component logs when its port is already bound.
 	PortTakenLog string
+	// Started, when set, is called as soon as the process runs, before it is ready: a detached
+	// component writes its process record there, so a supervisor that dies while waiting leaves a
+	// process its successor adopts (or kills), never an unknown second server on the same data.
+	Started func(*Process) error
 }
 
 // StartReady starts the process and waits for it to be ready. On failure the process is killed and,
@@ -37,6 +41,11 @@ func StartReady(ctx context.Context, l Launch) (*Process, error) {
 	defer logFile.Close()
 	l.Output = logFile
 	proc, err := Start(ctx, l.Spec)
+	if err == nil && l.Started != nil {
+		if err = l.Started(proc); err != nil {
+			_ = proc.Kill()
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

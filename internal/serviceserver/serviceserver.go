@@ -210,13 +210,19 @@ func (s *Server) startOnce(ctx context.Context) error {
 		Interval:     20 * time.Millisecond,
 		Timeout:      s.opts.StartTimeout,
 		PortTakenLog: "address already in use",
+		Started:      s.record,
 	})
 	if err != nil {
 		return err
 	}
 	s.proc.Set(proc)
-	if s.opts.Detached {
-		return process.WriteRecord(s.recordPath(), process.Record{Pid: proc.Pid(), Ports: map[string]int{"http": s.opts.Port}, Config: s.digest()})
-	}
 	return nil
+}
+
+// record writes a detached process's record as soon as it runs (see process.Launch.Started).
+func (s *Server) record(proc *process.Process) error {
+	if !s.opts.Detached {
+		return nil
+	}
+	return process.WriteRecord(s.recordPath(), process.Record{Pid: proc.Pid(), Ports: map[string]int{"http": s.opts.Port}, Config: s.digest()})
 }

@@ -97,6 +97,7 @@ func tenantProcesses(t *testing.T, dataDir string) map[string]map[string]int {
 }
 
 func TestOperatorKilledMidProvisionConvergesWithoutDuplicates(t *testing.T) {
+	record(t)
 	cp := testenv.ControlPlane(t, testenv.ControlPlaneOptions{CRDDirectoryPaths: []string{"config/crd/bases"}, ControllerManager: true})
 	scheme, err := controllers.NewScheme()
 	if err != nil {
@@ -153,9 +154,9 @@ func TestOperatorKilledMidProvisionConvergesWithoutDuplicates(t *testing.T) {
 		}
 		return readyNames, started
 	}
-	// Kill it mid-way, twice: some tenants done, others begun, the rest not started.
+	// Kill it mid-way, four times: some tenants done, others begun, the rest not started.
 	op := operatorProcess(t, cp.KubeconfigPath, dataDir, logPath)
-	for _, readyAtKill := range []int{2, 10} {
+	for _, readyAtKill := range []int{2, 6, 10, 14} {
 		waitFor(t, fmt.Sprint(readyAtKill, " tenants to be Ready"), func() bool { r, _ := ready(); return len(r) >= readyAtKill })
 		if err := syscall.Kill(op.Process.Pid, syscall.SIGKILL); err != nil {
 			t.Fatal(err)
