@@ -107,8 +107,8 @@ test: deps tools verify-generated build images ## Install what is missing, then 
 	HOMEWARD_E2E_IMAGES=$(IMAGES) go test $(TEST_FLAGS) ./test/e2e/
 
 .PHONY: verify
-verify: deps tools build ## Attack the platform as a whole (isolation, durability and faults, bad input: docs/security.md), then fuzz. Part of make test.
-	go test -count=1 -timeout 20m ./test/verify/ ./config/ ./api/...
+verify: deps tools build ## Attack the platform as a whole (isolation, durability and faults, bad input), write docs/security.md with the results, then fuzz. Part of make test.
+	HOMEWARD_SECURITY_DOC=$(CURDIR)/docs/security.md go test -count=1 -timeout 20m ./test/verify/ ./config/ ./api/...
 	@$(MAKE) --no-print-directory fuzz
 
 # Every fuzz target, as package:Target. Each runs for FUZZTIME from its committed corpus

@@ -80,6 +80,7 @@ func describedRoutes(t *testing.T, service string, doc []byte) []route {
 var secret = struct{ name, nhsNumber, address string }{"Zed Matrixperson", "9990000026", "7 Confidential Row"}
 
 func TestEveryRouteAnswersEveryCredentialByTheRoleTable(t *testing.T) {
+	record(t)
 	// Mostly waiting for a session to expire: let the other checks run meanwhile.
 	t.Parallel()
 	ctx := context.Background()

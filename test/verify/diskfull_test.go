@@ -67,6 +67,7 @@ func fill(t *testing.T, dir string, leave int64) string {
 }
 
 func TestRedisOnAFullDiskRefusesWritesAndRecovers(t *testing.T) {
+	record(t)
 	ctx := context.Background()
 	disk := smallDisk(t, 32<<20)
 	tn := servicetest.StartTenantIn(t, "oldham", filepath.Join(disk, "redis"), kratosserver.Options{})

@@ -86,6 +86,7 @@ func metric(t *testing.T, base, name string) float64 {
 }
 
 func TestTheHTTPEdgeAnswers4xxAndStaysBounded(t *testing.T) {
+	record(t)
 	// Mostly waiting for the server's timeouts: let the other checks run meanwhile.
 	t.Parallel()
 	ctx := context.Background()

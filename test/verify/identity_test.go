@@ -19,6 +19,7 @@ import (
 // could carry it: metadata_public beside the traits, and inside the traits. Roles live only in
 // metadata_public, which only the admin API writes: the identity must end as it began.
 func TestStaffCannotGrantThemselvesARoleThroughSelfService(t *testing.T) {
+	record(t)
 	g := NewWithT(t)
 	ctx := context.Background()
 	idp := testenv.Kratos(t, kratosserver.Options{})

@@ -30,6 +30,7 @@ import (
 )
 
 func TestReportingKilledMidIngestReportsLikeAnUninterruptedRun(t *testing.T) {
+	record(t)
 	ctx := context.Background()
 	const name = "nottingham"
 	profile := demo.Profiles()[name]

@@ -49,6 +49,7 @@ const (
 // asks the API server, as a member of Oldham's support group (impersonated), whether it may do each
 // verb on each resource in Oldham's namespace, in Kirklees', and cluster-wide.
 func TestSupportUserCanDoOnlyWhatItsRoleGrants(t *testing.T) {
+	record(t)
 	cp := provision(t, "oldham", "kirklees")
 	oldham := testenv.Partnership("oldham")
 	cfg := rest.CopyConfig(cp.Config)
@@ -127,6 +128,7 @@ func TestSupportUserCanDoOnlyWhatItsRoleGrants(t *testing.T) {
 // Services the benchmark's host-isolation checks try, as a user whom RBAC would let do anything
 // (system:masters): Pod Security restricted and the tenant's quota must refuse each.
 func TestTenantNamespacesRefuseHostAndPrivilegeVectors(t *testing.T) {
+	record(t)
 	cp := provision(t, "oldham")
 	cfg := rest.CopyConfig(cp.Config)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: "mallory", Groups: []string{"system:masters", "system:authenticated"}}

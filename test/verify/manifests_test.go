@@ -86,6 +86,7 @@ func setPath(doc map[string]any, path []string, value any) {
 }
 
 func TestRandomPartnershipManifestsAreRefusedOrReconciled(t *testing.T) {
+	record(t)
 	cp := provision(t)
 	scheme, err := controllers.NewScheme()
 	if err != nil {

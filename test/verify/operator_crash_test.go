@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -78,7 +79,7 @@ func tenantProcesses(t *testing.T, dataDir string) map[string]map[string]int {
 		places := strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
 		program := filepath.Base(strings.Fields(places[0] + " ")[0])
 		if cwd, err := os.Readlink(filepath.Join(filepath.Dir(p), "cwd")); err == nil {
-			places = append(places, cwd+"/")
+			places = append(places, strings.TrimSuffix(cwd, " (deleted)")+"/")
 		}
 		for _, a := range places {
 			rest, ok := strings.CutPrefix(a, dataDir+"/")
@@ -125,6 +126,7 @@ func TestOperatorKilledMidProvisionConvergesWithoutDuplicates(t *testing.T) {
 		}
 		if left := tenantProcesses(t, dataDir); len(left) > 0 {
 			t.Errorf("tenant processes left running: %v", left)
+			killTenantProcesses(dataDir)
 		}
 	})
 
@@ -240,6 +242,21 @@ func TestOperatorKilledMidProvisionConvergesWithoutDuplicates(t *testing.T) {
 	for _, name := range names[1:] {
 		if !slices.Equal(shape[name], shape[names[0]]) {
 			t.Errorf("%s holds %v; %s holds %v", name, shape[name], names[0], shape[names[0]])
+		}
+	}
+}
+
+// killTenantProcesses stops whatever still works in a tenant's folder, recorded or not, so a failed
+// run leaves the machine as it found it.
+func killTenantProcesses(dataDir string) {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cwd")
+	for _, p := range procs {
+		cwd, err := os.Readlink(p)
+		if err != nil || !strings.HasPrefix(strings.TrimSuffix(cwd, " (deleted)"), dataDir+"/") {
+			continue
+		}
+		if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p))); err == nil {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
 }

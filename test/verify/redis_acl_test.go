@@ -30,6 +30,7 @@ type attempt struct {
 }
 
 func TestRedisACLUsersCannotLeaveTheirLane(t *testing.T) {
+	record(t)
 	ctx := context.Background()
 	keys := func(tenant string) controllers.Keys {
 		k := controllers.Keys{RedisUsers: map[string]string{}}
