@@ -146,7 +146,7 @@ func TestGeneratedClientsIntegrate(t *testing.T) {
 	}
 	booked, err := homes.BookPlacement(ctx, &housing.BookRequest{
 		ReferralId: id, UnitId: unit.Response.ID, Arrival: housing.Date(time.Date(2026, 3, 3, 0, 0, 0, 0, time.UTC)),
-	})
+	}, housing.BookPlacementParams{IdempotencyKey: housing.NewOptString("clients-test-booking")})
 	if err != nil {
 		t.Fatal(err)
 	}
