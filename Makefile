@@ -103,6 +103,8 @@ test: deps tools verify-generated build images ## Install what is missing, then 
 	@$(MAKE) --no-print-directory fuzz
 	@# Alone: a minute of mixed load whose latencies other tests would distort.
 	go test $(TEST_FLAGS) ./test/soak/
+	@# Alone too: every benchmark once at small sizes, so that make bench cannot rot.
+	@$(MAKE) --no-print-directory bench QUICK=1
 	@# Alone, after the rest: it changes the machine's network (restored when it ends) and loads both cores.
 	HOMEWARD_E2E_IMAGES=$(IMAGES) go test $(TEST_FLAGS) ./test/e2e/
 
@@ -137,6 +139,10 @@ SOAK_DURATION ?= 10m
 .PHONY: soak
 soak: deps tools build ## 64 clients on three tenants for SOAK_DURATION (10m): 0 errors, p99 budgets, flat memory and goroutines; writes docs/soak/.
 	HOMEWARD_SOAK_DURATION=$(SOAK_DURATION) HOMEWARD_SOAK_OUT=$(CURDIR)/docs/soak go test -count=1 -timeout 60m -v ./test/soak/
+
+.PHONY: bench
+bench: deps tools build ## Run every benchmark next to its baseline (3 runs, medians and ranges) and write docs/benchmarks.md; QUICK=1 runs each once at small sizes as a smoke check and writes nothing.
+	go run ./cmd/homeward-bench $(if $(filter 1 yes true,$(QUICK)),--quick,--out $(CURDIR)/docs/benchmarks.md)
 
 .PHONY: cluster
 cluster: deps images ## Run a one-node Kubernetes cluster with real pods (containerd, kubelet, kube-proxy, CoreDNS, enforced NetworkPolicies) and the images imported, until Ctrl-C; prints a kubeconfig. Needs root.

@@ -2,6 +2,8 @@ package controllers_test
 
 import (
 	"context"
+	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -38,22 +40,101 @@ type writeCounter struct {
 	writes atomic.Int64
 	mu     sync.Mutex
 	seen   []string
+	// applied are the server-side applies sent, in order; spent the round trips' time by kind.
+	applied []apply
+	spent   map[string]time.Duration
+}
+
+// apply is one server-side apply request as the operator sent it.
+type apply struct {
+	url, contentType, namespace string
+	body                        []byte
 }
 
 func (w *writeCounter) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Method != http.MethodGet && req.Method != http.MethodHead && !strings.HasSuffix(req.URL.Path, "reviews") {
+	write := req.Method != http.MethodGet && req.Method != http.MethodHead && !strings.HasSuffix(req.URL.Path, "reviews")
+	var a *apply
+	if write {
 		w.writes.Add(1)
-		w.mu.Lock()
-		w.seen = append(w.seen, req.Method+" "+req.URL.Path)
-		w.mu.Unlock()
+		if req.Method == http.MethodPatch && req.Header.Get("Content-Type") == "application/apply-patch+yaml" && req.GetBody != nil {
+			body, err := req.GetBody()
+			if err == nil {
+				b, _ := io.ReadAll(body)
+				a = &apply{url: req.URL.RequestURI(), contentType: req.Header.Get("Content-Type"), namespace: namespaceOf(req.URL.Path), body: b}
+			}
+		}
 	}
-	return w.next.RoundTrip(req)
+	t0 := time.Now()
+	resp, err := w.next.RoundTrip(req)
+	took := time.Since(t0)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.spent == nil {
+		w.spent = map[string]time.Duration{}
+	}
+	w.spent[kindOfCall(req, a != nil)] += took
+	if write {
+		w.seen = append(w.seen, req.Method+" "+req.URL.Path)
+	}
+	if a != nil {
+		w.applied = append(w.applied, *a)
+	}
+	return resp, err
+}
+
+// kindOfCall sorts the operator's API calls for the benchmarks' account of its time.
+func kindOfCall(req *http.Request, isApply bool) string {
+	switch {
+	case isApply:
+		return "applies"
+	case strings.HasSuffix(req.URL.Path, "/status"):
+		return "status-writes"
+	case strings.Contains(req.URL.Path, "/events"):
+		return "events"
+	case req.Method == http.MethodGet || req.Method == http.MethodHead:
+		return "reads"
+	default:
+		return "other-writes"
+	}
+}
+
+// namespaceOf is the namespace a request's path names (a namespace's own path included).
+func namespaceOf(path string) string {
+	parts := strings.Split(path, "/")
+	for i, p := range parts {
+		if p == "namespaces" && i+1 < len(parts) {
+			return parts[i+1]
+		}
+	}
+	return ""
 }
 
 func (w *writeCounter) paths() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return append([]string(nil), w.seen...)
+}
+
+func (w *writeCounter) applies() []apply {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]apply(nil), w.applied...)
+}
+
+// breakdown returns the writes by method and resource, and the round trips' time by kind.
+func (w *writeCounter) breakdown() (map[string]int, map[string]time.Duration) {
+	byKind := map[string]int{}
+	for _, path := range w.paths() {
+		parts := strings.Split(path, "/")
+		kind := parts[len(parts)-2]
+		if strings.HasSuffix(path, "/status") {
+			kind = parts[len(parts)-3] + "/status"
+		}
+		byKind[strings.Fields(path)[0]+" "+kind]++
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return byKind, maps.Clone(w.spent)
 }
 
 // runOperator starts an operator against the control plane and returns a counter of its writes

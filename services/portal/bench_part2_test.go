@@ -23,7 +23,7 @@ func BenchmarkOutcomesAndCalendar(b *testing.B) {
 	// Heatherstones Court's twelve apartments over a year, and referrals enough to make 10,000.
 	profile := demo.Profiles()["calderdale"]
 	profile.Partnership = "oldham"
-	profile.ReferralsPerMonth = benchReferrals / 12
+	profile.ReferralsPerMonth = benchReferrals() / 12
 	files, err := demo.Generate(profile, today)
 	if err != nil {
 		b.Fatal(err)
@@ -77,8 +77,8 @@ func BenchmarkOutcomesAndCalendar(b *testing.B) {
 		service      func() error
 		requests     int
 	}{
-		{"outcomes", e.url + "/outcomes?period=12m", dashboardCalls, 1000},
-		{"calendar", e.url + "/units/calendar", calendarCall, 1000},
+		{"outcomes", e.url + "/outcomes?period=12m", dashboardCalls, benchRequests() / 3},
+		{"calendar", e.url + "/units/calendar", calendarCall, benchRequests() / 3},
 	}
 	for b.Loop() {
 		for _, pg := range pages {

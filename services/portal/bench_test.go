@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/homeward-dev/homeward/internal/benchtable"
+
 	"github.com/homeward-dev/homeward/clients/referral"
 	"github.com/homeward-dev/homeward/internal/binaries"
 	"github.com/homeward-dev/homeward/internal/kratosserver"
@@ -25,11 +27,13 @@ import (
 	"github.com/homeward-dev/homeward/services/portal/ui"
 )
 
-const (
-	benchReferrals = 10_000
-	benchUsers     = 8
-	benchRequests  = 3000 // per page and per side, each round: enough that the p99 is not a handful of requests
-)
+// benchUsers is how many signed-in users the benchmarks run at once.
+const benchUsers = 8
+
+// benchReferrals is the tenant's size, and benchRequests the requests per page and per side each
+// round: enough that the p99 is not a handful of requests (a tenth of each when quick).
+func benchReferrals() int { return benchtable.Size(10_000, 1_000) }
+func benchRequests() int  { return benchtable.Size(3000, 300) }
 
 // seed refers n people through the referral API, as many at once as the service takes.
 func (e *env) seed(b *testing.B, api *servicetest.Client, n int) []string {
@@ -132,7 +136,7 @@ func BenchmarkPortalPages(b *testing.B) {
 	}
 	api := &servicetest.Client{Base: e.portal.app.Config.ReferralURL, Token: token}
 	api = api.As(b)
-	ids := e.seed(b, api, benchReferrals)
+	ids := e.seed(b, api, benchReferrals())
 	var cookie string
 	base, _ := url.Parse(e.url)
 	for _, c := range browser.c.Jar.Cookies(base) {
@@ -172,8 +176,8 @@ func BenchmarkPortalPages(b *testing.B) {
 		for _, pg := range pages {
 			latencies(b, benchUsers, 100, get(pg.portal)) // warm both sides
 			latencies(b, benchUsers, 100, pg.service)
-			portal := latencies(b, benchUsers, benchRequests, get(pg.portal))
-			service := latencies(b, benchUsers, benchRequests, pg.service)
+			portal := latencies(b, benchUsers, benchRequests(), get(pg.portal))
+			service := latencies(b, benchUsers, benchRequests(), pg.service)
 			b.ReportMetric(ms(pct(portal, 0.99)), pg.name+"-p99-ms")
 			b.ReportMetric(ms(pct(service, 0.99)), pg.name+"-service-p99-ms")
 			b.ReportMetric(ms(pct(portal, 0.5))/ms(pct(service, 0.5)), pg.name+"-p50-ratio")
