@@ -128,11 +128,7 @@ FUZZTIME ?= 8s
 
 .PHONY: fuzz
 fuzz: ## Fuzz every JSON decoder, the NHS number, date and money parsers, the working-day calculator and the CSV reader, FUZZTIME (8s) each. Part of make verify and make test.
-	@for target in $(FUZZ_TARGETS); do \
-		pkg=$${target%%:*}; name=$${target##*:}; \
-		echo "[fuzz] $$name ($$pkg) for $(FUZZTIME)"; \
-		log=$$(mktemp); go test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) "$$pkg" >"$$log" 2>&1 || { cat "$$log"; rm -f "$$log"; exit 1; }; rm -f "$$log"; \
-	done
+	@FUZZTIME=$(FUZZTIME) hack/fuzz.sh $(FUZZ_TARGETS)
 
 SOAK_DURATION ?= 10m
 
