@@ -27,10 +27,12 @@ const consumer = "ingest"
 // acknowledges the batch, in one atomic step. An event at or before the last one applied is
 // acknowledged but not applied again: a redelivery or a replay never counts twice.
 // Every day counter is added to its month's hash too, so a report of whole months reads a dozen
-// hashes instead of hundreds of days.
+// hashes instead of hundreds of days. Each day or month hash a batch changed records the id of
+// the batch's last event as its version, so a report reads again only the hashes that changed
+// since it last read them (stream ids never repeat, even in a Redis restored from a backup).
 // ARGV: state key, keys-set key, stream key ("" to acknowledge nothing), group, live key, day key
-// prefix, event count, month key prefix, then per event: id, op count, ops (i day field n | s
-// field value | d field).
+// prefix, event count, month key prefix, versions key, then per event: id, op count, ops (i day
+// field n | s field value | d field).
 var applyScript = redis.NewScript(`
 local applied = redis.call('HGET', ARGV[1], 'last')
 local function parse(id)
@@ -44,7 +46,7 @@ local function after(a, b)
   if am ~= bm then return am > bm end
   return as > bs
 end
-local p = 9
+local p = 10
 local last = nil
 local ids = {}
 local touched = {}
@@ -80,7 +82,10 @@ for e = 1, tonumber(ARGV[7]) do
     count = count + 1
   end
 end
-for k in pairs(touched) do redis.call('SADD', ARGV[2], k) end
+for k in pairs(touched) do
+  redis.call('SADD', ARGV[2], k)
+  redis.call('HSET', ARGV[9], k, last)
+end
 if last then redis.call('HSET', ARGV[1], 'last', last) end
 redis.call('HINCRBY', ARGV[1], 'events', count)
 if ARGV[3] ~= '' and #ids > 0 then redis.call('XACK', ARGV[3], ARGV[4], unpack(ids)) end
@@ -95,8 +100,9 @@ return 0
 
 // store reads and writes the aggregates of one tenant.
 type store struct {
-	rdb  *redis.Client
-	keys keyspace.Tenant
+	rdb   *redis.Client
+	keys  keyspace.Tenant
+	cache *hashCache
 }
 
 // generation is the aggregate generation reports read ("1" until the first rebuild).
@@ -156,7 +162,7 @@ func (s *store) apply(ctx context.Context, gen string, events []Event, ack bool,
 	if ack {
 		stream = s.keys.Events()
 	}
-	args := []any{s.keys.AggState(gen), s.keys.AggKeys(gen), stream, Group, s.keys.AggLive(gen), s.keys.AggDay(gen, ""), len(events), s.keys.AggMonth(gen, "")}
+	args := []any{s.keys.AggState(gen), s.keys.AggKeys(gen), stream, Group, s.keys.AggLive(gen), s.keys.AggDay(gen, ""), len(events), s.keys.AggMonth(gen, ""), s.keys.AggVersions(gen)}
 	for _, e := range events {
 		ops, err := translate(e)
 		if err != nil {
@@ -189,7 +195,7 @@ func (s *store) dropGeneration(ctx context.Context, gen string) error {
 	if err != nil {
 		return fmt.Errorf("list generation %s: %w", gen, err)
 	}
-	keys = append(keys, s.keys.AggLive(gen), s.keys.AggState(gen), s.keys.AggKeys(gen))
+	keys = append(keys, s.keys.AggLive(gen), s.keys.AggState(gen), s.keys.AggKeys(gen), s.keys.AggVersions(gen))
 	for len(keys) > 0 {
 		n := min(len(keys), 500)
 		if err := s.rdb.Unlink(ctx, keys[:n]...).Err(); err != nil {

@@ -160,6 +160,7 @@ func TestReportingService(t *testing.T) {
 	t.Run("disclosure control and CSV", f.testDisclosure)
 	t.Run("monthly series", f.testMonthly)
 	t.Run("replays and a crash mid-batch change nothing", f.testExactlyOnce)
+	t.Run("a report reads again only the hashes that changed", f.testReadsOnlyChanges)
 	t.Run("rebuild equals incremental", f.testRebuild)
 	t.Run("bad periods", f.testBadPeriods)
 	t.Run("roles and the Redis user", f.testAccess)
@@ -424,6 +425,52 @@ func (f *fixture) testExactlyOnce(t *testing.T) {
 	rep := f.report(t, "coordinator", "2025-12-01", "2025-12-02")
 	if got := at(rep, "referrals.received"); got != 1.0 {
 		t.Errorf("the crashed batch's event counted %v times", got)
+	}
+}
+
+func (f *fixture) testReadsOnlyChanges(t *testing.T) {
+	received := func(day int) {
+		at := time.Date(2024, 3, day, 10, 0, 0, 0, calendar.London())
+		f.emit(t, "referral.received", fmt.Sprint("march-", day), map[string]any{"source": "ward", "tenure": "owner-occupier", "priority": "routine",
+			"needs": []string{"adaptations"}, "receivedAt": at, "responseDueAt": at.Add(72 * time.Hour)})
+		f.caughtUp(t)
+	}
+	counts := func() (month, days float64) {
+		return at(f.report(t, "coordinator", "2024-03-01", "2024-04-01"), "referrals.received").(float64),
+			at(f.report(t, "coordinator", "2024-03-02", "2024-03-16"), "referrals.received").(float64)
+	}
+	received(4)
+	if month, days := counts(); month != 1 || days != 1 {
+		t.Fatalf("March 2024: %v received in the month, %v in its first fortnight; want 1 and 1", month, days)
+	}
+	// Change the hashes behind ingest's back: a report must not read them again while their
+	// versions stand.
+	ctx := context.Background()
+	gen, err := f.svc.store.generation(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	month, day := f.svc.store.keys.AggMonth(gen, "2024-03"), f.svc.store.keys.AggDay(gen, "2024-03-04")
+	for _, k := range []string{month, day} {
+		if err := f.tenant.Admin.HIncrBy(ctx, k, fReceived, 100).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if month, days := counts(); month != 1 || days != 1 {
+		t.Errorf("hashes with unchanged versions were read again: %v and %v received", month, days)
+	}
+	for _, k := range []string{month, day} {
+		if err := f.tenant.Admin.HIncrBy(ctx, k, fReceived, -100).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// An event for the month changes its versions: the next report counts it.
+	received(5)
+	if month, days := counts(); month != 2 || days != 2 {
+		t.Errorf("after a second referral in March 2024: %v received in the month, %v in its first fortnight; want 2 and 2", month, days)
+	}
+	if n := f.svc.store.cache.len(); n == 0 || n > aggregateCacheEntries {
+		t.Errorf("%d hashes kept", n)
 	}
 }
 

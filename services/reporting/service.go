@@ -46,7 +46,7 @@ type Service struct {
 // New registers the reporting API on a kit service and prepares its ingester.
 func New(a *app.Service) *Service {
 	host, _ := os.Hostname()
-	st := &store{rdb: a.Redis, keys: a.Keys}
+	st := &store{rdb: a.Redis, keys: a.Keys, cache: newHashCache(aggregateCacheEntries)}
 	s := &Service{app: a, store: st, policy: a.Config.Policy, now: a.Now,
 		ingester: newIngester(st, a.Log, host+"/"+ids.New(time.Now()), a.Now, a.Registry)}
 	a.ServeOpenAPI(openAPI)

@@ -150,13 +150,13 @@ func (t Tenant) housingIndex(parts ...string) string {
 	return t.key(append([]string{"ix", "housing"}, parts...)...)
 }
 
-// Aggregate keys: the reporting service's own, each generation's under agg:g<n>: so a rebuild
-// builds beside the live figures and switches in one write.
-
 // PortalDraft holds a person's half-written form of a kind (sealed, expiring); the portal's only keys.
 func (t Tenant) PortalDraft(identity, form string) string {
 	return t.key("portal", "draft", form, identity)
 }
+
+// Aggregate keys: the reporting service's own, each generation's under agg:g<n>: so a rebuild
+// builds beside the live figures and switches in one write.
 
 // AggGeneration names the generation reports read.
 func (t Tenant) AggGeneration() string { return t.key("agg", "gen") }
@@ -178,6 +178,10 @@ func (t Tenant) AggState(gen string) string { return t.AggPrefix(gen) + "state" 
 
 // AggKeys is the set of a generation's day keys, so a generation can be deleted without SCAN.
 func (t Tenant) AggKeys(gen string) string { return t.AggPrefix(gen) + "keys" }
+
+// AggVersions counts, per day or month key of a generation, the batches that changed it, so a
+// reader that kept a hash knows whether to read it again.
+func (t Tenant) AggVersions(gen string) string { return t.AggPrefix(gen) + "versions" }
 
 // AggIngestLock is held by the reporting replica that ingests events.
 func (t Tenant) AggIngestLock() string { return t.key("agg", "lock", "ingest") }
