@@ -147,13 +147,6 @@ func (s *Service) book(w http.ResponseWriter, r *http.Request) {
 			s.replayBooking(w, r, id)
 			return
 		}
-		if isConflictOn(err, pw.key) {
-			// The placement's id was minted for this request, so only this request can have
-			// written it: Redis applied the booking, its reply was lost with the connection, and
-			// the client library sent it again. The booking is made; answer with it.
-			s.replayBooking(w, r, p.ID)
-			return
-		}
 		if isConflictOn(err, uw.key) {
 			if attempt < s.unitRetries {
 				continue // another booking of this unit landed first: look again

@@ -1,7 +1,6 @@
 package referral
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/homeward-dev/homeward/services/kit/app"
@@ -55,14 +54,6 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.replay(w, r, id)
-		return
-	}
-	var conflict *store.ConflictError
-	if errors.As(err, &conflict) && conflict.Key == s.repo.keys.Referral(ref.ID) {
-		// The id was minted for this request, so only this request can have written it: Redis
-		// applied the commit, its reply was lost with the connection, and the client library sent
-		// it again. The referral is made; answer with it.
-		s.replay(w, r, ref.ID)
 		return
 	}
 	if err != nil {

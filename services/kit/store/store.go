@@ -4,6 +4,8 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -106,8 +108,17 @@ func (e *ConflictError) Is(target error) bool { return target == ErrVersionConfl
 // Redis scripts run atomically but do not roll back, so every check happens before any write.
 // ARGV: record count R, then per record (KEYS[1..R]) expected version, next version, document,
 // summary; then op count, then per op: kind, index of its key in KEYS (0: the key follows in
-// ARGV), argument count, [key], arguments.
+// ARGV), argument count, [key], arguments; last, the commit's token.
+//
+// The token makes a commit safe to send twice. When a connection dies after Redis ran a commit
+// but before its reply arrived, the client library sends the script again; the first record
+// still carries the token, so the second run answers "applied" instead of a version conflict
+// with the commit's own write (or the claim it took).
 var commitScript = redis.NewScript(`
+local token = ARGV[#ARGV]
+if redis.call('HGET', KEYS[1], 'c') == token then
+  return {'applied', redis.call('HGET', KEYS[1], 'v')}
+end
 local r = tonumber(ARGV[1])
 for i = 1, r do
   local want = ARGV[2 + (i - 1) * 4]
@@ -140,6 +151,7 @@ for i = 1, r do
   local b = 2 + (i - 1) * 4
   redis.call('HSET', KEYS[i], 'v', ARGV[b + 1], 'doc', ARGV[b + 2], 'sum', ARGV[b + 3])
 end
+redis.call('HSET', KEYS[1], 'c', token)
 for _, op in ipairs(ops) do
   local kind, key, p, n = op[1], op[2], op[3], op[4]
   if kind == 'zadd' then redis.call('ZADD', key, ARGV[p], ARGV[p + 1])
@@ -178,6 +190,11 @@ func Apply(ctx context.Context, rdb redis.Scripter, c Commit) (int64, error) {
 			args = append(args, a)
 		}
 	}
+	var token [8]byte
+	if _, err := rand.Read(token[:]); err != nil {
+		return 0, fmt.Errorf("commit %s: token: %w", c.Key, err)
+	}
+	args = append(args, hex.EncodeToString(token[:]))
 	res, err := commitScript.Run(ctx, rdb, keys, args...).StringSlice()
 	if err != nil {
 		return 0, fmt.Errorf("commit %s: %w", c.Key, err)
@@ -185,6 +202,8 @@ func Apply(ctx context.Context, rdb redis.Scripter, c Commit) (int64, error) {
 	switch res[0] {
 	case "ok":
 		return c.ExpectVersion + 1, nil
+	case "applied":
+		return strconv.ParseInt(res[1], 10, 64)
 	case "conflict":
 		cur, _ := strconv.ParseInt(res[2], 10, 64)
 		return 0, &ConflictError{Key: res[1], Current: cur}
