@@ -30,6 +30,7 @@ func (st *store) read(ctx context.Context, from, to, today calendar.Date) (*peri
 		key     string
 		version string
 		cmd     *redis.MapStringStringCmd
+		fields  map[string]int64 // kept from an earlier read, when cmd is nil
 	}
 	var reads []read
 	for d := from; d.Before(pd.readUntil); {
@@ -55,7 +56,8 @@ func (st *store) read(ctx context.Context, from, to, today calendar.Date) (*peri
 	for i, v := range versions.Val() {
 		// A hash no batch has changed since versions were kept (or none at all) has version "".
 		reads[i].version, _ = v.(string)
-		if _, ok := st.cache.get(reads[i].key, reads[i].version); !ok {
+		var kept bool
+		if reads[i].fields, kept = st.cache.get(reads[i].key, reads[i].version); !kept {
 			reads[i].cmd = stale.HGetAll(ctx, reads[i].key)
 		}
 	}
@@ -65,10 +67,8 @@ func (st *store) read(ctx context.Context, from, to, today calendar.Date) (*peri
 		}
 	}
 	for _, rd := range reads {
-		var m map[string]int64
-		if rd.cmd == nil {
-			m, _ = st.cache.get(rd.key, rd.version)
-		} else {
+		m := rd.fields
+		if rd.cmd != nil {
 			m = make(map[string]int64, len(rd.cmd.Val()))
 			for k, v := range rd.cmd.Val() {
 				n, err := strconv.ParseInt(v, 10, 64)
