@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -75,6 +77,65 @@ func Adopt(name string, pid int, dir string) *Process {
 		}
 	}()
 	return p
+}
+
+// StopStrays kills every process that runs the program at path in dir: a supervisor killed between
+// starting a detached component and writing its record leaves one behind, unknown to the next
+// supervisor, which would otherwise start a second server on the same data. Only the same program
+// in the same folder is a stray (a shell opened in the folder is not). It returns once they are gone.
+func StopStrays(path, dir string) error {
+	program, err := exec.LookPath(path)
+	if err == nil {
+		program, err = filepath.EvalSymlinks(program)
+	}
+	if err != nil {
+		return fmt.Errorf("resolve %s: %w", path, err)
+	}
+	folder, err := filepath.EvalSymlinks(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // nothing can work in a folder that does not exist yet
+	}
+	if err != nil {
+		return fmt.Errorf("resolve %s: %w", dir, err)
+	}
+	procs, err := filepath.Glob("/proc/[0-9]*")
+	if err != nil {
+		return fmt.Errorf("list processes: %w", err)
+	}
+	var strays []int
+	for _, p := range procs {
+		pid, err := strconv.Atoi(filepath.Base(p))
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		exe, errExe := os.Readlink(filepath.Join(p, "exe"))
+		cwd, errCwd := os.Readlink(filepath.Join(p, "cwd"))
+		// A binary rebuilt since the stray started shows as deleted; it is still that program.
+		if errExe != nil || errCwd != nil || strings.TrimSuffix(exe, " (deleted)") != program || strings.TrimSuffix(cwd, " (deleted)") != folder {
+			continue
+		}
+		strays = append(strays, pid)
+	}
+	var errs []error
+	for _, pid := range strays {
+		// A stray leads its own group (see Start), and anything it forked goes with it.
+		if pgid, err := syscall.Getpgid(pid); err == nil && pgid == pid {
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+		}
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+			errs = append(errs, fmt.Errorf("stop stray %s (pid %d): %w", filepath.Base(program), pid, err))
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, pid := range strays {
+		for alive(pid) {
+			if time.Now().After(deadline) {
+				return errors.Join(append(errs, fmt.Errorf("stray %s (pid %d) still runs after SIGKILL", filepath.Base(program), pid))...)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func worksIn(pid int, dir string) bool {

@@ -141,6 +141,35 @@ func TestStartedRunsBeforeReadyAndItsFailureStopsTheProcess(t *testing.T) {
 	g.Eventually(func() error { return syscall.Kill(orphan, 0) }).WithTimeout(5*time.Second).Should(HaveOccurred(), "the unrecorded process was stopped")
 }
 
+// A supervisor killed after starting a detached server but before recording it leaves a stray its
+// successor cannot adopt. Starting that server again stops the stray first, and nothing else: not
+// another program working in the folder, nor the same program in another folder.
+func TestStartingADetachedServerStopsAStrayOfItInItsFolder(t *testing.T) {
+	g := NewWithT(t)
+	dir, elsewhere := t.TempDir(), t.TempDir()
+	sleeper := func(dir string) process.Spec {
+		return process.Spec{Name: "sleeper", Path: "/bin/sleep", Args: []string{"300"}, Dir: dir, Detached: true}
+	}
+	stray, err := process.Start(context.Background(), sleeper(dir))
+	g.Expect(err).NotTo(HaveOccurred())
+	neighbour, err := process.Start(context.Background(), sleeper(elsewhere))
+	g.Expect(err).NotTo(HaveOccurred())
+	other, err := process.Start(context.Background(), process.Spec{Name: "tail", Path: "/usr/bin/tail", Args: []string{"-f", "/dev/null"}, Dir: dir, Detached: true})
+	g.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(func() { _, _, _ = stray.Kill(), neighbour.Kill(), other.Kill() })
+
+	proc, err := process.StartReady(context.Background(), process.Launch{
+		Spec: sleeper(dir), LogPath: filepath.Join(t.TempDir(), "sleeper.log"),
+		Ready: func(context.Context) error { return nil }, Interval: 10 * time.Millisecond, Timeout: 10 * time.Second,
+	})
+	g.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(func() { _ = proc.Kill() })
+	g.Eventually(stray.Done()).WithTimeout(5*time.Second).Should(BeClosed(), "the stray in the folder was stopped")
+	g.Expect(alive(proc.Pid())).To(BeTrue(), "the new server runs")
+	g.Expect(alive(neighbour.Pid())).To(BeTrue(), "the same program in another folder is not a stray")
+	g.Expect(alive(other.Pid())).To(BeTrue(), "another program in the folder (a shell, a tail of the log) is not a stray")
+}
+
 func TestCurrentKillAndStopAreSafeWithNothingRunning(t *testing.T) {
 	g := NewWithT(t)
 	var c process.Current

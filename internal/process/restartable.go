@@ -32,7 +32,8 @@ type Launch struct {
 }
 
 // StartReady starts the process and waits for it to be ready. On failure the process is killed and,
-// when its log says its port was taken, the error wraps ErrPortTaken.
+// when its log says its port was taken, the error wraps ErrPortTaken. A detached process is started
+// only after any unrecorded one of the same program in its folder is stopped (see StopStrays).
 func StartReady(ctx context.Context, l Launch) (*Process, error) {
 	logFile, err := os.OpenFile(l.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -40,6 +41,11 @@ func StartReady(ctx context.Context, l Launch) (*Process, error) {
 	}
 	defer logFile.Close()
 	l.Output = logFile
+	if l.Detached && l.Dir != "" {
+		if err := StopStrays(l.Path, l.Dir); err != nil {
+			return nil, fmt.Errorf("%s: %w", l.Name, err)
+		}
+	}
 	proc, err := Start(ctx, l.Spec)
 	if err == nil && l.Started != nil {
 		if err = l.Started(proc); err != nil {

@@ -130,7 +130,7 @@ proves, and which test holds it. A failing check fails the suite.
 - every service's Redis user could ` + "`SCRIPT FLUSH`" + ` and use ` + "`FUNCTION`" + ` (neither is in ` + "`@dangerous`" + `): the rules now deny both;
 - Redis made its files 0644 and SQLite ` + "`kratos.db`" + ` 0644: both now start with umask 077;
 - the Partnership API accepted a Redis volume the cluster could never claim (a storage class that is not a DNS subdomain, a size of zero or less): the CRD now refuses both;
-- an operator killed while a tenant's Kratos (or Redis, or a service) was starting left it running unrecorded: its successor started a second server on the same data, and two admins' identities were made twice. Process records are now written as soon as a server runs, so a successor adopts or stops it;
+- an operator killed while a tenant's Kratos (or Redis, or a service) was starting left it running unrecorded: its successor started a second server on the same data, and two admins' identities were made twice. Process records are now written as soon as a server runs, so a successor adopts or stops it; and since a kill between the start and the record still left one unrecorded (about once in many CI runs), a detached server is started only after any process of the same program working in its folder is stopped;
 - a booking had no Idempotency-Key, so a retry after a 503 whose booking Redis had applied was refused as clashing with itself: bookings now take one, looked up before the clash check;
 - the admission policy refused the namespace controller's deletes in a terminating tenant namespace (real pods): deletes are allowed in a namespace being deleted.
 
