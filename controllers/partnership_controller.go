@@ -152,10 +152,18 @@ func (r *PartnershipReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		// Returning the error requeues with controller-runtime's exponential backoff.
 		return ctrl.Result{}, err
 	}
-	if s.requeue == 0 {
-		s.requeue = r.HealthRecheck
+	return requeueResult(s.requeue, r.HealthRecheck), nil
+}
+
+// requeueResult schedules the next reconcile of a partnership that reconciled without error: after
+// waiting, when a phase waits on something; otherwise the health recheck, at low priority. At
+// hundreds of partnerships a recheck falls due every second or so, and a change someone made (a
+// spec edit, a deleted object) must not queue behind them.
+func requeueResult(waiting, healthRecheck time.Duration) ctrl.Result {
+	if waiting > 0 {
+		return ctrl.Result{RequeueAfter: waiting}
 	}
-	return ctrl.Result{RequeueAfter: s.requeue}, nil
+	return ctrl.Result{RequeueAfter: healthRecheck, Priority: new(handler.LowPriority)}
 }
 
 func (r *PartnershipReconciler) reconcileNamespace(ctx context.Context, s *scope) error {
