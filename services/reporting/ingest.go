@@ -1,6 +1,7 @@
 package reporting
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -98,6 +99,16 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[
 return 0
 `)
 
+// turnScript begins each batch in one round trip, so an event waits for as few as possible: it
+// renews the ingest lock (KEYS[1]) while this replica (ARGV[1]) holds it, for ARGV[2] ms, takes
+// any rebuild request (KEYS[2]) and reads the aggregate generation (KEYS[3]). It returns {0} when
+// the lock was lost, else {1, request or ”, generation or ”}.
+var turnScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {0} end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return {1, redis.call('GETDEL', KEYS[2]) or '', redis.call('GET', KEYS[3]) or ''}
+`)
+
 // store reads and writes the aggregates of one tenant.
 type store struct {
 	rdb   *redis.Client
@@ -105,11 +116,14 @@ type store struct {
 	cache *hashCache
 }
 
-// generation is the aggregate generation reports read ("1" until the first rebuild).
+// firstGeneration is the aggregate generation until the first rebuild.
+const firstGeneration = "1"
+
+// generation is the aggregate generation reports read.
 func (s *store) generation(ctx context.Context) (string, error) {
 	g, err := s.rdb.Get(ctx, s.keys.AggGeneration()).Result()
 	if errors.Is(err, redis.Nil) {
-		return "1", nil
+		return firstGeneration, nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("read the aggregate generation: %w", err)
@@ -308,13 +322,19 @@ func (in *Ingester) lead(ctx context.Context) error {
 	}
 	pending := true
 	for ctx.Err() == nil {
-		if err := in.renew(ctx); err != nil {
+		gen, rebuildAsked, err := in.turn(ctx)
+		if err != nil {
 			return err
 		}
-		if err := in.rebuildIfAsked(ctx); err != nil {
-			return err
+		if rebuildAsked {
+			if err := in.rebuild(ctx); err != nil {
+				return err
+			}
+			continue
 		}
-		n, err := in.step(ctx, pending)
+		// Only the lock's holder switches generations (in rebuild, above), so gen stays current
+		// for the batch.
+		n, err := in.step(ctx, gen, pending)
 		if err != nil {
 			return err
 		}
@@ -325,8 +345,23 @@ func (in *Ingester) lead(ctx context.Context) error {
 	return nil
 }
 
-// step reads and applies one batch; it returns how many events the batch held.
-func (in *Ingester) step(ctx context.Context, pending bool) (int, error) {
+// turn renews the lock, takes a rebuild request and reads the generation in one round trip.
+func (in *Ingester) turn(ctx context.Context) (gen string, rebuildAsked bool, err error) {
+	keys := []string{in.store.keys.AggIngestLock(), in.store.keys.AggRebuildRequest(), in.store.keys.AggGeneration()}
+	res, err := turnScript.Run(ctx, in.store.rdb, keys, in.instance, in.lockTTL.Milliseconds()).Slice()
+	if err != nil {
+		return "", false, fmt.Errorf("renew the ingest lock: %w", err)
+	}
+	if held, _ := res[0].(int64); held == 0 || len(res) != 3 {
+		return "", false, errors.New("the ingest lock was lost")
+	}
+	asked, _ := res[1].(string)
+	gen, _ = res[2].(string)
+	return cmp.Or(gen, firstGeneration), asked != "", nil
+}
+
+// step reads and applies one batch into generation gen; it returns how many events the batch held.
+func (in *Ingester) step(ctx context.Context, gen string, pending bool) (int, error) {
 	start, block := ">", in.block
 	if pending {
 		start, block = "0", -1
@@ -349,10 +384,6 @@ func (in *Ingester) step(ctx context.Context, pending bool) (int, error) {
 		in.lag.Set(0)
 		return 0, nil
 	}
-	gen, err := in.store.generation(ctx)
-	if err != nil {
-		return 0, err
-	}
 	events := parseEvents(msgs)
 	n, err := in.store.apply(ctx, gen, events, true, in.log)
 	if err != nil {
@@ -362,18 +393,6 @@ func (in *Ingester) step(ctx context.Context, pending bool) (int, error) {
 	in.skipped.Add(float64(int64(len(events)) - n))
 	in.lag.Set(max(0, in.now().Sub(streamTime(events[0].ID)).Seconds()))
 	return len(events), nil
-}
-
-// rebuildIfAsked rebuilds when someone asked for it since the last batch.
-func (in *Ingester) rebuildIfAsked(ctx context.Context) error {
-	asked, err := in.store.rdb.GetDel(ctx, in.store.keys.AggRebuildRequest()).Result()
-	if errors.Is(err, redis.Nil) || asked == "" {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read the rebuild request: %w", err)
-	}
-	return in.rebuild(ctx)
 }
 
 // rebuild recomputes every aggregate from the whole stream into a new generation, switches

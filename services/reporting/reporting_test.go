@@ -162,6 +162,7 @@ func TestReportingService(t *testing.T) {
 	t.Run("replays and a crash mid-batch change nothing", f.testExactlyOnce)
 	t.Run("a report reads again only the hashes that changed", f.testReadsOnlyChanges)
 	t.Run("rebuild equals incremental", f.testRebuild)
+	t.Run("a replica that lost the ingest lock applies nothing", f.testLostLock)
 	t.Run("bad periods", f.testBadPeriods)
 	t.Run("roles and the Redis user", f.testAccess)
 	t.Run("openapi lists every route", f.testOpenAPI)
@@ -395,6 +396,30 @@ func (f *fixture) everything(t *testing.T) string {
 	t.Helper()
 	r := f.as(t, "coordinator").Must(http.StatusOK, "GET", "/v1/reports?from=2025-01-01&to=2026-01-01", nil)
 	return string(r.Body)
+}
+
+// Each batch begins by renewing the lock in the same round trip that reads the generation: a
+// replica whose lease passed to another must stop at its next batch, whatever it read before.
+func (f *fixture) testLostLock(t *testing.T) {
+	ctx := context.Background()
+	f.caughtUp(t)
+	lock := f.svc.store.keys.AggIngestLock()
+	if err := f.tenant.Admin.Set(ctx, lock, "another-replica", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // ten of the ingester's 20 ms blocks: it has begun a batch since
+	f.emit(t, "unit.created", "", map[string]any{"unitId": "lock-1", "scheme": "Lock Test", "createdOn": "2024-01-01"})
+	time.Sleep(300 * time.Millisecond)
+	var st IngestStatus
+	f.as(t, "coordinator").Must(http.StatusOK, "GET", "/v1/ingest", nil).JSON(t, &st)
+	if st.Undelivered != 1 || st.Pending != 0 {
+		t.Errorf("with another replica holding the lock, the event was read: %+v", st)
+	}
+	// The lease ends (here, at once): this replica takes the lock again and applies the event.
+	if err := f.tenant.Admin.Del(ctx, lock).Err(); err != nil {
+		t.Fatal(err)
+	}
+	f.caughtUp(t)
 }
 
 func (f *fixture) testExactlyOnce(t *testing.T) {
