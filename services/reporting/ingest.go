@@ -27,6 +27,8 @@ const consumer = "ingest"
 // applyScript applies a batch of events' aggregate changes, records the last event applied and
 // acknowledges the batch, in one atomic step. An event at or before the last one applied is
 // acknowledged but not applied again: a redelivery or a replay never counts twice.
+// A batch's increments are summed per hash and field first and written once each: they commute,
+// and the live hash's sets and deletes, which do not, are applied in order.
 // Every day counter is added to its month's hash too, so a report of whole months reads a dozen
 // hashes instead of hundreds of days. Each day or month hash a batch changed records the id of
 // the batch's last event as its version, so a report reads again only the hashes that changed
@@ -50,8 +52,13 @@ end
 local p = 10
 local last = nil
 local ids = {}
-local touched = {}
+local sums = {}
 local count = 0
+local function add(k, field, n)
+  local h = sums[k]
+  if not h then h = {}; sums[k] = h end
+  h[field] = (h[field] or 0) + n
+end
 for e = 1, tonumber(ARGV[7]) do
   local id, n = ARGV[p], tonumber(ARGV[p + 1])
   p = p + 2
@@ -61,12 +68,9 @@ for e = 1, tonumber(ARGV[7]) do
     local kind = ARGV[p]
     if kind == 'i' then
       if fresh then
-        local k = ARGV[6] .. ARGV[p + 1]
-        local m = ARGV[8] .. string.sub(ARGV[p + 1], 1, 7)
-        redis.call('HINCRBY', k, ARGV[p + 2], ARGV[p + 3])
-        redis.call('HINCRBY', m, ARGV[p + 2], ARGV[p + 3])
-        touched[k] = true
-        touched[m] = true
+        local by = tonumber(ARGV[p + 3])
+        add(ARGV[6] .. ARGV[p + 1], ARGV[p + 2], by)
+        add(ARGV[8] .. string.sub(ARGV[p + 1], 1, 7), ARGV[p + 2], by)
       end
       p = p + 4
     elseif kind == 's' then
@@ -83,10 +87,19 @@ for e = 1, tonumber(ARGV[7]) do
     count = count + 1
   end
 end
-for k in pairs(touched) do
-  redis.call('SADD', ARGV[2], k)
-  redis.call('HSET', ARGV[9], k, last)
+local touched, versions = {}, {}
+for k, h in pairs(sums) do
+  for field, n in pairs(h) do redis.call('HINCRBY', k, field, string.format('%d', n)) end
+  touched[#touched + 1] = k
+  versions[#versions + 1] = k
+  versions[#versions + 1] = last
 end
+-- One call per thousand arguments: a batch can touch many days, and unpack has a limit.
+local function inChunks(command, key, args)
+  for i = 1, #args, 1000 do redis.call(command, key, unpack(args, i, math.min(i + 999, #args))) end
+end
+inChunks('SADD', ARGV[2], touched)
+inChunks('HSET', ARGV[9], versions)
 if last then redis.call('HSET', ARGV[1], 'last', last) end
 redis.call('HINCRBY', ARGV[1], 'events', count)
 if ARGV[3] ~= '' and #ids > 0 then redis.call('XACK', ARGV[3], ARGV[4], unpack(ids)) end
@@ -102,7 +115,7 @@ return 0
 // turnScript begins each batch in one round trip, so an event waits for as few as possible: it
 // renews the ingest lock (KEYS[1]) while this replica (ARGV[1]) holds it, for ARGV[2] ms, takes
 // any rebuild request (KEYS[2]) and reads the aggregate generation (KEYS[3]). It returns {0} when
-// the lock was lost, else {1, request or ”, generation or ”}.
+// the lock was lost, else {1, the request, the generation}, an empty string for either not set.
 var turnScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {0} end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])

@@ -161,6 +161,7 @@ func TestReportingService(t *testing.T) {
 	t.Run("monthly series", f.testMonthly)
 	t.Run("replays and a crash mid-batch change nothing", f.testExactlyOnce)
 	t.Run("a report reads again only the hashes that changed", f.testReadsOnlyChanges)
+	t.Run("a batch that touches a thousand day hashes and more is applied whole", f.testWideBatch)
 	t.Run("rebuild equals incremental", f.testRebuild)
 	t.Run("a replica that lost the ingest lock applies nothing", f.testLostLock)
 	t.Run("bad periods", f.testBadPeriods)
@@ -396,6 +397,57 @@ func (f *fixture) everything(t *testing.T) string {
 	t.Helper()
 	r := f.as(t, "coordinator").Must(http.StatusOK, "GET", "/v1/reports?from=2025-01-01&to=2026-01-01", nil)
 	return string(r.Body)
+}
+
+// A batch's increments are summed per hash and field and its hashes' versions written a thousand
+// arguments at a time: 1,500 referrals on as many days, read in batches of 500 (each touching 500
+// day hashes and their months), count once each in day and month hashes alike.
+func (f *fixture) testWideBatch(t *testing.T) {
+	ctx := context.Background()
+	f.stop() // so the ingester meets them as whole batches
+	first := date("2010-01-01")
+	pipe := f.tenant.Admin.Pipeline()
+	for i := range 1500 {
+		received := time.Date(first.Year, first.Month, first.Day+i, 10, 0, 0, 0, calendar.London())
+		data, _ := json.Marshal(map[string]any{"source": "gp", "tenure": "owner-occupier", "priority": "routine", "needs": []string{"repairs"},
+			"receivedAt": received, "responseDueAt": received.Add(72 * time.Hour)})
+		pipe.XAdd(ctx, &redis.XAddArgs{Stream: f.svc.store.keys.Events(), Values: []any{"type", "referral.received", "subject", "", "referral", fmt.Sprint("wide", i),
+			"at", f.clock.Now().UTC().Format(time.RFC3339Nano), "data", string(data)}})
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.startIngest(f.top)
+	f.caughtUp(t)
+	// Whole months are read from month hashes, the rest from day hashes.
+	for _, period := range [][2]string{{"2010-01-01", "2014-01-01"}, {"2010-01-15", "2014-02-09"}} {
+		rep := f.report(t, "coordinator", period[0], period[1])
+		want := float64(first.DaysUntil(date(period[1])) - first.DaysUntil(date(period[0])))
+		if got := at(rep, "referrals.received"); got != want {
+			t.Errorf("%s to %s: %v referrals received, want %v", period[0], period[1], got, want)
+		}
+	}
+	gen, err := f.svc.store.generation(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	versioned, err := f.tenant.Admin.HKeys(ctx, f.svc.store.keys.AggVersions(gen)).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	days, months := 0, 0
+	for _, k := range versioned {
+		if day, ok := strings.CutPrefix(k, f.svc.store.keys.AggDay(gen, "")); ok && day < "2015" {
+			days++
+		}
+		if month, ok := strings.CutPrefix(k, f.svc.store.keys.AggMonth(gen, "")); ok && month < "2015" {
+			months++
+		}
+	}
+	// Each referral counts on the day it came and the day its response is due, three days later.
+	if days != 1503 || months != 50 {
+		t.Errorf("%d day and %d month hashes of 2010 to 2014 have a version, want 1,503 and 50", days, months)
+	}
 }
 
 // Each batch begins by renewing the lock in the same round trip that reads the generation: a
