@@ -21,7 +21,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	platformv1alpha1 "github.com/homeward-dev/homeward/api/v1alpha1"
-	"github.com/homeward-dev/homeward/controllers"
 	"github.com/homeward-dev/homeward/internal/testenv"
 )
 
@@ -88,14 +87,7 @@ func setPath(doc map[string]any, path []string, value any) {
 func TestRandomPartnershipManifestsAreRefusedOrReconciled(t *testing.T) {
 	record(t)
 	cp := provision(t)
-	scheme, err := controllers.NewScheme()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(cp.Config, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := apiClient(t, cp.Config)
 	ctx := context.Background()
 	seed := uint64(time.Now().UnixNano())
 	rng := rand.New(rand.NewPCG(seed, 17))

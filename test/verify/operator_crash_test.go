@@ -100,14 +100,7 @@ func tenantProcesses(t *testing.T, dataDir string) map[string]map[string]int {
 func TestOperatorKilledMidProvisionConvergesWithoutDuplicates(t *testing.T) {
 	record(t)
 	cp := testenv.ControlPlane(t, testenv.ControlPlaneOptions{CRDDirectoryPaths: []string{"config/crd/bases"}, ControllerManager: true})
-	scheme, err := controllers.NewScheme()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(cp.Config, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := apiClient(t, cp.Config)
 	ctx := context.Background()
 	dataDir := t.TempDir()
 	logPath := filepath.Join(t.TempDir(), "operator.log")
