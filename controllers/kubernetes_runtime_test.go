@@ -143,7 +143,7 @@ func TestKubernetesRuntime(t *testing.T) {
 		CRDDirectoryPaths: []string{"config/crd/bases"},
 		ControllerManager: true,
 	})
-	c := testenv.Client(t, cp.Config)
+	c := newClient(t, cp.Config)
 	backends := &tenantBackends{t: t, c: c, kratos: testenv.Kratos(t, kratosserver.Options{}), redis: map[string]*redisserver.Server{}}
 	jaeger := testenv.Jaeger(t)
 	opts := operator.Options{

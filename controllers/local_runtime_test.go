@@ -66,7 +66,7 @@ func identitiesFor(g Gomega, adminURL, email string) []kratos.Identity {
 
 func TestLocalRuntime(t *testing.T) {
 	cp := testenv.ControlPlane(t, testenv.ControlPlaneOptions{CRDDirectoryPaths: []string{"config/crd/bases"}, ControllerManager: true})
-	c := testenv.Client(t, cp.Config)
+	c := newClient(t, cp.Config)
 	kratosPath, err := binaries.Path("kratos")
 	if err != nil {
 		t.Fatal(err)

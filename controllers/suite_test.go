@@ -175,6 +175,19 @@ func runOperator(t testing.TB, cfg *rest.Config, opts operator.Options) (*writeC
 	return counter, stop
 }
 
+func newClient(t testing.TB, cfg *rest.Config) client.Client {
+	t.Helper()
+	scheme, err := controllers.NewScheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func loadSample(t *testing.T, name string) *v1.Partnership {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "config", "samples", "platform_v1alpha1_partnership_"+name+".yaml"))

@@ -1,29 +1,10 @@
 package testenv
 
 import (
-	"testing"
-
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	platformv1alpha1 "github.com/homeward-dev/homeward/api/v1alpha1"
-	"github.com/homeward-dev/homeward/controllers"
 )
-
-// Client is a client of the control plane at cfg that knows Homeward's types.
-func Client(t testing.TB, cfg *rest.Config) client.Client {
-	t.Helper()
-	scheme, err := controllers.NewScheme()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 // Partnership returns a valid Partnership with only the required fields set (shaped like the
 // Kirklees scheme), for tests to adjust.

@@ -215,7 +215,7 @@ func provision(t *testing.T, names ...string) *controlplane.ControlPlane {
 		"-f", testenv.RepoRoot(t)+"/config/admission/tenant-guard.yaml").CombinedOutput(); err != nil {
 		t.Fatalf("admission policies: %v\n%s", err, out)
 	}
-	c := testenv.Client(t, cp.Config)
+	c := apiClient(t, cp.Config)
 	op, err := operator.New(cp.Config, operator.Options{
 		Runtime: operator.RuntimeKubernetes,
 		Images:  kuberuntime.Images{Homeward: "ghcr.io/homeward-dev/homeward:verify", Redis: "redis:7.0.15", Kratos: "oryd/kratos:v1.3.1"},
@@ -256,4 +256,18 @@ func provision(t *testing.T, names ...string) *controlplane.ControlPlane {
 		}).WithTimeout(time.Minute).Should(HavePrefix("True"), name)
 	}
 	return cp
+}
+
+// apiClient is a client of the control plane at cfg that knows Homeward's types.
+func apiClient(t *testing.T, cfg *rest.Config) client.Client {
+	t.Helper()
+	scheme, err := controllers.NewScheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -87,7 +87,7 @@ func setPath(doc map[string]any, path []string, value any) {
 func TestRandomPartnershipManifestsAreRefusedOrReconciled(t *testing.T) {
 	record(t)
 	cp := provision(t)
-	c := testenv.Client(t, cp.Config)
+	c := apiClient(t, cp.Config)
 	ctx := context.Background()
 	seed := uint64(time.Now().UnixNano())
 	rng := rand.New(rand.NewPCG(seed, 17))

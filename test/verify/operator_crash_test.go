@@ -100,7 +100,7 @@ func tenantProcesses(t *testing.T, dataDir string) map[string]map[string]int {
 func TestOperatorKilledMidProvisionConvergesWithoutDuplicates(t *testing.T) {
 	record(t)
 	cp := testenv.ControlPlane(t, testenv.ControlPlaneOptions{CRDDirectoryPaths: []string{"config/crd/bases"}, ControllerManager: true})
-	c := testenv.Client(t, cp.Config)
+	c := apiClient(t, cp.Config)
 	ctx := context.Background()
 	dataDir := t.TempDir()
 	logPath := filepath.Join(t.TempDir(), "operator.log")
