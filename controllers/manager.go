@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -27,6 +28,20 @@ func NewScheme() (*runtime.Scheme, error) {
 		return nil, fmt.Errorf("register partnership types: %w", err)
 	}
 	return s, nil
+}
+
+// NewClient is an uncached client of the API server at cfg that knows NewScheme's types: for tools
+// and tests, where the operator's manager and its cache are not running.
+func NewClient(cfg *rest.Config) (client.Client, error) {
+	scheme, err := NewScheme()
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, fmt.Errorf("API client: %w", err)
+	}
+	return c, nil
 }
 
 // CacheOptions keep in memory only the objects this operator manages: never every Secret or

@@ -177,11 +177,7 @@ func runOperator(t testing.TB, cfg *rest.Config, opts operator.Options) (*writeC
 
 func newClient(t testing.TB, cfg *rest.Config) client.Client {
 	t.Helper()
-	scheme, err := controllers.NewScheme()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	c, err := controllers.NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,6 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/yaml"
@@ -166,7 +165,7 @@ func run(ctx context.Context, log *slog.Logger, opts options, out io.Writer) err
 		return stopAll(runErr)
 	}
 
-	c, err := newClient(cp.Config)
+	c, err := controllers.NewClient(cp.Config)
 	if err != nil {
 		return shutdown(err)
 	}
@@ -195,18 +194,6 @@ func run(ctx context.Context, log *slog.Logger, opts options, out io.Writer) err
 		demos: map[string]*demoState{}}
 	d.watch(ctx)
 	return shutdown(nil)
-}
-
-func newClient(cfg *rest.Config) (client.Client, error) {
-	scheme, err := controllers.NewScheme()
-	if err != nil {
-		return nil, err
-	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		return nil, fmt.Errorf("client: %w", err)
-	}
-	return c, nil
 }
 
 // applyManifest creates every object of a YAML file (the admission policies the chart installs too).

@@ -261,11 +261,7 @@ func provision(t *testing.T, names ...string) *controlplane.ControlPlane {
 // apiClient is a client of the control plane at cfg that knows Homeward's types.
 func apiClient(t *testing.T, cfg *rest.Config) client.Client {
 	t.Helper()
-	scheme, err := controllers.NewScheme()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	c, err := controllers.NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
